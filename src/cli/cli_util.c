@@ -1,0 +1,96 @@
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include "cli/commands.h"
+#include "lib/config.h"
+
+const char *cli_config_path(int *argc, char **argv)
+{
+	const char *path = NULL;
+	for (int i = 1; i < *argc; i++) {
+		if ((strcmp(argv[i], "-c") == 0 || strcmp(argv[i], "--config") == 0) &&
+		    i + 1 < *argc) {
+			path = argv[i + 1];
+			memmove(&argv[i], &argv[i + 2], sizeof(char *) * (size_t)(*argc - i - 1));
+			*argc -= 2;
+			break;
+		}
+	}
+	return path != NULL ? path : config_default_path();
+}
+
+int cli_fail(const char *group, const char *fmt, ...)
+{
+	va_list ap;
+	fprintf(stderr, "postbox %s: ", group);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	return 1;
+}
+
+static char *read_line(FILE *f)
+{
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t n = getline(&line, &cap, f);
+	if (n < 0) {
+		free(line);
+		return NULL;
+	}
+	while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+		line[--n] = '\0';
+	return line;
+}
+
+static char *prompt_noecho(const char *prompt)
+{
+	struct termios old, quiet;
+	fputs(prompt, stderr);
+	fflush(stderr);
+	int tty = tcgetattr(STDIN_FILENO, &old) == 0;
+	if (tty) {
+		quiet = old;
+		quiet.c_lflag &= ~(tcflag_t)ECHO;
+		tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet);
+	}
+	char *line = read_line(stdin);
+	if (tty) {
+		tcsetattr(STDIN_FILENO, TCSAFLUSH, &old);
+		fputc('\n', stderr);
+	}
+	return line;
+}
+
+char *cli_read_password(int from_stdin, const char **error_r)
+{
+	if (from_stdin) {
+		char *pw = read_line(stdin);
+		if (pw == NULL || pw[0] == '\0') {
+			free(pw);
+			*error_r = "no password on standard input";
+			return NULL;
+		}
+		return pw;
+	}
+	if (!isatty(STDIN_FILENO)) {
+		*error_r = "standard input is not a terminal (use --password-stdin)";
+		return NULL;
+	}
+	char *a = prompt_noecho("Password: ");
+	char *b = a ? prompt_noecho("Again: ") : NULL;
+	if (a == NULL || b == NULL || strcmp(a, b) != 0 || a[0] == '\0') {
+		*error_r = a && b && a[0] ? "passwords do not match" : "no password given";
+		free(a);
+		free(b);
+		return NULL;
+	}
+	free(b);
+	return a;
+}

@@ -1,0 +1,46 @@
+/* postbox: the one binary. Dispatches to a command group; when called as
+ * "sendmail" it behaves as "postbox sendmail". */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli/commands.h"
+
+struct command {
+	const char *name;
+	int (*run)(int argc, char **argv);
+	const char *summary;
+};
+
+static const struct command commands[] = {
+	{ "serve", cmd_serve, "run every configured service in the foreground" },
+	{ "init", cmd_init, "write a config, key and certificate for a domain" },
+	{ "check", cmd_check, "validate a configuration file" },
+	{ "user", cmd_user, "add, delete, list users or change a password" },
+	{ "alias", cmd_alias, "add, delete or list aliases" },
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: postbox COMMAND [ARGS] (COMMAND --help for more)\n\n");
+	for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+		fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2) {
+		usage(stderr);
+		return 1;
+	}
+	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
+	    strcmp(argv[1], "help") == 0) {
+		usage(stdout);
+		return 0;
+	}
+	for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) {
+		if (strcmp(argv[1], commands[i].name) == 0)
+			return commands[i].run(argc - 1, argv + 1);
+	}
+	fprintf(stderr, "postbox: unknown command '%s' (try postbox --help)\n", argv[1]);
+	return 1;
+}

@@ -1,0 +1,188 @@
+#include "lib/buf.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+void buf_init(struct buf *b, size_t max)
+{
+	b->data = NULL;
+	b->len = 0;
+	b->cap = 0;
+	b->max = max;
+}
+
+void buf_free(struct buf *b)
+{
+	free(b->data);
+	b->data = NULL;
+	b->len = 0;
+	b->cap = 0;
+}
+
+void buf_reset(struct buf *b)
+{
+	b->len = 0;
+	if (b->data != NULL)
+		b->data[0] = '\0';
+}
+
+int buf_reserve(struct buf *b, size_t extra)
+{
+	if (extra > b->max || b->len > b->max - extra) {
+		errno = ENOBUFS;
+		return -1;
+	}
+	size_t need = b->len + extra;
+	if (need <= b->cap && b->data != NULL)
+		return 0;
+	size_t cap = b->cap < 64 ? 64 : b->cap;
+	while (cap < need)
+		cap = cap > SIZE_MAX / 2 ? need : cap * 2;
+	if (cap > b->max)
+		cap = b->max;
+	char *p = realloc(b->data, cap + 1);
+	if (p == NULL) {
+		errno = ENOMEM;
+		return -1;
+	}
+	if (b->data == NULL)
+		p[0] = '\0';
+	b->data = p;
+	b->cap = cap;
+	return 0;
+}
+
+int buf_append(struct buf *b, const void *p, size_t n)
+{
+	if (buf_reserve(b, n) < 0)
+		return -1;
+	if (n > 0)
+		memcpy(b->data + b->len, p, n);
+	b->len += n;
+	b->data[b->len] = '\0';
+	return 0;
+}
+
+int buf_append_str(struct buf *b, const char *s)
+{
+	return buf_append(b, s, strlen(s));
+}
+
+int buf_append_char(struct buf *b, char c)
+{
+	return buf_append(b, &c, 1);
+}
+
+int buf_vprintf(struct buf *b, const char *fmt, va_list ap)
+{
+	va_list cp;
+	va_copy(cp, ap);
+	int n = vsnprintf(NULL, 0, fmt, cp);
+	va_end(cp);
+	if (n < 0)
+		return -1;
+	if (buf_reserve(b, (size_t)n) < 0)
+		return -1;
+	vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
+	b->len += (size_t)n;
+	return 0;
+}
+
+int buf_printf(struct buf *b, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	int r = buf_vprintf(b, fmt, ap);
+	va_end(ap);
+	return r;
+}
+
+void buf_consume(struct buf *b, size_t n)
+{
+	if (n >= b->len) {
+		buf_reset(b);
+		return;
+	}
+	memmove(b->data, b->data + n, b->len - n);
+	b->len -= n;
+	b->data[b->len] = '\0';
+}
+
+void buf_truncate(struct buf *b, size_t n)
+{
+	if (n < b->len) {
+		b->len = n;
+		b->data[n] = '\0';
+	}
+}
+
+char *buf_steal(struct buf *b, size_t *len_r)
+{
+	if (b->data == NULL && buf_reserve(b, 0) < 0)
+		return NULL;
+	char *p = b->data;
+	if (len_r != NULL)
+		*len_r = b->len;
+	b->data = NULL;
+	b->len = 0;
+	b->cap = 0;
+	return p;
+}
+
+bool str_eq(struct str a, struct str b)
+{
+	return a.len == b.len && (a.len == 0 || memcmp(a.p, b.p, a.len) == 0);
+}
+
+bool str_case_eq(struct str a, struct str b)
+{
+	return a.len == b.len && (a.len == 0 || strncasecmp(a.p, b.p, a.len) == 0);
+}
+
+bool str_case_eq_cstr(struct str a, const char *s)
+{
+	return str_case_eq(a, str_from(s));
+}
+
+bool str_has_prefix_case(struct str s, const char *prefix)
+{
+	size_t n = strlen(prefix);
+	return s.len >= n && strncasecmp(s.p, prefix, n) == 0;
+}
+
+long str_chr(struct str s, char c)
+{
+	const char *p = s.len ? memchr(s.p, c, s.len) : NULL;
+	return p ? (long)(p - s.p) : -1;
+}
+
+int str_to_u64(struct str s, unsigned long long max, unsigned long long *r)
+{
+	unsigned long long v = 0;
+	if (s.len == 0 || s.len > 20)
+		return -1;
+	for (size_t i = 0; i < s.len; i++) {
+		if (s.p[i] < '0' || s.p[i] > '9')
+			return -1;
+		unsigned d = (unsigned)(s.p[i] - '0');
+		if (v > (max - d) / 10)
+			return -1;
+		v = v * 10 + d;
+	}
+	*r = v;
+	return 0;
+}
+
+char *str_dup(struct str s)
+{
+	char *p = malloc(s.len + 1);
+	if (p == NULL)
+		return NULL;
+	if (s.len)
+		memcpy(p, s.p, s.len);
+	p[s.len] = '\0';
+	return p;
+}

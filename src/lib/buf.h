@@ -1,0 +1,79 @@
+#ifndef PB_LIB_BUF_H
+#define PB_LIB_BUF_H
+/* The one buffer type: owned bytes with an explicit length and a required
+ * maximum size. Always NUL-terminated (data[len] == 0) so it can be handed
+ * to C APIs, but the length is what counts: contents may hold NUL bytes.
+ * Growing past max fails with -1 instead of allocating: callers turn that
+ * into a protocol reply, never a crash. */
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdbool.h>
+
+struct buf {
+	char *data;   /* NULL until the first append */
+	size_t len;
+	size_t cap;   /* allocated, excluding the NUL */
+	size_t max;   /* hard limit on len */
+};
+
+/* A borrowed view of bytes; never owns. */
+struct str {
+	const char *p;
+	size_t len;
+};
+
+#define STR_LIT(s) ((struct str){ (s), sizeof(s) - 1 })
+#define STR_FMT(s) (int)(s).len, (s).p   /* for "%.*s" */
+
+void buf_init(struct buf *b, size_t max);
+/* Frees the storage; the buffer can be reused after buf_init. */
+void buf_free(struct buf *b);
+/* Empties the buffer but keeps the storage. */
+void buf_reset(struct buf *b);
+
+/* Each returns 0, or -1 when the result would exceed max or memory ran out
+ * (errno ENOBUFS or ENOMEM); on -1 the buffer is unchanged. */
+int buf_reserve(struct buf *b, size_t extra);
+int buf_append(struct buf *b, const void *p, size_t n);
+int buf_append_str(struct buf *b, const char *s);
+int buf_append_char(struct buf *b, char c);
+int buf_printf(struct buf *b, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+int buf_vprintf(struct buf *b, const char *fmt, va_list ap)
+	__attribute__((format(printf, 2, 0)));
+
+/* Removes the first n bytes (n <= len). */
+void buf_consume(struct buf *b, size_t n);
+/* Shortens to n bytes (n <= len). */
+void buf_truncate(struct buf *b, size_t n);
+/* Takes ownership of the storage away from the buffer: the caller frees
+ * the returned pointer; the buffer is left empty. Never NULL on success. */
+char *buf_steal(struct buf *b, size_t *len_r);
+
+static inline struct str buf_str(const struct buf *b)
+{
+	return (struct str){ b->data ? b->data : "", b->len };
+}
+
+static inline struct str str_from(const char *s);
+bool str_eq(struct str a, struct str b);
+bool str_case_eq(struct str a, struct str b);
+bool str_case_eq_cstr(struct str a, const char *s);
+bool str_has_prefix_case(struct str s, const char *prefix);
+/* Index of the first c in s, or -1. */
+long str_chr(struct str s, char c);
+/* Parses all of s as a decimal number <= max; 0 or -1. */
+int str_to_u64(struct str s, unsigned long long max, unsigned long long *r);
+/* A NUL-terminated heap copy (NULL on allocation failure). */
+char *str_dup(struct str s);
+
+static inline struct str str_from(const char *s)
+{
+	size_t n = 0;
+	while (s[n] != '\0')
+		n++;
+	return (struct str){ s, n };
+}
+
+#endif

@@ -1,0 +1,103 @@
+#ifndef PB_LIB_CONFIG_H
+#define PB_LIB_CONFIG_H
+/* The server configuration file (INI, parsed with inih). See
+ * docs/postbox.conf.5.md for every key. Loading reports the first problem
+ * as "FILE:LINE: [section] key: what is wrong"; config_check collects all. */
+
+#include <stddef.h>
+#include <stdbool.h>
+
+#define CONFIG_MAX_LISTEN 8
+#define CONFIG_MAX_DOMAINS 64
+#define CONFIG_MAX_RELAYS 8
+#define CONFIG_MAX_ROUTES 64
+#define CONFIG_MAX_RETRY 16
+
+enum listen_service {
+	LISTEN_SMTP,
+	LISTEN_SUBMISSION,
+	LISTEN_SUBMISSIONS,
+	LISTEN_IMAP,
+	LISTEN_IMAPS,
+	LISTEN_POP3,
+	LISTEN_POP3S,
+	LISTEN_SERVICE_COUNT
+};
+
+struct listen_addr {
+	char host[64];       /* numeric address, "0.0.0.0", "::" or "127.0.0.1" */
+	unsigned short port;
+};
+
+struct route {
+	char domain[256];
+	char host[256];
+	unsigned short port;  /* 0 = [delivery] smtp_port */
+};
+
+enum delivery_tls { DELIVERY_TLS_OPPORTUNISTIC, DELIVERY_TLS_REQUIRED, DELIVERY_TLS_OFF };
+
+struct config {
+	char path[512];               /* the file it was loaded from */
+
+	/* [server] */
+	char hostname[256];
+	char data_dir[512];
+	char user[64];
+	char domains[CONFIG_MAX_DOMAINS][256]; /* lower case */
+	size_t domain_count;
+	char log[16];                  /* "stderr" (default) or "syslog" */
+	bool plaintext_auth_loopback;  /* allow AUTH/LOGIN without TLS from 127/8, ::1 */
+
+	/* [listen] */
+	struct listen_addr listen[LISTEN_SERVICE_COUNT][CONFIG_MAX_LISTEN];
+	size_t listen_count[LISTEN_SERVICE_COUNT];
+
+	/* [tls] */
+	char tls_cert[512];
+	char tls_key[512];
+	char tls_ca_file[512];
+
+	/* [dns] */
+	char dns_servers[512];
+
+	/* [delivery] */
+	unsigned short smtp_port;
+	char delivery_bind[64];
+	struct route relays[CONFIG_MAX_RELAYS];  /* domain[] unused */
+	size_t relay_count;
+	enum delivery_tls delivery_tls;
+
+	/* [routes] */
+	struct route routes[CONFIG_MAX_ROUTES];
+	size_t route_count;
+
+	/* [queue] seconds */
+	unsigned retry[CONFIG_MAX_RETRY];
+	size_t retry_count;
+	unsigned max_age;
+
+	/* [limits] */
+	size_t message_size;
+	size_t recipients;
+	size_t connections;
+	size_t connections_per_ip;
+	unsigned timeout_command;      /* seconds; RFC 5321 4.5.3.2: 5 minutes */
+	unsigned timeout_data;         /* seconds between DATA chunks: 3 minutes */
+};
+
+/* Fills cfg with the defaults of DESIGN.md (nothing listening). */
+void config_defaults(struct config *cfg);
+/* Loads path over the defaults. On failure error_r holds one line (in a
+ * static buffer) naming FILE:LINE and the key. */
+int config_load(const char *path, struct config *cfg, const char **error_r);
+/* Validates a loaded file, printing every problem as FILE:LINE: ... to stderr;
+ * returns the number of problems found (0 = valid). */
+int config_check(const char *path);
+/* True when domain (any case) is one of [server] domains. */
+bool config_is_local_domain(const struct config *cfg, const char *domain, size_t len);
+const char *config_service_name(enum listen_service s);
+/* The default config path: $POSTBOX_CONF, else /etc/postbox/postbox.conf. */
+const char *config_default_path(void);
+
+#endif

@@ -1,0 +1,172 @@
+#include "lib/fs.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+int fs_mkdir_p(const char *path, mode_t mode, const char **error_r)
+{
+	char tmp[PATH_MAX];
+	size_t n = strlen(path);
+	if (n == 0 || n >= sizeof tmp) {
+		*error_r = "path too long";
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	memcpy(tmp, path, n + 1);
+	for (size_t i = 1; i <= n; i++) {
+		if (tmp[i] != '/' && tmp[i] != '\0')
+			continue;
+		char c = tmp[i];
+		tmp[i] = '\0';
+		if (mkdir(tmp, mode) < 0 && errno != EEXIST) {
+			*error_r = "mkdir failed";
+			return -1;
+		}
+		tmp[i] = c;
+	}
+	return 0;
+}
+
+int fs_fsync_dir(const char *dir, const char **error_r)
+{
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0) {
+		*error_r = "open of directory failed";
+		return -1;
+	}
+	if (fsync(fd) < 0) {
+		int e = errno;
+		close(fd);
+		errno = e;
+		*error_r = "fsync of directory failed";
+		return -1;
+	}
+	close(fd);
+	return 0;
+}
+
+int fs_write_all(int fd, const struct iovec *iov_in, int iovcnt)
+{
+	struct iovec iov[64];
+	if (iovcnt > 64) {
+		errno = EINVAL;
+		return -1;
+	}
+	memcpy(iov, iov_in, sizeof(*iov) * (size_t)iovcnt);
+	struct iovec *v = iov;
+	while (iovcnt > 0) {
+		ssize_t w = writev(fd, v, iovcnt);
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		size_t left = (size_t)w;
+		while (iovcnt > 0 && left >= v->iov_len) {
+			left -= v->iov_len;
+			v++;
+			iovcnt--;
+		}
+		if (iovcnt > 0) {
+			v->iov_base = (char *)v->iov_base + left;
+			v->iov_len -= left;
+		}
+	}
+	return 0;
+}
+
+int fs_dirname(const char *path, char *dir, size_t dirlen)
+{
+	const char *slash = strrchr(path, '/');
+	if (slash == NULL)
+		return snprintf(dir, dirlen, ".") < (int)dirlen ? 0 : -1;
+	size_t n = slash == path ? 1 : (size_t)(slash - path);
+	if (n >= dirlen)
+		return -1;
+	memcpy(dir, path, n);
+	dir[n] = '\0';
+	return 0;
+}
+
+int fs_write_file_durable(const char *path, const void *data, size_t len,
+			  mode_t mode, const char **error_r)
+{
+	char tmp[PATH_MAX], dir[PATH_MAX];
+	if (snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid()) >= (int)sizeof tmp ||
+	    fs_dirname(path, dir, sizeof dir) < 0) {
+		*error_r = "path too long";
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+	if (fd < 0) {
+		*error_r = "create failed";
+		return -1;
+	}
+	struct iovec iov = { (void *)data, len };
+	if (fs_write_all(fd, &iov, 1) < 0 || fsync(fd) < 0) {
+		int e = errno;
+		close(fd);
+		unlink(tmp);
+		errno = e;
+		*error_r = "write failed";
+		return -1;
+	}
+	if (close(fd) < 0 || rename(tmp, path) < 0) {
+		int e = errno;
+		unlink(tmp);
+		errno = e;
+		*error_r = "rename failed";
+		return -1;
+	}
+	return fs_fsync_dir(dir, error_r);
+}
+
+int fs_read_file(const char *path, size_t max, char **data_r, size_t *len_r,
+		 const char **error_r)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		*error_r = "open failed";
+		return -1;
+	}
+	struct stat st;
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		*error_r = "not a regular file";
+		return -1;
+	}
+	if ((unsigned long long)st.st_size > max) {
+		close(fd);
+		*error_r = "file too large";
+		errno = EFBIG;
+		return -1;
+	}
+	size_t size = (size_t)st.st_size;
+	char *p = malloc(size + 1);
+	if (p == NULL) {
+		close(fd);
+		*error_r = "out of memory";
+		return -1;
+	}
+	size_t got = 0;
+	while (got < size) {
+		ssize_t r = read(fd, p + got, size - got);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			break;
+		got += (size_t)r;
+	}
+	close(fd);
+	p[got] = '\0';
+	*data_r = p;
+	*len_r = got;
+	return 0;
+}

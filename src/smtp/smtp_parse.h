@@ -1,0 +1,103 @@
+#ifndef PB_SMTP_PARSE_H
+#define PB_SMTP_PARSE_H
+/* The SMTP command-line parser (RFC 5321 4.1, with RFC 6531 UTF-8 addresses).
+ * Pure: it is given one command line WITHOUT its CRLF and fills a struct
+ * whose str fields point into that line. It never allocates. */
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "lib/buf.h"
+
+#define SMTP_LINE_MAX 512        /* RFC 5321 4.5.3.1.4, including CRLF */
+#define SMTP_LOCAL_MAX 64        /* RFC 5321 4.5.3.1.1 */
+#define SMTP_DOMAIN_MAX 255      /* RFC 5321 4.5.3.1.2 */
+#define SMTP_PARAMS_MAX 16
+
+enum smtp_verb {
+	SMTP_VERB_UNKNOWN = 0,
+	SMTP_VERB_EHLO, SMTP_VERB_HELO, SMTP_VERB_MAIL, SMTP_VERB_RCPT,
+	SMTP_VERB_DATA, SMTP_VERB_BDAT, SMTP_VERB_RSET, SMTP_VERB_NOOP,
+	SMTP_VERB_QUIT, SMTP_VERB_VRFY, SMTP_VERB_EXPN, SMTP_VERB_HELP,
+	SMTP_VERB_STARTTLS, SMTP_VERB_AUTH,
+	SMTP_VERB_COUNT
+};
+
+/* A parsed mailbox (RFC 5321 4.1.2 "Mailbox"). */
+struct smtp_mailbox {
+	/* The local part with quoting removed ("a b"@x gives a b); at most
+	 * SMTP_LOCAL_MAX octets. NUL-terminated. */
+	char local[SMTP_LOCAL_MAX + 1];
+	/* The domain, lower-cased ASCII (U-labels are kept as UTF-8 bytes,
+	 * not lower-cased), or an address literal with its brackets
+	 * ("[127.0.0.1]", "[IPv6:...]"). Empty for <Postmaster> and <>. */
+	char domain[SMTP_DOMAIN_MAX + 1];
+	bool quoted;         /* the local part was a quoted-string */
+	bool literal;        /* the domain is an address literal */
+	bool utf8;           /* non-ASCII octets appear (needs SMTPUTF8) */
+	bool had_route;      /* a source route was present and stripped */
+};
+
+struct smtp_param {
+	struct str key;      /* "SIZE", as written (compare case-insensitively) */
+	struct str value;    /* empty and has_value == false for "SMTPUTF8" */
+	bool has_value;
+};
+
+struct smtp_cmd {
+	enum smtp_verb verb;
+	struct str verb_text;    /* the verb as sent (for logs and 500 replies) */
+	struct str arg;          /* everything after the verb and one SP, raw */
+
+	/* MAIL / RCPT */
+	bool null_path;          /* MAIL FROM:<> */
+	bool postmaster;         /* RCPT TO:<Postmaster> (no domain) */
+	struct smtp_mailbox mailbox;
+	struct smtp_param params[SMTP_PARAMS_MAX];
+	size_t param_count;
+
+	/* EHLO / HELO: the domain or address literal */
+	struct str helo;
+
+	/* BDAT */
+	unsigned long long bdat_size;
+	bool bdat_last;
+
+	/* AUTH */
+	struct str auth_mech;
+	struct str auth_initial;  /* empty when absent; "=" means empty */
+};
+
+enum smtp_parse_result {
+	SMTP_PARSE_OK = 0,
+	SMTP_PARSE_UNKNOWN_VERB,   /* 500 5.5.1 */
+	SMTP_PARSE_SYNTAX,         /* 501 5.5.4 (arguments) */
+	SMTP_PARSE_BAD_ADDRESS,    /* 501 5.1.3 (MAIL) / 501 5.1.3 (RCPT) */
+	SMTP_PARSE_BAD_CHAR,       /* 501 5.5.4: NUL, CR, LF or other control octet */
+	SMTP_PARSE_TOO_MANY_PARAMS /* 555 5.5.4 */
+};
+
+/* Parses line[0..len) (no CRLF). Verbs are matched case-insensitively.
+ * MAIL needs "FROM:" and RCPT needs "TO:" (case-insensitive, no space
+ * allowed before the colon; one optional space after it is tolerated as
+ * Postfix does). A source route "<@a,@b:user@c>" is parsed and dropped
+ * (RFC 5321 4.1.1.3, appendix C). On failure *error_r is a short reason
+ * (static text) suitable for a reply. */
+enum smtp_parse_result smtp_parse_command(const char *line, size_t len,
+					  struct smtp_cmd *cmd,
+					  const char **error_r);
+
+/* Parses a bare mailbox "local@domain" (no angle brackets), for the CLI and
+ * aliases. Same rules as in a path. 0 or -1. */
+int smtp_parse_mailbox(const char *s, size_t len, struct smtp_mailbox *mb,
+		       const char **error_r);
+
+/* Looks up a parameter by name, case-insensitively; NULL when absent. */
+const struct smtp_param *smtp_cmd_param(const struct smtp_cmd *cmd, const char *key);
+
+/* Checks an RFC 3461 xtext value (ENVID, ORCPT) is well-formed. */
+bool smtp_xtext_valid(struct str s);
+
+const char *smtp_verb_name(enum smtp_verb v);
+
+#endif
