@@ -1,0 +1,246 @@
+/* postbox serve: every configured service in the foreground. */
+#include <errno.h>
+#include <grp.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <event2/event.h>
+#include <event2/thread.h>
+
+#include "auth/userdb.h"
+#include "cli/commands.h"
+#include "cli/serve.h"
+#include "delivery/local.h"
+#include "lib/fs.h"
+#include "lib/log.h"
+#include "net/limits.h"
+#include "net/listener.h"
+#include "net/tls.h"
+
+#define MAX_LISTENERS (LISTEN_SERVICE_COUNT * CONFIG_MAX_LISTEN)
+#define STOP_GRACE_SECONDS 30
+
+struct serve_state {
+	struct server srv;
+	const char *config_path;
+	struct config *configs[64];   /* every config loaded, newest last */
+	size_t config_count;
+	struct conn_limits *limits;
+	struct listener *listeners[MAX_LISTENERS];
+	size_t listener_count;
+	struct event *sig_term, *sig_int, *sig_hup, *stop_timer;
+	int stop_ticks;
+};
+
+static int load_tls(struct server *srv, const struct config *cfg, const char **error_r)
+{
+	if (cfg->tls_cert[0] == '\0' || cfg->tls_key[0] == '\0') {
+		srv->tls_ctx = NULL;
+		return 0;
+	}
+	SSL_CTX *ctx = tls_server_ctx_new(cfg->tls_cert, cfg->tls_key, error_r);
+	if (ctx == NULL)
+		return -1;
+	if (srv->tls_ctx != NULL)
+		SSL_CTX_free(srv->tls_ctx);  /* live connections hold their own reference */
+	srv->tls_ctx = ctx;
+	return 0;
+}
+
+static int open_listeners(struct serve_state *st, const char **error_r)
+{
+	const struct config *cfg = st->srv.cfg;
+	for (size_t i = 0; i < cfg->listen_count[LISTEN_SMTP]; i++) {
+		const struct listen_addr *a = &cfg->listen[LISTEN_SMTP][i];
+		struct listener *l = listener_open(st->srv.base, a->host, a->port,
+						   &st->srv.smtp_service, st->limits, error_r);
+		if (l == NULL)
+			return -1;
+		st->listeners[st->listener_count++] = l;
+		log_info("smtp: listening on %s:%u", a->host, a->port);
+	}
+	return 0;
+}
+
+/* Binding happens as root; everything after runs as [server] user. */
+static int drop_privileges(const struct config *cfg, const char **error_r)
+{
+	static char err[256];
+	if (cfg->user[0] == '\0' || geteuid() != 0)
+		return 0;
+	struct passwd *pw = getpwnam(cfg->user);
+	if (pw == NULL) {
+		snprintf(err, sizeof err, "[server] user %s does not exist", cfg->user);
+		*error_r = err;
+		return -1;
+	}
+	char path[1024];
+	const char *names[] = { "", "/mail", "/postbox.db", "/postbox.db-wal", "/postbox.db-shm" };
+	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+		snprintf(path, sizeof path, "%s%s", cfg->data_dir, names[i]);
+		if (chown(path, pw->pw_uid, pw->pw_gid) < 0 && errno != ENOENT) {
+			snprintf(err, sizeof err, "chown %s: %s", path, strerror(errno));
+			*error_r = err;
+			return -1;
+		}
+	}
+	if (setgroups(0, NULL) < 0 || setgid(pw->pw_gid) < 0 || setuid(pw->pw_uid) < 0) {
+		snprintf(err, sizeof err, "cannot become user %s: %s", cfg->user, strerror(errno));
+		*error_r = err;
+		return -1;
+	}
+	log_info("running as user %s", cfg->user);
+	return 0;
+}
+
+static void stop_tick(evutil_socket_t fd, short what, void *arg)
+{
+	struct serve_state *st = arg;
+	(void)fd;
+	(void)what;
+	/* Done when every session has gone and no commit is in flight. */
+	if ((conn_count() == 0 && local_delivery_pending(st->srv.local) == 0) ||
+	    ++st->stop_ticks > STOP_GRACE_SECONDS * 10)
+		event_base_loopbreak(st->srv.base);
+}
+
+static void on_stop(evutil_socket_t sig, short what, void *arg)
+{
+	struct serve_state *st = arg;
+	(void)what;
+	if (st->srv.stopping)
+		return;
+	st->srv.stopping = true;
+	log_info("signal %d: stopping", (int)sig);
+	for (size_t i = 0; i < st->listener_count; i++)
+		listener_close(&st->listeners[i]);
+	conn_shutdown_all();
+	struct timeval tv = { 0, 100000 };
+	st->stop_timer = event_new(st->srv.base, -1, EV_PERSIST, stop_tick, st);
+	event_add(st->stop_timer, &tv);
+}
+
+static void on_reload(evutil_socket_t sig, short what, void *arg)
+{
+	struct serve_state *st = arg;
+	const char *err = NULL;
+	(void)sig;
+	(void)what;
+	struct config *cfg = malloc(sizeof *cfg);
+	if (cfg == NULL || st->config_count == sizeof st->configs / sizeof st->configs[0]) {
+		free(cfg);
+		log_err("reload: refused (too many reloads or out of memory); restart instead");
+		return;
+	}
+	if (config_load(st->config_path, cfg, &err) < 0) {
+		log_err("reload: %s; keeping the running configuration", err);
+		free(cfg);
+		return;
+	}
+	if (load_tls(&st->srv, cfg, &err) < 0)
+		log_err("reload: %s; keeping the old certificate", err);
+	st->configs[st->config_count++] = cfg;
+	st->srv.cfg = cfg;
+	conn_limits_set(st->limits, cfg->connections, cfg->connections_per_ip);
+	log_info("reload: configuration and TLS reloaded from %s (listen addresses and"
+		 " data_dir changes need a restart)", st->config_path);
+}
+
+static int setup(struct serve_state *st, const char **error_r)
+{
+	struct config *cfg = st->configs[0];
+	struct server *srv = &st->srv;
+	if (cfg->log[0] != '\0' && strcmp(cfg->log, "syslog") == 0)
+		log_use_syslog("postbox");
+	char mail[1024];
+	snprintf(mail, sizeof mail, "%s/mail", cfg->data_dir);
+	if (fs_mkdir_p(mail, 0700, error_r) < 0)
+		return -1;
+	if (load_tls(srv, cfg, error_r) < 0)
+		return -1;
+	st->limits = conn_limits_new(cfg->connections, cfg->connections_per_ip);
+	srv->local = local_delivery_new(srv->base, cfg->data_dir, 1);
+	if (st->limits == NULL || srv->local == NULL) {
+		*error_r = "out of memory";
+		return -1;
+	}
+	serve_smtp_init(srv);
+	if (open_listeners(st, error_r) < 0 || drop_privileges(cfg, error_r) < 0)
+		return -1;
+	if (userdb_open(cfg->data_dir, &srv->userdb, error_r) < 0)
+		return -1;
+	st->sig_term = evsignal_new(srv->base, SIGTERM, on_stop, st);
+	st->sig_int = evsignal_new(srv->base, SIGINT, on_stop, st);
+	st->sig_hup = evsignal_new(srv->base, SIGHUP, on_reload, st);
+	event_add(st->sig_term, NULL);
+	event_add(st->sig_int, NULL);
+	event_add(st->sig_hup, NULL);
+	return 0;
+}
+
+static void teardown(struct serve_state *st)
+{
+	for (size_t i = 0; i < st->listener_count; i++)
+		listener_close(&st->listeners[i]);
+	local_delivery_free(&st->srv.local);
+	userdb_close(&st->srv.userdb);
+	if (st->stop_timer)
+		event_free(st->stop_timer);
+	if (st->sig_term) {
+		event_free(st->sig_term);
+		event_free(st->sig_int);
+		event_free(st->sig_hup);
+	}
+	conn_limits_free(&st->limits);
+	if (st->srv.tls_ctx)
+		SSL_CTX_free(st->srv.tls_ctx);
+	event_base_free(st->srv.base);
+	for (size_t i = 0; i < st->config_count; i++)
+		free(st->configs[i]);
+}
+
+int cmd_serve(int argc, char **argv)
+{
+	struct serve_state st;
+	const char *err = NULL;
+	memset(&st, 0, sizeof st);
+	st.config_path = cli_config_path(&argc, argv);
+	if (argc > 1) {
+		if (strcmp(argv[1], "--help") == 0) {
+			printf("usage: postbox serve [-c FILE]\n"
+			       "Runs every service configured in FILE in the foreground.\n"
+			       "SIGTERM/SIGINT stop cleanly, SIGHUP reloads config and TLS.\n");
+			return 0;
+		}
+		return cli_fail("serve", "unexpected argument '%s'", argv[1]);
+	}
+	st.configs[0] = malloc(sizeof(struct config));
+	if (st.configs[0] == NULL)
+		return cli_fail("serve", "out of memory");
+	st.config_count = 1;
+	if (config_load(st.config_path, st.configs[0], &err) < 0) {
+		free(st.configs[0]);
+		return cli_fail("serve", "%s", err);
+	}
+	st.srv.cfg = st.configs[0];
+	signal(SIGPIPE, SIG_IGN);
+	evthread_use_pthreads();
+	st.srv.base = event_base_new();
+	if (st.srv.base == NULL) {
+		free(st.configs[0]);
+		return cli_fail("serve", "cannot create the event loop");
+	}
+	int rc = 0;
+	if (setup(&st, &err) < 0) {
+		rc = cli_fail("serve", "%s", err);
+	} else {
+		log_info("postbox %s ready (config %s)", st.srv.cfg->hostname, st.config_path);
+		event_base_dispatch(st.srv.base);
+		log_info("stopped");
+	}
+	teardown(&st);
+	return rc;
+}

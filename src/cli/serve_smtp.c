@@ -1,0 +1,305 @@
+/* Glue for the SMTP MX service: a net/ connection, an smtp/ session, the
+ * user directory for recipients and delivery/local for the commit. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "auth/userdb.h"
+#include "cli/serve.h"
+#include "delivery/local.h"
+#include "delivery/resolve.h"
+#include "lib/log.h"
+#include "smtp/smtp_server.h"
+
+struct smtp_glue {
+	struct server *srv;
+	struct conn *conn;
+	struct smtp_server *session;
+	struct local_job job;
+	char return_path[600];
+	struct timespec commit_start;
+	bool in_commit;
+	bool orphaned;         /* the connection went while committing */
+	bool shutting_down;
+};
+
+/* What rcpt_check keeps per recipient: the mailboxes it delivers to. */
+struct rcpt_targets {
+	size_t count;
+	struct local_target t[];
+};
+
+static void glue_free(struct smtp_glue *g)
+{
+	smtp_server_free(&g->session);
+	free(g->job.targets);
+	free(g);
+}
+
+static void flush(struct smtp_glue *g)
+{
+	struct buf *out = smtp_server_output(g->session);
+	conn_write(g->conn, out->data, out->len);
+	buf_reset(out);
+	if (smtp_server_want_starttls(g->session)) {
+		if (conn_starttls(g->conn) < 0)
+			conn_close_after_flush(g->conn);
+	} else if (smtp_server_want_close(g->session)) {
+		conn_close_after_flush(g->conn);
+	} else {
+		const struct config *cfg = g->srv->cfg;
+		conn_set_timeout(g->conn, smtp_server_timeout(g->session, cfg->timeout_command,
+							      cfg->timeout_data));
+	}
+}
+
+static enum smtp_rcpt_verdict rcpt_check(void *ctx, const struct smtp_mailbox *mb,
+					 void **data_r)
+{
+	struct smtp_glue *g = ctx;
+	const char *err = NULL;
+	struct resolve_result *res = malloc(sizeof *res);
+	if (res == NULL)
+		return SMTP_RCPT_TEMPFAIL;
+	int r = resolve_local(g->srv->userdb, g->srv->cfg, mb->local, mb->domain, res, &err);
+	if (r <= 0) {
+		if (r < 0)
+			log_err("smtp %s: recipient lookup failed: %s", conn_id(g->conn),
+				err ? err : "?");
+		free(res);
+		return r == 0 ? SMTP_RCPT_UNKNOWN : SMTP_RCPT_TEMPFAIL;
+	}
+	struct rcpt_targets *rt = malloc(sizeof *rt + res->count * sizeof rt->t[0]);
+	if (rt == NULL) {
+		free(res);
+		return SMTP_RCPT_TEMPFAIL;
+	}
+	rt->count = 0;
+	for (size_t i = 0; i < res->count; i++) {
+		if (res->rcpt[i].remote) {
+			/* Remote alias targets need the queue (not built yet). */
+			log_warn("smtp %s: remote alias target %s skipped", conn_id(g->conn),
+				 res->rcpt[i].address);
+			continue;
+		}
+		struct local_target *t = &rt->t[rt->count++];
+		snprintf(t->domain, sizeof t->domain, "%s", res->rcpt[i].domain);
+		snprintf(t->local, sizeof t->local, "%s", res->rcpt[i].local);
+	}
+	free(res);
+	if (rt->count == 0) {
+		free(rt);
+		return SMTP_RCPT_TEMPFAIL;
+	}
+	*data_r = rt;
+	return SMTP_RCPT_OK;
+}
+
+static void rcpt_free(void *ctx, void *data)
+{
+	(void)ctx;
+	free(data);
+}
+
+/* The distinct mailboxes of all recipients: one copy each, even when two
+ * recipients (or aliases) lead to the same one. */
+static int collect_targets(struct smtp_glue *g, const struct smtp_tx *tx)
+{
+	size_t max = 0;
+	for (size_t i = 0; i < tx->rcpt_count; i++)
+		max += ((struct rcpt_targets *)tx->rcpts[i].data)->count;
+	free(g->job.targets);
+	g->job.targets = malloc(max * sizeof *g->job.targets);
+	g->job.target_count = 0;
+	if (g->job.targets == NULL)
+		return -1;
+	for (size_t i = 0; i < tx->rcpt_count; i++) {
+		const struct rcpt_targets *rt = tx->rcpts[i].data;
+		for (size_t k = 0; k < rt->count; k++) {
+			bool dup = false;
+			for (size_t j = 0; j < g->job.target_count && !dup; j++)
+				dup = strcmp(g->job.targets[j].local, rt->t[k].local) == 0 &&
+				      strcmp(g->job.targets[j].domain, rt->t[k].domain) == 0;
+			if (!dup)
+				g->job.targets[g->job.target_count++] = rt->t[k];
+		}
+	}
+	return 0;
+}
+
+static void commit_done(struct local_job *job);
+
+static void commit(void *ctx, struct smtp_tx *tx)
+{
+	struct smtp_glue *g = ctx;
+	if (collect_targets(g, tx) < 0) {
+		smtp_server_commit_done(g->session, "451 4.3.0 Error: out of memory");
+		return;
+	}
+	/* RFC 5321 4.4: the final delivery adds Return-Path. */
+	int n = snprintf(g->return_path, sizeof g->return_path, "Return-Path: <%s>\n",
+			 tx->sender);
+	g->job.iov[0] = (struct iovec){ g->return_path, (size_t)n };
+	g->job.iov[1] = (struct iovec){ tx->received.data, tx->received.len };
+	g->job.iov[2] = (struct iovec){ tx->data.data, tx->data.len };
+	g->job.iovcnt = 3;
+	g->job.error = NULL;
+	g->job.done = commit_done;
+	g->job.ctx = g;
+	g->in_commit = true;
+	clock_gettime(CLOCK_MONOTONIC, &g->commit_start);
+	conn_pause(g->conn);
+	local_deliver(g->srv->local, &g->job);
+}
+
+static void log_delivery(struct smtp_glue *g, const struct smtp_tx *tx)
+{
+	struct timespec now;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	long ms = (now.tv_sec - g->commit_start.tv_sec) * 1000 +
+		  (now.tv_nsec - g->commit_start.tv_nsec) / 1000000;
+	char rcpts[512];
+	size_t o = 0;
+	rcpts[0] = '\0';
+	for (size_t i = 0; i < g->job.target_count && o < sizeof rcpts - 1; i++) {
+		int w = snprintf(rcpts + o, sizeof rcpts - o, "%s%s@%s", i ? "," : "",
+				 g->job.targets[i].local, g->job.targets[i].domain);
+		o = w < 0 ? o : o + (size_t)w;
+	}
+	log_info("smtp %s: %s: from=<%s> size=%zu nrcpt=%zu to=%s delivered to maildir (%ld ms)",
+		 conn_id(g->conn), tx->id, tx->sender, tx->size, g->job.target_count, rcpts, ms);
+}
+
+static void commit_done(struct local_job *job)
+{
+	struct smtp_glue *g = job->ctx;
+	g->in_commit = false;
+	if (g->orphaned) {
+		glue_free(g);
+		return;
+	}
+	/* The transaction is still intact here: log it before it is reset. */
+	if (job->error == NULL)
+		log_delivery(g, smtp_server_tx(g->session));
+	smtp_server_commit_done(g->session, job->error);
+	if (g->shutting_down)
+		smtp_server_goodbye(g->session, "421 4.3.2 Service shutting down");
+	if (smtp_server_want_close(g->session)) {
+		flush(g);  /* closes: g may be gone */
+		return;
+	}
+	flush(g);
+	conn_resume(g->conn);
+}
+
+static const struct smtp_server_hooks hooks = {
+	.rcpt_check = rcpt_check,
+	.rcpt_free = rcpt_free,
+	.commit = commit,
+};
+
+static void *smtp_open(struct conn *c, void *service_ctx)
+{
+	struct server *srv = service_ctx;
+	struct smtp_glue *g = calloc(1, sizeof *g);
+	if (g == NULL)
+		return NULL;
+	g->srv = srv;
+	g->conn = c;
+	const struct config *cfg = srv->cfg;
+	struct smtp_server_settings set = {
+		.role = SMTP_ROLE_MX,
+		.hostname = cfg->hostname,
+		.message_size = cfg->message_size,
+		.max_recipients = cfg->recipients,
+		.max_header = 1024 * 1024,
+		.max_hops = 50,
+		.max_errors = 20,
+		.tls_available = srv->tls_ctx != NULL,
+		.cfg = cfg,
+	};
+	g->session = smtp_server_new(&set, &hooks, g, conn_id(c), conn_peer(c), conn_is_tls(c),
+				     conn_tls_info(c));
+	if (g->session == NULL) {
+		free(g);
+		return NULL;
+	}
+	smtp_server_greet(g->session);
+	flush(g);
+	return g;
+}
+
+static size_t smtp_input(void *session, const char *data, size_t len)
+{
+	struct smtp_glue *g = session;
+	size_t used = smtp_server_input(g->session, data, len);
+	if (!g->in_commit)
+		flush(g);
+	else {
+		/* Replies before the commit (pipelined) go out now. */
+		struct buf *out = smtp_server_output(g->session);
+		conn_write(g->conn, out->data, out->len);
+		buf_reset(out);
+	}
+	return used;
+}
+
+static void smtp_timeout(void *session)
+{
+	struct smtp_glue *g = session;
+	smtp_server_goodbye(g->session, "421 4.4.2 Error: timeout exceeded");
+	struct buf *out = smtp_server_output(g->session);
+	conn_write(g->conn, out->data, out->len);
+	buf_reset(out);
+}
+
+static void smtp_tls_ready(void *session)
+{
+	struct smtp_glue *g = session;
+	smtp_server_tls_started(g->session, conn_tls_info(g->conn));
+	flush(g);
+}
+
+static void smtp_shutdown(void *session)
+{
+	struct smtp_glue *g = session;
+	if (g->in_commit) {
+		g->shutting_down = true;
+		return;
+	}
+	smtp_server_goodbye(g->session, "421 4.3.2 Service shutting down");
+	flush(g);
+}
+
+static void smtp_close(void *session)
+{
+	struct smtp_glue *g = session;
+	if (g->in_commit) {
+		g->orphaned = true;
+		return;
+	}
+	glue_free(g);
+}
+
+static const struct conn_proto smtp_proto = {
+	.name = "smtp",
+	.open = smtp_open,
+	.input = smtp_input,
+	.timeout = smtp_timeout,
+	.tls_ready = smtp_tls_ready,
+	.shutdown = smtp_shutdown,
+	.close = smtp_close,
+};
+
+void serve_smtp_init(struct server *srv)
+{
+	srv->smtp_service = (struct conn_service){
+		.proto = &smtp_proto,
+		.ctx = srv,
+		.implicit_tls = false,
+		.tls_ctx = &srv->tls_ctx,
+		.idle_timeout = srv->cfg->timeout_command,
+		.busy_reply = "421 4.7.0 Error: too many connections\r\n",
+	};
+}

@@ -1,0 +1,181 @@
+#include "delivery/local.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lib/fs.h"
+#include "lib/log.h"
+#include "store/maildir.h"
+
+struct local_delivery {
+	struct worker_pool *pool;
+	char data_dir[512];
+};
+
+/* One file per (job, target); a job's first file is written, the others
+ * are links to it. */
+struct batch_file {
+	struct local_job *job;
+	size_t target;
+	struct maildir_file f;
+	bool first;
+};
+
+static const char *reply_for_errno(int e)
+{
+	if (e == ENOSPC || e == EDQUOT || e == EFBIG)
+		return "452 4.3.1 Error: insufficient system storage";
+	return "451 4.3.0 Error: local delivery failed, try again later";
+}
+
+static void fail_job(struct local_job *job, const char *why, const char *what)
+{
+	if (job->error == NULL) {
+		int e = errno;
+		job->error = reply_for_errno(e);
+		log_err("local delivery: %s: %s (%s)", what, why, strerror(e));
+	}
+}
+
+/* Phase 1: write (or link) every file into its Maildir's tmp/. */
+static void write_files(const char *data_dir, struct batch_file *files, size_t n)
+{
+	char root[MAILDIR_PATH_MAX];
+	const char *err;
+	struct batch_file *first = NULL;
+	for (size_t i = 0; i < n; i++) {
+		struct batch_file *bf = &files[i];
+		struct local_target *t = &bf->job->targets[bf->target];
+		if (bf->first)
+			first = bf;
+		bf->f.fd = -1;
+		if (bf->job->error != NULL)
+			continue;
+		if (maildir_user_root(data_dir, t->domain, t->local, root, sizeof root, &err) < 0 ||
+		    maildir_create(root, &err) < 0) {
+			fail_job(bf->job, err, t->local);
+			continue;
+		}
+		int r = bf->first ? maildir_write_tmp(root, bf->job->iov, bf->job->iovcnt, &bf->f, &err)
+				  : maildir_link_tmp(&first->f, root, &bf->f, &err);
+		if (r < 0) {
+			bf->f.tmp_path[0] = '\0';
+			fail_job(bf->job, err, root);
+		}
+	}
+}
+
+static void run_batch(struct worker_job **wjobs, size_t njobs, void *ctx)
+{
+	const char *data_dir = ctx;
+	const char *err;
+	size_t n = 0;
+	for (size_t j = 0; j < njobs; j++)
+		n += ((struct local_job *)wjobs[j])->target_count;
+	struct batch_file *files = calloc(n ? n : 1, sizeof *files);
+	if (files == NULL) {
+		for (size_t j = 0; j < njobs; j++)
+			((struct local_job *)wjobs[j])->error = "451 4.3.0 Error: out of memory";
+		return;
+	}
+	n = 0;
+	for (size_t j = 0; j < njobs; j++) {
+		struct local_job *job = (struct local_job *)wjobs[j];
+		job->error = NULL;
+		for (size_t t = 0; t < job->target_count; t++) {
+			files[n].job = job;
+			files[n].target = t;
+			files[n].first = t == 0;
+			n++;
+		}
+	}
+	write_files(data_dir, files, n);
+
+	/* Phase 2: start write-back for all, then wait for each: the first
+	 * fsync's journal commit carries most of the others along. */
+	for (size_t i = 0; i < n; i++)
+		maildir_file_start_writeback(&files[i].f);
+	for (size_t i = 0; i < n; i++) {
+		if (files[i].f.fd >= 0 && maildir_file_sync(&files[i].f, &err) < 0)
+			fail_job(files[i].job, err, files[i].f.tmp_path);
+	}
+	/* Phase 3: publish, then make each new/ directory durable once. */
+	for (size_t i = 0; i < n; i++) {
+		if (files[i].job->error == NULL &&
+		    maildir_file_publish(&files[i].f, &err) < 0)
+			fail_job(files[i].job, err, files[i].f.tmp_path);
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (!files[i].f.published)
+			continue;
+		bool seen = false;
+		for (size_t k = 0; k < i && !seen; k++)
+			seen = files[k].f.published &&
+			       strcmp(files[k].f.new_dir, files[i].f.new_dir) == 0;
+		if (!seen && fs_fsync_dir(files[i].f.new_dir, &err) < 0) {
+			/* Every job with a file in this directory failed. */
+			for (size_t k = i; k < n; k++) {
+				if (strcmp(files[k].f.new_dir, files[i].f.new_dir) == 0)
+					fail_job(files[k].job, err, files[i].f.new_dir);
+			}
+		}
+	}
+	/* A failed job leaves nothing behind: no partial delivery. */
+	for (size_t i = 0; i < n; i++) {
+		if (files[i].job->error != NULL && files[i].f.tmp_path[0] != '\0')
+			maildir_file_discard(&files[i].f);
+	}
+	free(files);
+}
+
+void local_deliver_now(const char *data_dir, struct local_job **jobs, size_t n)
+{
+	run_batch((struct worker_job **)jobs, n, (void *)data_dir);
+}
+
+static void job_done(struct worker_job *wj)
+{
+	struct local_job *job = (struct local_job *)wj;
+	job->done(job);
+}
+
+struct local_delivery *local_delivery_new(struct event_base *base, const char *data_dir,
+					  unsigned threads)
+{
+	struct local_delivery *ld = calloc(1, sizeof *ld);
+	if (ld == NULL)
+		return NULL;
+	size_t len = strlen(data_dir);
+	if (len >= sizeof ld->data_dir) {
+		free(ld);
+		return NULL;
+	}
+	memcpy(ld->data_dir, data_dir, len + 1);
+	ld->pool = worker_pool_new(base, threads, run_batch, ld->data_dir);
+	if (ld->pool == NULL) {
+		free(ld);
+		return NULL;
+	}
+	return ld;
+}
+
+void local_delivery_free(struct local_delivery **ld)
+{
+	if (*ld == NULL)
+		return;
+	worker_pool_free(&(*ld)->pool);
+	free(*ld);
+	*ld = NULL;
+}
+
+void local_deliver(struct local_delivery *ld, struct local_job *job)
+{
+	job->wj.done = job_done;
+	worker_submit(ld->pool, &job->wj);
+}
+
+size_t local_delivery_pending(const struct local_delivery *ld)
+{
+	return worker_pending(ld->pool);
+}

@@ -1,0 +1,74 @@
+#ifndef PB_NET_CONN_H
+#define PB_NET_CONN_H
+/* A client connection: a libevent bufferevent (plain, or TLS from the start
+ * or after STARTTLS), its peer, its timeout and its slot in the connection
+ * limits. The protocol on top is a sans-I/O session driven through
+ * struct conn_proto; this file is the only place its bytes meet a socket. */
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <netinet/in.h>
+#include <openssl/ssl.h>
+
+struct event_base;
+struct conn;
+
+struct conn_proto {
+	const char *name;  /* "smtp", "imap", ... for logs */
+	/* A new connection: returns the session (NULL closes at once). */
+	void *(*open)(struct conn *c, void *service_ctx);
+	/* Bytes arrived: returns how many were consumed (the rest is kept and
+	 * offered again with more, or after conn_resume()). */
+	size_t (*input)(void *session, const char *data, size_t len);
+	/* The read timeout fired; write a goodbye with conn_write(). */
+	void (*timeout)(void *session);
+	/* TLS is up, after conn_starttls() or on an implicit-TLS port. */
+	void (*tls_ready)(void *session);
+	/* The server is stopping: say goodbye (421) and close, or finish the
+	 * work in progress first and close after it. */
+	void (*shutdown)(void *session);
+	/* The connection is gone: free the session. */
+	void (*close)(void *session);
+};
+
+struct conn_service {
+	const struct conn_proto *proto;
+	void *ctx;                 /* handed to proto->open */
+	bool implicit_tls;
+	SSL_CTX **tls_ctx;         /* points at the current context; *NULL = no TLS */
+	unsigned idle_timeout;     /* seconds */
+	const char *busy_reply;    /* sent when a connection limit is hit */
+};
+
+/* Accepts fd (already counted in the limits by the listener). */
+void conn_accept(struct event_base *base, const struct conn_service *svc, int fd,
+		 const struct sockaddr *sa, int salen, void (*release)(const struct sockaddr *));
+
+/* Queues bytes for the peer. */
+void conn_write(struct conn *c, const void *data, size_t len);
+/* Closes once everything written has been sent. */
+void conn_close_after_flush(struct conn *c);
+/* Discards unread input, sends what is queued, then starts a TLS server
+ * handshake; proto->tls_ready follows. Plaintext the peer pipelined after
+ * the STARTTLS command is dropped, never read as if it came over TLS
+ * (CVE-2011-0411). */
+int conn_starttls(struct conn *c);
+/* Stop/start feeding input (e.g. while a message is being committed). */
+void conn_pause(struct conn *c);
+void conn_resume(struct conn *c);
+void conn_set_timeout(struct conn *c, unsigned seconds);
+
+const char *conn_peer(const struct conn *c);        /* "127.0.0.1" */
+unsigned short conn_peer_port(const struct conn *c);
+const char *conn_id(const struct conn *c);          /* short session id for logs */
+bool conn_is_tls(const struct conn *c);
+bool conn_peer_is_loopback(const struct conn *c);
+/* TLS description for Received: ("TLSv1.3 with cipher ..."), "" when plain. */
+const char *conn_tls_info(const struct conn *c);
+
+/* Number of open connections (for graceful stop). */
+size_t conn_count(void);
+/* Calls proto->shutdown on every connection. */
+void conn_shutdown_all(void);
+
+#endif

@@ -1,0 +1,17 @@
+#ifndef PB_NET_LISTENER_H
+#define PB_NET_LISTENER_H
+/* Listening sockets. All are bound before privileges are dropped; accepted
+ * connections are counted against [limits] and handed to conn_accept(). */
+
+#include "net/conn.h"
+#include "net/limits.h"
+
+struct listener;
+
+/* Binds host:port (numeric). The service and limits must outlive it. */
+struct listener *listener_open(struct event_base *base, const char *host,
+			       unsigned short port, const struct conn_service *svc,
+			       struct conn_limits *limits, const char **error_r);
+void listener_close(struct listener **l);
+
+#endif

@@ -1,0 +1,16 @@
+#ifndef PB_NET_TLS_H
+#define PB_NET_TLS_H
+/* Server TLS contexts (OpenSSL). A context is reference counted by OpenSSL:
+ * reloading on SIGHUP makes a new one for new connections while existing
+ * connections keep the old one alive. */
+
+#include <openssl/ssl.h>
+
+/* Loads cert (chain) and key; TLS 1.2 minimum. NULL with error_r set. */
+SSL_CTX *tls_server_ctx_new(const char *cert, const char *key, const char **error_r);
+/* "TLSv1.3 with cipher TLS_AES_256_GCM_SHA384 (256/256 bits)" */
+void tls_describe(SSL *ssl, char *out, size_t outlen);
+/* The protocol and cipher names alone, for logs: "TLSv1.3:TLS_AES_..." */
+void tls_short(SSL *ssl, char *out, size_t outlen);
+
+#endif

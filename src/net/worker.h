@@ -1,0 +1,29 @@
+#ifndef PB_NET_WORKER_H
+#define PB_NET_WORKER_H
+/* Blocking work off the event loop. Jobs queue up while a worker thread is
+ * busy and are then handed over all together, so a worker can commit many
+ * at once (group commit: one directory fsync for a whole batch). Each
+ * finished job's done() runs back on the loop thread. */
+
+#include <stddef.h>
+
+struct event_base;
+struct worker_pool;
+
+struct worker_job {
+	struct worker_job *next;   /* private */
+	void (*done)(struct worker_job *job);  /* on the loop thread */
+};
+
+/* run_batch gets the jobs in submission order and runs on a worker thread. */
+struct worker_pool *worker_pool_new(struct event_base *base, unsigned threads,
+				    void (*run_batch)(struct worker_job **jobs, size_t n,
+						      void *ctx),
+				    void *ctx);
+void worker_submit(struct worker_pool *p, struct worker_job *job);
+/* Jobs submitted and not yet done. */
+size_t worker_pending(const struct worker_pool *p);
+/* Finishes the queued jobs, joins the threads and frees the pool. */
+void worker_pool_free(struct worker_pool **p);
+
+#endif

@@ -1,0 +1,124 @@
+#ifndef PB_SMTP_SERVER_H
+#define PB_SMTP_SERVER_H
+/* The SMTP server session (RFC 5321), sans I/O: bytes go in through
+ * smtp_server_input(), replies come out in smtp_server_output(), and what
+ * the transport must do next comes back as flags (start TLS, close) or as
+ * calls of the hooks (check a recipient, commit a message). One state enum
+ * and one transition function (smtp_server_state.c) govern the session. */
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "lib/buf.h"
+#include "smtp/smtp_parse.h"
+
+enum smtp_role {
+	SMTP_ROLE_MX,          /* port 25: local domains only, no AUTH */
+	SMTP_ROLE_SUBMISSION,  /* 587/465: AUTH required before MAIL */
+};
+
+enum smtp_state {
+	SMTP_STATE_GREETING,   /* before EHLO/HELO */
+	SMTP_STATE_READY,      /* after EHLO/HELO, no transaction */
+	SMTP_STATE_MAIL,       /* MAIL accepted, no recipient yet */
+	SMTP_STATE_RCPT,       /* at least one recipient */
+	SMTP_STATE_DATA,       /* reading DATA */
+	SMTP_STATE_BDAT,       /* reading a BDAT chunk */
+	SMTP_STATE_BDAT_MORE,  /* between BDAT chunks */
+	SMTP_STATE_COMMIT,     /* message handed to the hook, awaiting result */
+	SMTP_STATE_TLS,        /* STARTTLS answered, awaiting the handshake */
+	SMTP_STATE_CLOSED,     /* QUIT or fatal error: output then close */
+	SMTP_STATE_COUNT
+};
+
+/* What a recipient check says. */
+enum smtp_rcpt_verdict {
+	SMTP_RCPT_OK,
+	SMTP_RCPT_UNKNOWN,       /* 550 5.1.1 */
+	SMTP_RCPT_RELAY_DENIED,  /* 554 5.7.1 */
+	SMTP_RCPT_TEMPFAIL,      /* 451 4.3.0 */
+};
+
+struct smtp_rcpt {
+	struct smtp_mailbox mailbox;
+	char address[SMTP_LOCAL_MAX + 2 + SMTP_DOMAIN_MAX + 1];  /* as accepted */
+	void *data;              /* from the hook, freed by hooks->rcpt_free */
+};
+
+/* A mail transaction (RFC 5321 3.3): envelope and content. */
+struct smtp_tx {
+	char id[24];             /* queue id, in replies and logs */
+	char sender[SMTP_LOCAL_MAX + 2 + SMTP_DOMAIN_MAX + 1];  /* "" = null path */
+	bool smtputf8;
+	bool body_8bit;          /* BODY=8BITMIME */
+	struct smtp_rcpt *rcpts;
+	size_t rcpt_count;
+	size_t rcpt_cap;
+	struct buf received;     /* our Received: header field, with LF ends */
+	struct buf data;         /* the message, LF line ends */
+	size_t size;             /* CRLF-counted size of data */
+};
+
+struct smtp_server_hooks {
+	/* Checks a recipient in a local domain (the session itself refuses
+	 * non-local domains in the MX role). *data_r may carry the resolved
+	 * targets to deliver to. */
+	enum smtp_rcpt_verdict (*rcpt_check)(void *ctx, const struct smtp_mailbox *mb,
+					     void **data_r);
+	void (*rcpt_free)(void *ctx, void *data);
+	/* Commits the message durably; answer with smtp_server_commit_done(),
+	 * now or later. The transaction stays valid until then. */
+	void (*commit)(void *ctx, struct smtp_tx *tx);
+};
+
+struct smtp_server_settings {
+	enum smtp_role role;
+	const char *hostname;
+	size_t message_size;
+	size_t max_recipients;
+	size_t max_header;           /* octets of header section */
+	unsigned max_hops;           /* Received: fields that mean a loop */
+	unsigned max_errors;         /* then 421 and close */
+	bool tls_available;          /* offer STARTTLS */
+	const struct config *cfg;    /* local domains */
+};
+
+struct smtp_server;
+
+struct smtp_server *smtp_server_new(const struct smtp_server_settings *set,
+				    const struct smtp_server_hooks *hooks, void *hook_ctx,
+				    const char *session_id, const char *peer_ip,
+				    bool tls_active, const char *tls_info);
+void smtp_server_free(struct smtp_server **s);
+
+/* Writes the 220 greeting. */
+void smtp_server_greet(struct smtp_server *s);
+/* Feeds bytes; returns how many were consumed. Fewer than len means the
+ * session paused (commit in progress, STARTTLS, closed): offer the rest
+ * again after smtp_server_commit_done(). */
+size_t smtp_server_input(struct smtp_server *s, const char *data, size_t len);
+
+/* Pending reply bytes; the caller sends and then clears them. */
+struct buf *smtp_server_output(struct smtp_server *s);
+bool smtp_server_want_starttls(const struct smtp_server *s);
+bool smtp_server_want_close(const struct smtp_server *s);
+bool smtp_server_busy(const struct smtp_server *s);   /* in COMMIT */
+enum smtp_state smtp_server_state(const struct smtp_server *s);
+/* The transaction being committed (valid in SMTP_STATE_COMMIT). */
+const struct smtp_tx *smtp_server_tx(const struct smtp_server *s);
+/* Seconds of silence allowed in the current state (RFC 5321 4.5.3.2). */
+unsigned smtp_server_timeout(const struct smtp_server *s, unsigned command,
+			     unsigned data);
+
+/* The transport finished the TLS handshake: the session starts over
+ * (RFC 3207 4.2) and Received: will name the cipher. */
+void smtp_server_tls_started(struct smtp_server *s, const char *tls_info);
+/* The result of hooks->commit: error NULL for success, else the full reply
+ * line without CRLF ("452 4.3.1 Insufficient system storage"). */
+void smtp_server_commit_done(struct smtp_server *s, const char *error);
+/* 421 and close (timeout, shutdown). */
+void smtp_server_goodbye(struct smtp_server *s, const char *reply);
+
+const char *smtp_state_name(enum smtp_state st);
+
+#endif

@@ -1,0 +1,81 @@
+/* The end of a message: checks, the Received: trace field, the commit. */
+#include "smtp/smtp_server_private.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "lib/log.h"
+#include "msg/date.h"
+
+/* The HELO name comes from the client: keep only what is safe inside a
+ * Received: field (no controls, no parentheses that would end the
+ * comment early). */
+static void clean_helo(const char *in, char *out, size_t outlen)
+{
+	size_t o = 0;
+	for (const unsigned char *p = (const unsigned char *)in; *p && o + 1 < outlen; p++)
+		out[o++] = (*p > 0x20 && *p < 0x7f && *p != '(' && *p != ')' && *p != '\\')
+				   ? (char)*p : '?';
+	out[o] = '\0';
+}
+
+/* RFC 3848 protocol names, with RFC 6531 3.7.3's UTF8 variants. */
+static const char *with_protocol(const struct smtp_server *s)
+{
+	if (s->tx.smtputf8)
+		return s->tls ? "UTF8SMTPS" : "UTF8SMTP";
+	if (!s->esmtp)
+		return "SMTP";
+	return s->tls ? "ESMTPS" : "ESMTP";
+}
+
+int smtp_build_received(struct smtp_server *s)
+{
+	char helo[256], date[MSG_DATE_MAX];
+	clean_helo(s->helo, helo, sizeof helo);
+	msg_date_format(time(NULL), date, sizeof date);
+	struct buf *b = &s->tx.received;
+	buf_reset(b);
+	int r = buf_printf(b, "Received: from %s ([%s])\n\tby %s (postbox) with %s id %s",
+			   helo, s->peer, s->set.hostname, with_protocol(s), s->tx.id);
+	if (r == 0 && s->tls)
+		r = buf_printf(b, "\n\t(%s)", s->tls_info);
+	/* Naming the recipient only when there is one keeps Bcc private. */
+	if (r == 0 && s->tx.rcpt_count == 1)
+		r = buf_printf(b, "\n\tfor <%s>", s->tx.rcpts[0].address);
+	if (r == 0)
+		r = buf_printf(b, "; %s\n", date);
+	return r;
+}
+
+static void tx_failed(struct smtp_server *s, const char *reply)
+{
+	smtp_reply(s, "%s", reply);
+	smtp_tx_reset(s);
+	smtp_server_set_state(s, SMTP_STATE_READY);
+}
+
+void smtp_server_message_complete(struct smtp_server *s)
+{
+	const struct smtp_data_reader *r = &s->reader;
+	if (r->error != SMTP_DATA_OK) {
+		tx_failed(s, smtp_data_error_reply(r->error));
+		return;
+	}
+	/* RFC 5321 6.3: a message that has passed this many relays is in a
+	 * loop. Our own Received: would be one more. */
+	if (r->received_count >= s->set.max_hops) {
+		tx_failed(s, "554 5.4.6 Error: too many hops, routing loop (RFC 5321 6.3)");
+		return;
+	}
+	if (r->eight_bit && !s->tx.body_8bit && !s->tx.smtputf8)
+		log_debug("smtp %s: 8-bit data without BODY=8BITMIME", s->id);
+	s->tx.size = r->size;
+	if (smtp_build_received(s) < 0) {
+		tx_failed(s, "451 4.3.0 Error: out of memory");
+		return;
+	}
+	smtp_server_set_state(s, SMTP_STATE_COMMIT);
+	s->hooks->commit(s->hook_ctx, &s->tx);
+}

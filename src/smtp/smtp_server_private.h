@@ -1,0 +1,60 @@
+#ifndef PB_SMTP_SERVER_PRIVATE_H
+#define PB_SMTP_SERVER_PRIVATE_H
+/* Shared by the files of the SMTP server session only. */
+
+#include "smtp/smtp_data.h"
+#include "smtp/smtp_server.h"
+
+/* RFC 5321 4.5.3.1.4: 512 octets with CRLF. MAIL and RCPT from an EHLO
+ * client may be longer by their extension parameters (RFC 1870 6, RFC 6531
+ * 3.4, ...): 512 more is allowed for them. */
+#define SMTP_CMD_LINE_MAX SMTP_LINE_MAX
+#define SMTP_CMD_LINE_EXT 512
+
+struct smtp_server {
+	struct smtp_server_settings set;
+	const struct smtp_server_hooks *hooks;
+	void *hook_ctx;
+	char id[24];
+	char peer[64];
+	bool tls;
+	char tls_info[160];
+
+	enum smtp_state state;
+	bool esmtp;
+	char helo[256];
+	bool want_starttls;
+	bool want_close;
+
+	struct buf line;         /* a partial command line */
+	bool discarding;         /* skipping the rest of an overlong line */
+	struct buf out;
+
+	struct smtp_tx tx;
+	bool tx_active;
+	unsigned tx_serial;
+	struct smtp_data_reader reader;
+	unsigned long long bdat_left;
+	bool bdat_last;
+	const char *bdat_reject;  /* reply after the chunk, which is skipped */
+
+	unsigned errors;
+};
+
+/* The only way to change state: checks the move and logs it. */
+void smtp_server_set_state(struct smtp_server *s, enum smtp_state to);
+/* Appends one reply line (CRLF added); 4xx/5xx count as errors. */
+void smtp_reply(struct smtp_server *s, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+/* Handles one complete command line (without its line end). */
+void smtp_server_command(struct smtp_server *s, const char *line, size_t len);
+/* Ends the transaction (RSET, after 250/5xx for the message, new EHLO). */
+void smtp_tx_reset(struct smtp_server *s);
+/* Message received in full: checks it and hands it to hooks->commit. */
+void smtp_server_message_complete(struct smtp_server *s);
+/* A BDAT chunk has been read in full: answer it. */
+void smtp_bdat_chunk_end(struct smtp_server *s);
+/* Builds tx.received (RFC 5321 4.4). */
+int smtp_build_received(struct smtp_server *s);
+
+#endif
