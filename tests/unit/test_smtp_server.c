@@ -1,0 +1,180 @@
+/* The SMTP session as a protocol transcript: bytes in, replies out, with
+ * hooks that stand for the user directory and the store. Every transcript
+ * also runs fed one byte at a time (trickle), which must not change a
+ * single reply byte. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "lib/config.h"
+#include "smtp/smtp_server.h"
+
+struct fixture {
+	struct config cfg;
+	struct smtp_server *s;
+	struct buf transcript;     /* everything the server said */
+	char committed[8][4096];   /* messages handed to commit */
+	size_t commits;
+	const char *commit_error;  /* answer commits with this */
+	bool async;                /* leave commits pending */
+};
+
+static enum smtp_rcpt_verdict rcpt_check(void *ctx, const struct smtp_mailbox *mb, void **d)
+{
+	(void)ctx;
+	*d = NULL;
+	if (strcmp(mb->local, "fail") == 0)
+		return SMTP_RCPT_TEMPFAIL;
+	return strcmp(mb->local, "user") == 0 || strcmp(mb->local, "postmaster") == 0
+		       ? SMTP_RCPT_OK : SMTP_RCPT_UNKNOWN;
+}
+
+static void rcpt_free(void *ctx, void *d)
+{
+	(void)ctx;
+	(void)d;
+}
+
+static void commit(void *ctx, struct smtp_tx *tx)
+{
+	struct fixture *f = ctx;
+	if (f->commits < 8)
+		snprintf(f->committed[f->commits], sizeof f->committed[0], "%s%s", tx->received.data,
+			 tx->data.data);
+	f->commits++;
+	if (!f->async)
+		smtp_server_commit_done(f->s, f->commit_error);
+}
+
+static const struct smtp_server_hooks hooks = { rcpt_check, rcpt_free, commit };
+
+static void start(struct fixture *f)
+{
+	memset(f, 0, sizeof *f);
+	config_defaults(&f->cfg);
+	snprintf(f->cfg.domains[0], sizeof f->cfg.domains[0], "a.test");
+	f->cfg.domain_count = 1;
+	struct smtp_server_settings set = {
+		.role = SMTP_ROLE_MX, .hostname = "mx.a.test", .message_size = 10000,
+		.max_recipients = 3, .max_header = 2000, .max_hops = 50, .max_errors = 20,
+		.tls_available = true, .cfg = &f->cfg,
+	};
+	f->s = smtp_server_new(&set, &hooks, f, "test01", "127.0.0.9", false, NULL);
+	assert_non_null(f->s);
+	buf_init(&f->transcript, 1 << 20);
+	smtp_server_greet(f->s);
+}
+
+static void drain(struct fixture *f)
+{
+	struct buf *out = smtp_server_output(f->s);
+	assert_int_equal(buf_append(&f->transcript, out->data, out->len), 0);
+	buf_reset(out);
+}
+
+static void stop(struct fixture *f)
+{
+	smtp_server_free(&f->s);
+	buf_free(&f->transcript);
+}
+
+/* Feeds in pieces of at most step bytes; returns bytes consumed. */
+static size_t feed(struct fixture *f, const char *in, size_t len, size_t step)
+{
+	size_t used = 0;
+	while (used < len) {
+		size_t n = len - used < step ? len - used : step;
+		size_t u = smtp_server_input(f->s, in + used, n);
+		used += u;
+		drain(f);
+		if (u < n)
+			break;
+	}
+	return used;
+}
+
+/* Queue ids differ from run to run: "queued as ID" becomes "queued as X". */
+static void normalize(char *t)
+{
+	char *p = t;
+	while ((p = strstr(p, "queued as ")) != NULL) {
+		p += 10;
+		char *end = strstr(p, "\r\n");
+		if (end == NULL)
+			return;
+		*p = 'X';
+		memmove(p + 1, end, strlen(end) + 1);
+	}
+}
+
+/* Runs a transcript whole and trickled; both must say exactly `want`
+ * (matched as a prefix-free full string). */
+static void transcript(const char *in, const char *want)
+{
+	size_t steps[] = { (size_t)-1, 1, 7 };
+	for (size_t i = 0; i < 3; i++) {
+		struct fixture f;
+		start(&f);
+		feed(&f, in, strlen(in), steps[i]);
+		normalize(f.transcript.data);
+		if (strcmp(f.transcript.data, want) != 0)
+			fail_msg("step %zu:\n--- got ---\n%s\n--- want ---\n%s", steps[i],
+				 f.transcript.data, want);
+		stop(&f);
+	}
+}
+
+#define GREET "220 mx.a.test ESMTP postbox\r\n"
+#define EHLO_REPLY "250-mx.a.test\r\n250-PIPELINING\r\n250-SIZE 10000\r\n250-STARTTLS\r\n" \
+	"250-ENHANCEDSTATUSCODES\r\n250-8BITMIME\r\n250-SMTPUTF8\r\n250 CHUNKING\r\n"
+
+static void test_ehlo_keywords(void **st)
+{
+	(void)st;
+	transcript("EHLO c.test\r\n", GREET EHLO_REPLY);
+}
+
+/* RFC 2920 3.1: pipelined commands get their replies in order. */
+static void test_pipelined_transaction(void **st)
+{
+	(void)st;
+	transcript("EHLO c.test\r\nMAIL FROM:<a@c.test>\r\nRCPT TO:<user@a.test>\r\n"
+		   "RCPT TO:<nobody@a.test>\r\nRCPT TO:<x@b.test>\r\nDATA\r\n"
+		   "Subject: hi\r\n\r\n..dot\r\nbody\r\n.\r\nQUIT\r\n",
+		   GREET EHLO_REPLY "250 2.1.0 Ok\r\n250 2.1.5 Ok\r\n"
+		   "550 5.1.1 <nobody@a.test>: Recipient address rejected: user unknown\r\n"
+		   "554 5.7.1 <x@b.test>: Relay access denied\r\n"
+		   "354 End data with <CR><LF>.<CR><LF>\r\n"
+		   "250 2.0.0 Ok: queued as X\r\n221 2.0.0 Bye\r\n");
+}
+
+static void test_committed_message(void **st)
+{
+	(void)st;
+	struct fixture f;
+	start(&f);
+	const char *in = "HELO c.test\r\nMAIL FROM:<a@c.test>\r\nRCPT TO:<user@a.test>\r\nDATA\r\n"
+			 "Subject: hi\r\n\r\n..dot\r\nbody\r\n.\r\n";
+	feed(&f, in, strlen(in), (size_t)-1);
+	assert_int_equal(f.commits, 1);
+	/* RFC 5321 4.4: HELO gives "with SMTP"; one recipient is named. */
+	assert_non_null(strstr(f.committed[0], "Received: from c.test ([127.0.0.9])\n\tby mx.a.test"
+				" (postbox) with SMTP id "));
+	assert_non_null(strstr(f.committed[0], "\tfor <user@a.test>; "));
+	assert_non_null(strstr(f.committed[0], "\nSubject: hi\n\n.dot\nbody\n"));
+	stop(&f);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_ehlo_keywords),
+		cmocka_unit_test(test_pipelined_transaction),
+		cmocka_unit_test(test_committed_message),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
