@@ -88,20 +88,24 @@ static void parse_error_reply(struct smtp_server *s, enum smtp_parse_result r,
 	}
 }
 
+static bool line_too_long(const struct smtp_server *s, const char *line, size_t len)
+{
+	size_t limit = SMTP_CMD_LINE_MAX - 2;
+	struct str l = { line, len };
+	if (s->esmtp && (str_has_prefix_case(l, "MAIL ") || str_has_prefix_case(l, "RCPT ")))
+		limit += SMTP_CMD_LINE_EXT;
+	return len > limit;
+}
+
 void smtp_server_command(struct smtp_server *s, const char *line, size_t len)
 {
 	struct smtp_cmd cmd;
 	const char *why = "syntax error";
-	enum smtp_parse_result r = smtp_parse_command(line, len, &cmd, &why);
-	if (r == SMTP_PARSE_OK || r == SMTP_PARSE_UNKNOWN_VERB) {
-		size_t limit = SMTP_CMD_LINE_MAX - 2;
-		if (s->esmtp && (cmd.verb == SMTP_VERB_MAIL || cmd.verb == SMTP_VERB_RCPT))
-			limit += SMTP_CMD_LINE_EXT;
-		if (len > limit) {
-			smtp_reply(s, "500 5.5.2 Error: line too long (RFC 5321 4.5.3.1.4)");
-			return;
-		}
+	if (line_too_long(s, line, len)) {
+		smtp_reply(s, "500 5.5.2 Error: line too long (RFC 5321 4.5.3.1.4)");
+		return;
 	}
+	enum smtp_parse_result r = smtp_parse_command(line, len, &cmd, &why);
 	if (r != SMTP_PARSE_OK) {
 		parse_error_reply(s, r, &cmd, why);
 		return;

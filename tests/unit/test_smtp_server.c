@@ -169,9 +169,116 @@ static void test_committed_message(void **st)
 	stop(&f);
 }
 
+/* RFC 3030 2-3: chunks of any size, BDAT 0 LAST, DATA refused between
+ * chunks, and a refused BDAT still has its chunk read (4.2). */
+static void test_bdat(void **st)
+{
+	(void)st;
+	transcript("EHLO c.test\r\nBDAT 5\r\nhelloRSET\r\nMAIL FROM:<>\r\n"
+		   "RCPT TO:<user@a.test>\r\nBDAT 7\r\nA: b\r\n\r\nDATA\r\n"
+		   "BDAT 3\r\nxyzBDAT 0 LAST\r\nQUIT\r\n",
+		   GREET EHLO_REPLY "503 5.5.1 Error: need MAIL command\r\n250 2.0.0 Ok\r\n"
+		   "250 2.1.0 Ok\r\n250 2.1.5 Ok\r\n250 2.0.0 7 octets received\r\n"
+		   "503 5.5.1 Error: BDAT in progress, DATA not allowed (RFC 3030 2)\r\n"
+		   "250 2.0.0 10 octets received\r\n250 2.0.0 Ok: queued as X\r\n"
+		   "221 2.0.0 Bye\r\n");
+}
+
+/* RFC 5321 4.5.3.1.4: an overlong command line is refused as a whole and
+ * the next line is read as the next command. */
+static void test_overlong_command(void **st)
+{
+	(void)st;
+	char in[1200];
+	memset(in, 'x', sizeof in);
+	memcpy(in, "NOOP ", 5);
+	memcpy(in + 600, "\r\nNOOP\r\n", 11);
+	memcpy(in + 611, "RSET ", 5);
+	memcpy(in + 1150, "\r\nQUIT\r\n", 11);
+	in[1161] = '\0';
+	transcript(in, GREET "500 5.5.2 Error: line too long (RFC 5321 4.5.3.1.4)\r\n"
+		       "250 2.0.0 Ok\r\n"
+		       "500 5.5.2 Error: line too long (RFC 5321 4.5.3.1.4)\r\n"
+		       "221 2.0.0 Bye\r\n");
+}
+
+/* RFC 3207 4.2 and CVE-2011-0411: nothing after the STARTTLS line is
+ * consumed; the transport drops it. */
+static void test_starttls_stops_input(void **st)
+{
+	(void)st;
+	struct fixture f;
+	start(&f);
+	const char *in = "EHLO c.test\r\nSTARTTLS\r\nMAIL FROM:<evil@x.test>\r\n";
+	size_t used = feed(&f, in, strlen(in), (size_t)-1);
+	assert_int_equal(used, strlen("EHLO c.test\r\nSTARTTLS\r\n"));
+	assert_true(smtp_server_want_starttls(f.s));
+	assert_non_null(strstr(f.transcript.data, "220 2.0.0 Ready to start TLS\r\n"));
+	smtp_server_tls_started(f.s, "TLSv1.3 with cipher X");
+	buf_reset(&f.transcript);
+	/* Everything from before TLS is forgotten: EHLO is needed again. */
+	const char *after = "MAIL FROM:<a@c.test>\r\nEHLO c.test\r\n";
+	feed(&f, after, strlen(after), (size_t)-1);
+	assert_non_null(strstr(f.transcript.data, "503 5.5.1 Error: send HELO/EHLO first\r\n"));
+	assert_null(strstr(f.transcript.data, "250-STARTTLS"));
+	stop(&f);
+}
+
+static void test_commit_pauses_input(void **st)
+{
+	(void)st;
+	struct fixture f;
+	start(&f);
+	f.async = true;
+	const char *in = "HELO c\r\nMAIL FROM:<>\r\nRCPT TO:<user@a.test>\r\nDATA\r\n"
+			 "x\r\n.\r\nNOOP\r\n";
+	size_t used = feed(&f, in, strlen(in), (size_t)-1);
+	/* The NOOP waits until the message is committed. */
+	assert_int_equal(used, strlen(in) - 6);
+	assert_true(smtp_server_busy(f.s));
+	smtp_server_commit_done(f.s, "452 4.3.1 Error: insufficient system storage");
+	feed(&f, in + used, 6, (size_t)-1);
+	assert_non_null(strstr(f.transcript.data,
+			       "452 4.3.1 Error: insufficient system storage\r\n250 2.0.0 Ok\r\n"));
+	stop(&f);
+}
+
+static void test_limits_and_errors(void **st)
+{
+	(void)st;
+	/* RFC 5321 4.5.3.1.10: too many recipients is 452; SIZE over the
+	 * limit is 552 (RFC 1870 6.1); a lookup failure is temporary. */
+	transcript("EHLO c\r\nMAIL FROM:<> SIZE=10001\r\nMAIL FROM:<> SIZE=100\r\n"
+		   "RCPT TO:<fail@a.test>\r\nRCPT TO:<user@a.test>\r\nRCPT TO:<user@a.test>\r\n"
+		   "RCPT TO:<postmaster>\r\nRCPT TO:<user@a.test>\r\n",
+		   GREET EHLO_REPLY
+		   "552 5.3.4 Message size exceeds fixed maximum message size\r\n"
+		   "250 2.1.0 Ok\r\n451 4.3.0 <fail@a.test>: Temporary lookup failure\r\n"
+		   "250 2.1.5 Ok\r\n250 2.1.5 Ok\r\n250 2.1.5 Ok\r\n"
+		   "452 4.5.3 Error: too many recipients (RFC 5321 4.5.3.1.10)\r\n");
+}
+
+static void test_too_many_errors(void **st)
+{
+	(void)st;
+	struct fixture f;
+	start(&f);
+	for (int i = 0; i < 25; i++)
+		feed(&f, "BOGUS\r\n", 7, (size_t)-1);
+	assert_true(smtp_server_want_close(f.s));
+	assert_non_null(strstr(f.transcript.data, "421 4.7.0 mx.a.test Error: too many errors\r\n"));
+	stop(&f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_bdat),
+		cmocka_unit_test(test_overlong_command),
+		cmocka_unit_test(test_starttls_stops_input),
+		cmocka_unit_test(test_commit_pauses_input),
+		cmocka_unit_test(test_limits_and_errors),
+		cmocka_unit_test(test_too_many_errors),
 		cmocka_unit_test(test_ehlo_keywords),
 		cmocka_unit_test(test_pipelined_transaction),
 		cmocka_unit_test(test_committed_message),
