@@ -9,7 +9,16 @@
  *   3. with "+detail": the alias or user "local@domain" without the detail
  *      (the detail is kept for the caller; first '+' separates);
  *   4. the domain's catch-all alias "@domain".
- * Targets in non-local domains are returned as remote (for the queue). */
+ * Targets in non-local domains are returned as remote (for the queue).
+ * Local targets of an alias are resolved by the same four steps, so an alias
+ * may point at another alias, a user, "user+detail" or fall to a catch-all.
+ * An alias met a second time is not expanded again: it delivers to the user
+ * of the same name if there is one ("alice -> alice, bob" keeps a copy), so
+ * loops end. An alias hides a user of the same name. Every mailbox appears
+ * once in the result, whatever number of paths lead to it. Resolution
+ * deeper than RESOLVE_MAX_DEPTH, or yielding more than RESOLVE_MAX_TARGETS
+ * mailboxes, is an error (-1) rather than a silent truncation.
+ * Not thread-safe beyond what the userdb handle is (one per thread). */
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -24,7 +33,10 @@ struct resolved_rcpt {
 	char address[320];   /* "local@domain", lower-cased */
 	char local[65];
 	char domain[256];
-	char detail[65];     /* the "+detail" of the original, or "" */
+	char detail[65];     /* the "+detail" of the address that led to this
+			      * mailbox (the original's, unless an alias
+			      * target carried its own), or ""; always "" for
+			      * remote targets */
 	bool remote;         /* domain is not one of the local domains */
 };
 
