@@ -2,7 +2,9 @@
 #define PB_LIB_CONFIG_H
 /* The server configuration file (INI, parsed with inih). See
  * docs/postbox.conf.5.md for every key. Loading reports the first problem
- * as "FILE:LINE: [section] key: what is wrong"; config_check collects all. */
+ * as "FILE:LINE: [section] key: what is wrong"; config_check collects all.
+ * Strings in struct config are always NUL-terminated; lists are filled from
+ * index 0 with their *_count. */
 
 #include <stddef.h>
 #include <stdbool.h>
@@ -12,6 +14,7 @@
 #define CONFIG_MAX_RELAYS 8
 #define CONFIG_MAX_ROUTES 64
 #define CONFIG_MAX_RETRY 16
+#define CONFIG_MAX_DNS 8
 
 enum listen_service {
 	LISTEN_SMTP,
@@ -59,11 +62,13 @@ struct config {
 	char tls_ca_file[512];
 
 	/* [dns] */
-	char dns_servers[512];
+	char dns_servers[512];         /* as written, normalised: "addr:port addr:port" */
+	struct listen_addr dns[CONFIG_MAX_DNS]; /* parsed; port 53 when absent */
+	size_t dns_count;              /* 0 = use /etc/resolv.conf */
 
 	/* [delivery] */
 	unsigned short smtp_port;
-	char delivery_bind[64];
+	char delivery_bind[64];        /* numeric address, "" = any */
 	struct route relays[CONFIG_MAX_RELAYS];  /* domain[] unused */
 	size_t relay_count;
 	enum delivery_tls delivery_tls;
@@ -73,7 +78,7 @@ struct config {
 	size_t route_count;
 
 	/* [queue] seconds */
-	unsigned retry[CONFIG_MAX_RETRY];
+	unsigned retry[CONFIG_MAX_RETRY];  /* the last one repeats */
 	size_t retry_count;
 	unsigned max_age;
 
@@ -86,14 +91,26 @@ struct config {
 	unsigned timeout_data;         /* seconds between DATA chunks: 3 minutes */
 };
 
-/* Fills cfg with the defaults of DESIGN.md (nothing listening). */
+enum config_severity { CONFIG_ERROR, CONFIG_WARNING };
+/* Receives one problem, formatted "FILE:LINE: [section] key: text" (warnings
+ * say "warning: " before the text; LINE is left out when no line is to
+ * blame, e.g. a required key that is missing). */
+typedef void config_report_fn(void *ctx, enum config_severity sev, const char *msg);
+
+/* Fills cfg with the defaults of DESIGN.md (nothing listening; hostname from
+ * gethostname(), lower-cased, or "" when that is not a valid name). */
 void config_defaults(struct config *cfg);
-/* Loads path over the defaults. On failure error_r holds one line (in a
- * static buffer) naming FILE:LINE and the key. */
+/* Fills cfg with the defaults, then reads path over them. On failure error_r
+ * holds one line (in a thread-local buffer) naming FILE:LINE and the key;
+ * warnings (e.g. STARTTLS off for lack of a certificate) go to log_warn. */
 int config_load(const char *path, struct config *cfg, const char **error_r);
-/* Validates a loaded file, printing every problem as FILE:LINE: ... to stderr;
- * returns the number of problems found (0 = valid). */
+/* Validates a file, printing every problem as FILE:LINE: ... to stderr, the
+ * warnings too; returns the number of errors found (0 = valid). */
 int config_check(const char *path);
+/* The engine of both: defaults, then path, then the checks across keys; every
+ * problem goes to report. Returns the number of errors (warnings are not
+ * counted); cfg is only meaningful when that is 0. */
+int config_parse(const char *path, struct config *cfg, config_report_fn *report, void *ctx);
 /* True when domain (any case) is one of [server] domains. */
 bool config_is_local_domain(const struct config *cfg, const char *domain, size_t len);
 const char *config_service_name(enum listen_service s);
