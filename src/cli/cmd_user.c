@@ -114,6 +114,31 @@ static int check_address(const struct config *cfg, const char *s, struct address
 	return 0;
 }
 
+struct first_error {
+	char text[1024];
+	bool have;
+};
+
+/* Keeps the first error and drops warnings: a config that serve would
+ * start with is good enough here, and STARTTLS or listener warnings belong
+ * to "postbox check", not to every user or alias change. */
+static void keep_first_error(void *ctx, enum config_severity sev, const char *msg)
+{
+	struct first_error *fe = ctx;
+	if (sev == CONFIG_ERROR && !fe->have) {
+		snprintf(fe->text, sizeof fe->text, "%s", msg);
+		fe->have = true;
+	}
+}
+
+static int load_config(const char *path, struct config *cfg)
+{
+	struct first_error fe = { "", false };
+	if (config_parse(path, cfg, keep_first_error, &fe) == 0)
+		return 0;
+	return cli_fail(GROUP, "%s", fe.have ? fe.text : "invalid configuration");
+}
+
 static int open_db(const struct config *cfg, struct userdb **db_r)
 {
 	const char *err = NULL;
@@ -288,12 +313,11 @@ int cmd_user(int argc, char **argv)
 	if (check_shape(&a) != 0)
 		return 1;
 	struct config *cfg = calloc(1, sizeof *cfg);
-	const char *err = NULL;
 	if (cfg == NULL)
 		return cli_fail(GROUP, "out of memory");
-	if (config_load(path, cfg, &err) < 0) {
+	if (load_config(path, cfg) != 0) {
 		free(cfg);
-		return cli_fail(GROUP, "%s", err);
+		return 1;
 	}
 	struct userdb *db = NULL;
 	int ret = open_db(cfg, &db);
