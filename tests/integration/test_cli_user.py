@@ -200,6 +200,21 @@ class UserTest(CliTest):
         self.add_user("alice@a.test")
         self.assertTrue(os.path.exists(os.path.join(maildir, "new", "1.msg")))
 
+    @unittest.skipUnless(os.geteuid() == 0, "needs root")
+    def test_root_gives_maildir_to_server_user(self):
+        import pwd
+        try:
+            nobody = pwd.getpwnam("nobody")
+        except KeyError:
+            self.skipTest("no user nobody")
+        with open(self.conf, "a") as f:
+            f.write("user = nobody\n")
+        self.add_user("alice@a.test")
+        root = os.path.join(self.data, "mail", "a.test", "alice")
+        for sub in ("", "cur", "new", "tmp", "..", "../.."):
+            st = os.stat(os.path.normpath(os.path.join(root, sub)))
+            self.assertEqual((st.st_uid, st.st_gid), (nobody.pw_uid, nobody.pw_gid), sub)
+
     def test_list_sorted(self):
         for a in ("carol@b.test", "bob@a.test", "alice@a.test"):
             self.add_user(a)
