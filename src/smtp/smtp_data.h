@@ -1,8 +1,10 @@
 #ifndef PB_SMTP_DATA_H
 #define PB_SMTP_DATA_H
-/* The DATA / BDAT body reader: a byte-at-a-time state machine (qmail style)
- * that is fed whatever arrived and writes the message, with dot-stuffing
- * removed and CRLF turned into LF (Maildir stores LF), into an output buffer.
+/* The DATA / BDAT body reader: a byte-at-a-time state machine (qmail style,
+ * with a memchr() fast path over the inside of lines) that is fed whatever
+ * arrived and writes the message, with dot-stuffing removed and CRLF turned
+ * into LF (Maildir stores LF), into an output buffer. How the input is split
+ * into calls never changes the result.
  *
  * Only CR LF "." CR LF ends DATA. A bare CR or bare LF is never a line end,
  * so "\n.\n", "\r.\r", "\n.\r\n" cannot end the message (SMTP smuggling,
@@ -20,7 +22,7 @@
 enum smtp_data_error {
 	SMTP_DATA_OK = 0,
 	SMTP_DATA_TOO_BIG,        /* over max message size: 552 5.3.4 */
-	SMTP_DATA_LINE_TOO_LONG,  /* 554 5.6.0? see smtp_data_error_reply */
+	SMTP_DATA_LINE_TOO_LONG,  /* over 998 octets + CRLF: 554 5.6.0 */
 	SMTP_DATA_BARE_CR_LF,     /* 554 5.6.0 */
 	SMTP_DATA_NUL,            /* 554 5.6.0 */
 	SMTP_DATA_HEADER_TOO_BIG, /* 552 5.3.4 */
@@ -33,23 +35,34 @@ struct smtp_data_reader {
 	size_t max_header;        /* limit on the header section in octets */
 	bool dot_mode;            /* true for DATA, false for BDAT chunks */
 
-	/* results */
+	/* results. After an error, out is cut back to where it was at
+	 * smtp_data_init() and stays so, and size, received_count and
+	 * eight_bit stop counting: the message is refused anyway. */
 	enum smtp_data_error error;  /* the first error seen, sticky */
-	size_t size;              /* message size counted with CRLF line ends */
+	size_t size;              /* message size counted with CRLF line ends,
+				   * after dot-unstuffing (RFC 1870 SIZE) */
 	unsigned received_count;  /* "Received:" header fields seen */
 	bool eight_bit;           /* octets >= 0x80 seen */
 
 	/* state (private) */
 	int state;
-	size_t line_len;
-	size_t header_len;
+	size_t line_len;          /* content octets of the current line */
+	size_t header_len;        /* octets of the header section so far */
 	bool in_header;
-	bool header_line_start;
-	char head[10];            /* first bytes of the current header line */
+	int header_state;         /* where in a header line (name, value) */
+	char head[10];            /* first bytes of the current field name */
 	size_t head_len;
+	size_t out_start;         /* out->len at smtp_data_init() */
 };
 
-/* Starts a new message. out is appended to (not reset). */
+/* Starts a new message. out is appended to (not reset); its max also
+ * bounds the message (overflow is SMTP_DATA_TOO_BIG).
+ *
+ * The header section is the lines up to the first empty line or the first
+ * line that is neither a header field ("name:", WSP allowed before the
+ * colon) nor a continuation; it is counted against max_header, CRLF
+ * counted as two octets. A text line over 998 octets plus CRLF is an
+ * error in both modes (RFC 5321 4.5.3.1.6, RFC 5322 2.1.1). */
 void smtp_data_init(struct smtp_data_reader *r, struct buf *out, size_t max_size,
 		    size_t max_header, bool dot_mode);
 
@@ -64,10 +77,11 @@ int smtp_data_feed(struct smtp_data_reader *r, const char *p, size_t n,
 		   size_t *consumed_r);
 
 /* BDAT LAST: flags a pending CR with no LF as a bare CR and ends a final
- * line without CRLF (stored with an added LF). */
+ * line without CRLF (stored with an added LF, counted as CRLF in size). */
 void smtp_data_finish(struct smtp_data_reader *r);
 
-/* The reply for an error, e.g. "552 5.3.4 Message size exceeds fixed limit". */
+/* The whole reply line for an error, without CRLF, e.g. "552 5.3.4 Message
+ * size exceeds fixed maximum message size". Static text. */
 const char *smtp_data_error_reply(enum smtp_data_error e);
 
 #endif
