@@ -195,7 +195,10 @@ static void keep_first(void *ctx, enum config_severity sev, const char *msg)
 {
 	struct first_error *fe = ctx;
 	if (sev == CONFIG_WARNING) {
-		log_warn("%s", msg);
+		/* log_warn says "warning" itself */
+		const char *w = strstr(msg, "warning: ");
+		int n = w != NULL ? (int)(w - msg) : (int)strlen(msg);
+		log_warn("%.*s%s", n, msg, w != NULL ? w + 9 : "");
 	} else if (!fe->have) {
 		snprintf(fe->buf, fe->size, "%s", msg);
 		fe->have = true;
