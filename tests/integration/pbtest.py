@@ -1,0 +1,554 @@
+"""Shared harness for the integration tests: a real `postbox serve` process
+on loopback, its data directory, and a byte-exact SMTP client.
+
+Python 3 standard library only. Every test file is one CTest test and the
+files run in parallel, so everything here is private to the process: its own
+temporary directories, its own free ports (bound to port 0 first).
+
+    with pbtest.Server(users=["v@a.test"]) as srv:
+        c = srv.client()            # greeting already read
+        c.ehlo()
+        self.assertEqual(c.cmd("NOOP").code, 250)
+        srv.maildir_messages("v@a.test")
+
+On exit the server gets SIGTERM and must exit 0 within 10 s, and its
+stderr must show no AddressSanitizer/UBSan/LeakSanitizer report.
+"""
+
+import atexit
+import os
+import re
+import shutil
+import signal
+import socket
+import ssl
+import subprocess
+import tempfile
+import time
+
+HOSTNAME = "mx.a.test"
+DOMAINS = ("a.test", "b.test")
+PASSWORD = "pw-for-tests-0"
+IO_TIMEOUT = 10.0          # seconds any single read may take
+SANITIZER_MARKS = ("ERROR: AddressSanitizer", "runtime error:", "LeakSanitizer")
+
+# A reply line: code, separator, text (RFC 5321 4.2).
+_REPLY_LINE = re.compile(rb"^([2-5][0-9][0-9])([ -])(.*)$", re.S)
+# RFC 3463 enhanced status code at the start of the text.
+ENHANCED = re.compile(r"^[245]\.[0-9]{1,3}\.[0-9]{1,3}( |$)")
+
+
+def postbox_bin():
+    path = os.environ.get("POSTBOX_BIN")
+    if not path:
+        raise RuntimeError("set POSTBOX_BIN to the postbox binary")
+    return path
+
+
+def free_port():
+    """A port that was free a moment ago on 127.0.0.1."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+_cert_dir = None
+
+
+def cert_files():
+    """(cert, key) of a self-signed P-256 certificate for mx.a.test, made
+    once per process with the openssl CLI."""
+    global _cert_dir
+    if _cert_dir is None:
+        d = tempfile.mkdtemp(prefix="pbtest-cert-")
+        atexit.register(shutil.rmtree, d, True)
+        subprocess.run(
+            ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+             "ec_paramgen_curve:P-256", "-nodes", "-days", "2",
+             "-subj", "/CN=" + HOSTNAME,
+             "-addext", "subjectAltName=DNS:" + HOSTNAME,
+             "-keyout", os.path.join(d, "key.pem"),
+             "-out", os.path.join(d, "cert.pem")],
+            check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        _cert_dir = d
+    return os.path.join(_cert_dir, "cert.pem"), os.path.join(_cert_dir, "key.pem")
+
+
+def client_tls_context():
+    """A TLS context that trusts only the test certificate."""
+    cert, _ = cert_files()
+    ctx = ssl.create_default_context(cafile=cert)
+    return ctx
+
+
+class Reply:
+    """One complete SMTP reply: code, text lines (without code and
+    separator) and the raw bytes as received."""
+
+    def __init__(self, code, lines, raw):
+        self.code = code
+        self.lines = lines
+        self.raw = raw
+
+    @property
+    def text(self):
+        return "\n".join(self.lines)
+
+    @property
+    def first(self):
+        return "%d %s" % (self.code, self.lines[0] if self.lines else "")
+
+    def enhanced(self):
+        """The enhanced status code of the first line, or None."""
+        m = ENHANCED.match(self.lines[0]) if self.lines else None
+        return m.group(0).strip() if m else None
+
+    def __repr__(self):
+        return "Reply(%r)" % self.raw
+
+
+class ProtocolError(AssertionError):
+    pass
+
+
+class Client:
+    """A raw SMTP client: bytes in, complete replies out, with timeouts so
+    that a test never hangs. `transcript` keeps everything for messages."""
+
+    def __init__(self, port, host="127.0.0.1", timeout=IO_TIMEOUT, read_greeting=True):
+        self.sock = socket.create_connection((host, port), timeout=timeout)
+        self.timeout = timeout
+        self.buf = b""
+        self.transcript = []
+        self.eof = False
+        self.tls = None
+        if read_greeting:
+            self.greeting = self.reply()
+
+    # --- low level -------------------------------------------------------
+    def send(self, data):
+        if isinstance(data, str):
+            data = data.encode()
+        self.transcript.append(("C", data))
+        self.sock.sendall(data)
+
+    def _fill(self, timeout):
+        self.sock.settimeout(timeout)
+        try:
+            chunk = self.sock.recv(65536)
+        except socket.timeout:
+            raise
+        except (ConnectionResetError, ssl.SSLError) as e:
+            self.eof = True
+            self.transcript.append(("S", b"<%s>" % str(e).encode()))
+            return False
+        if not chunk:
+            self.eof = True
+            return False
+        self.transcript.append(("S", chunk))
+        self.buf += chunk
+        return True
+
+    def reply(self, timeout=None):
+        """Reads one complete (possibly multi-line) reply."""
+        deadline = time.monotonic() + (timeout or self.timeout)
+        lines = []
+        raw = b""
+        code = None
+        while True:
+            i = self.buf.find(b"\r\n")
+            if i < 0:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise ProtocolError("no complete reply within %.1fs; have %r; transcript %s"
+                                        % (timeout or self.timeout, self.buf, self.dump()))
+                try:
+                    if not self._fill(left):
+                        raise ProtocolError("connection closed while reading a reply; have %r; "
+                                            "transcript %s" % (self.buf, self.dump()))
+                except socket.timeout:
+                    raise ProtocolError("no complete reply within %.1fs; have %r; transcript %s"
+                                        % (timeout or self.timeout, self.buf, self.dump()))
+                continue
+            line, self.buf = self.buf[:i], self.buf[i + 2:]
+            raw += line + b"\r\n"
+            m = _REPLY_LINE.match(line)
+            if m is None and re.match(rb"^[2-5][0-9][0-9]$", line):
+                m = re.match(rb"^([2-5][0-9][0-9])()()$", line)
+            if m is None:
+                raise ProtocolError("malformed reply line %r; transcript %s" % (line, self.dump()))
+            c = int(m.group(1))
+            if code is not None and c != code:
+                raise ProtocolError("reply code changed inside a multi-line reply: %r" % raw)
+            code = c
+            lines.append(m.group(3).decode("utf-8", "replace"))
+            if m.group(2) != b"-":
+                return Reply(code, lines, raw)
+
+    def replies(self, n, timeout=None):
+        return [self.reply(timeout) for _ in range(n)]
+
+    def cmd(self, line, timeout=None):
+        """Sends one command line (CRLF added) and reads its reply."""
+        if isinstance(line, str):
+            line = line.encode()
+        self.send(line + b"\r\n")
+        return self.reply(timeout)
+
+    def expect(self, line, code, enhanced=None):
+        r = self.cmd(line)
+        if r.code != code or (enhanced is not None and r.enhanced() != enhanced):
+            raise ProtocolError("%r: expected %s %s, got %r" % (line, code, enhanced or "", r.raw))
+        return r
+
+    def no_more(self, wait=1.0):
+        """Asserts that the server sends nothing more for `wait` seconds
+        (it did not answer a command we did not send)."""
+        if self.buf:
+            raise ProtocolError("unexpected extra bytes from server: %r" % self.buf)
+        try:
+            if self._fill(wait):
+                raise ProtocolError("unexpected extra bytes from server: %r" % self.buf)
+        except socket.timeout:
+            pass
+
+    def wait_closed(self, timeout=None):
+        """Reads until the server closes; returns whatever it still sent."""
+        deadline = time.monotonic() + (timeout or self.timeout)
+        while not self.eof:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise ProtocolError("server did not close the connection; transcript %s"
+                                    % self.dump())
+            try:
+                self._fill(left)
+            except socket.timeout:
+                continue
+        rest, self.buf = self.buf, b""
+        return rest
+
+    # --- SMTP conveniences ----------------------------------------------
+    def ehlo(self, name="client.test"):
+        r = self.cmd("EHLO " + name)
+        if r.code != 250:
+            raise ProtocolError("EHLO refused: %r" % r.raw)
+        return r
+
+    def starttls(self, server_hostname=HOSTNAME):
+        r = self.cmd("STARTTLS")
+        if r.code != 220:
+            raise ProtocolError("STARTTLS refused: %r" % r.raw)
+        self.handshake(server_hostname)
+        return r
+
+    def handshake(self, server_hostname=HOSTNAME):
+        if self.buf:
+            raise ProtocolError("plaintext bytes after the 220 to STARTTLS: %r" % self.buf)
+        self.sock.settimeout(self.timeout)
+        self.sock = client_tls_context().wrap_socket(self.sock, server_hostname=server_hostname)
+        self.tls = self.sock
+
+    def send_message(self, sender, rcpts, data, ehlo=True):
+        """A whole transaction with DATA, one command at a time. data is
+        the message with CRLF line ends, not dot-stuffed and without the
+        final dot; returns the reply to the final dot."""
+        if ehlo:
+            self.ehlo()
+        self.expect("MAIL FROM:<%s>" % sender, 250)
+        for r in rcpts:
+            self.expect("RCPT TO:<%s>" % r, 250)
+        self.expect("DATA", 354)
+        self.send(dot_stuff(data) + b".\r\n")
+        return self.reply()
+
+    def dump(self):
+        out = []
+        for who, data in self.transcript[-40:]:
+            out.append("%s: %r" % (who, data))
+        return "\n  " + "\n  ".join(out)
+
+    def close(self):
+        try:
+            self.sock.close()
+        except OSError:
+            pass
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+def dot_stuff(data):
+    """RFC 5321 4.5.2 transparency, for data with CRLF line ends; adds a
+    final CRLF when missing."""
+    if isinstance(data, str):
+        data = data.encode()
+    if not data.endswith(b"\r\n"):
+        data += b"\r\n"
+    lines = data.split(b"\r\n")
+    return b"\r\n".join(b"." + l if l.startswith(b".") else l for l in lines)
+
+
+def to_lf(data):
+    """What a message sent with CRLF looks like in the Maildir file."""
+    if isinstance(data, str):
+        data = data.encode()
+    if not data.endswith(b"\r\n"):
+        data += b"\r\n"
+    return data.replace(b"\r\n", b"\n")
+
+
+def split_trace(content):
+    """Splits a delivered file into (return_path_line, received_unfolded,
+    rest). Raises AssertionError when the first two fields are not
+    Return-Path: and Received:."""
+    lines = content.split(b"\n")
+    if not lines[0].startswith(b"Return-Path: "):
+        raise AssertionError("first line is not Return-Path: %r" % lines[0])
+    if len(lines) < 2 or not lines[1].startswith(b"Received: "):
+        raise AssertionError("second field is not Received: %r" % content[:300])
+    i = 2
+    received = [lines[1]]
+    while i < len(lines) and lines[i][:1] in (b" ", b"\t"):
+        received.append(lines[i])
+        i += 1
+    unfolded = b" ".join(l.strip() for l in received).decode("utf-8", "replace")
+    rest = b"\n".join(lines[i:])
+    return lines[0].decode("utf-8", "replace"), unfolded, rest
+
+
+class Server:
+    """A `postbox serve` on a fresh data directory.
+
+    users: addresses to create; aliases: {alias: [targets]} (a catch-all
+    is "@a.test"); limits: [limits] keys to set/override; tls: write the
+    [tls] section; data_dir: use this directory for DATA (e.g. a tmpfs);
+    start: False to only prepare (call start() later)."""
+
+    def __init__(self, users=("v@a.test",), aliases=None, limits=None, tls=True,
+                 data_dir=None, start=True, extra=""):
+        self.users = list(users)
+        self.aliases = dict(aliases or {})
+        self.limits = {
+            "message_size": 1000000,
+            "connections_per_ip": 5,
+            "timeout_command": 300,
+        }
+        self.limits.update(limits or {})
+        self.tls = tls
+        self.extra = extra
+        self.want_start = start
+        self.tmp = tempfile.mkdtemp(prefix="pbtest-")
+        self.data_dir = data_dir or os.path.join(self.tmp, "data")
+        self.conf = os.path.join(self.tmp, "postbox.conf")
+        self.stderr_path = os.path.join(self.tmp, "serve.stderr")
+        self.proc = None
+        self.port = None
+        self.exit_status = None
+        self._stderr = None
+
+    # --- setup -----------------------------------------------------------
+    def write_config(self, **limits):
+        """(Re)writes the config file; keyword args override [limits]."""
+        self.limits.update(limits)
+        lines = [
+            "[server]",
+            "hostname = " + HOSTNAME,
+            "data_dir = " + self.data_dir,
+            "domains = " + " ".join(DOMAINS),
+            "",
+            "[listen]",
+            "smtp = 127.0.0.1:%d" % self.port,
+            "",
+        ]
+        if self.tls:
+            cert, key = cert_files()
+            lines += ["[tls]", "cert = " + cert, "key = " + key, ""]
+        lines.append("[limits]")
+        for k, v in self.limits.items():
+            lines.append("%s = %s" % (k, v))
+        lines.append("")
+        text = "\n".join(lines) + self.extra
+        tmp = self.conf + ".new"
+        with open(tmp, "w") as f:
+            f.write(text)
+        os.rename(tmp, self.conf)
+
+    def cli(self, *args, input=None, check=True):
+        """Runs `postbox ARGS -c CONF`; returns the CompletedProcess."""
+        p = subprocess.run([postbox_bin()] + list(args) + ["-c", self.conf],
+                           input=input, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                           timeout=60)
+        if check and p.returncode != 0:
+            raise AssertionError("postbox %s failed (%d): %s%s"
+                                 % (" ".join(args), p.returncode,
+                                    p.stdout.decode(errors="replace"),
+                                    p.stderr.decode(errors="replace")))
+        self._check_sanitizers(p.stderr.decode(errors="replace"), "postbox " + " ".join(args))
+        return p
+
+    def add_user(self, address, password=PASSWORD):
+        self.cli("user", "add", address, "--password-stdin",
+                 input=(password + "\n").encode())
+
+    def add_alias(self, alias, *targets):
+        self.cli("alias", "add", alias, *targets)
+
+    def __enter__(self):
+        try:
+            self.port = free_port()
+            self.write_config()
+            os.makedirs(self.data_dir, exist_ok=True)
+            for u in self.users:
+                self.add_user(u)
+            for a, targets in self.aliases.items():
+                if isinstance(targets, str):
+                    targets = [targets]
+                self.add_alias(a, *targets)
+            if self.want_start:
+                self.start()
+        except BaseException:
+            self._kill()
+            shutil.rmtree(self.tmp, ignore_errors=True)
+            raise
+        return self
+
+    def start(self):
+        """Starts serve and waits until the port accepts connections. A
+        port taken by another process in the meantime: retried on a new
+        port."""
+        for attempt in range(3):
+            if attempt:
+                self.port = free_port()
+                self.write_config()
+            self._stderr = open(self.stderr_path, "ab")
+            self.proc = subprocess.Popen([postbox_bin(), "serve", "-c", self.conf],
+                                         stdin=subprocess.DEVNULL, stdout=self._stderr,
+                                         stderr=self._stderr)
+            if self._wait_port():
+                return
+            if self.proc.poll() is not None and "in use" in self.log_text():
+                self._stderr.close()
+                continue
+            break
+        self._kill()
+        raise AssertionError("postbox serve did not come up on port %d; log:\n%s"
+                             % (self.port, self.log_text()))
+
+    def _wait_port(self, timeout=20.0):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                return False
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=1) as s:
+                    # Read the greeting so the probe leaves cleanly.
+                    s.settimeout(5)
+                    try:
+                        s.recv(512)
+                        s.sendall(b"QUIT\r\n")
+                        s.recv(512)
+                    except OSError:
+                        pass
+                return True
+            except OSError:
+                time.sleep(0.05)
+        return False
+
+    # --- use -------------------------------------------------------------
+    def client(self, **kw):
+        return Client(self.port, **kw)
+
+    def log_text(self):
+        try:
+            with open(self.stderr_path, "rb") as f:
+                return f.read().decode("utf-8", "replace")
+        except FileNotFoundError:
+            return ""
+
+    def log_bytes(self):
+        with open(self.stderr_path, "rb") as f:
+            return f.read()
+
+    def maildir(self, address):
+        local, domain = address.rsplit("@", 1)
+        return os.path.join(self.data_dir, "mail", domain.lower(), local.lower())
+
+    def maildir_messages(self, address, sub="new"):
+        """[(filename, bytes)] in the address's Maildir sub-directory
+        (new/ by default), sorted by name."""
+        d = os.path.join(self.maildir(address), sub)
+        out = []
+        try:
+            names = sorted(os.listdir(d))
+        except FileNotFoundError:
+            return []
+        for n in names:
+            with open(os.path.join(d, n), "rb") as f:
+                out.append((n, f.read()))
+        return out
+
+    def all_delivered(self):
+        """{maildir_path: count} of every file in every new/ and tmp/ below
+        DATA/mail, to prove nothing went anywhere unexpected."""
+        res = {}
+        root = os.path.join(self.data_dir, "mail")
+        for dirpath, dirnames, filenames in os.walk(root):
+            if os.path.basename(dirpath) in ("new", "tmp", "cur") and filenames:
+                res[os.path.relpath(dirpath, root)] = len(filenames)
+        return res
+
+    def signal(self, sig):
+        self.proc.send_signal(sig)
+
+    def stop(self, timeout=10.0):
+        """SIGTERM, then asserts exit status 0 within timeout and a clean
+        sanitizer log. Returns the exit status."""
+        if self.proc is None or self.exit_status is not None:
+            return self.exit_status
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+        try:
+            self.exit_status = self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self._kill()
+            self.exit_status = "timeout"
+            raise AssertionError("postbox serve did not exit within %.0fs of SIGTERM; log:\n%s"
+                                 % (timeout, self.log_tail()))
+        finally:
+            if self._stderr:
+                self._stderr.close()
+        self._check_sanitizers(self.log_text(), "postbox serve")
+        if self.exit_status != 0:
+            raise AssertionError("postbox serve exited with %r after SIGTERM; log:\n%s"
+                                 % (self.exit_status, self.log_tail()))
+        return self.exit_status
+
+    def log_tail(self, n=60):
+        return "\n".join(self.log_text().splitlines()[-n:])
+
+    @staticmethod
+    def _check_sanitizers(text, what):
+        for mark in SANITIZER_MARKS:
+            if mark in text:
+                i = text.find(mark)
+                raise AssertionError("%s: sanitizer report (%s):\n%s"
+                                     % (what, mark, text[max(0, i - 2000):i + 6000]))
+
+    def _kill(self):
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+
+    def __exit__(self, exc_type, exc, tb):
+        try:
+            self.stop()
+        finally:
+            self._kill()
+            if os.environ.get("PBTEST_KEEP"):
+                print("pbtest: kept", self.tmp)
+            else:
+                shutil.rmtree(self.tmp, ignore_errors=True)
+        return False
