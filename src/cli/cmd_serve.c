@@ -68,7 +68,7 @@ static int open_listeners(struct serve_state *st, const char **error_r)
 /* Binding happens as root; everything after runs as [server] user. */
 static int drop_privileges(const struct config *cfg, const char **error_r)
 {
-	static char err[256];
+	static char err[1400];
 	if (cfg->user[0] == '\0' || geteuid() != 0)
 		return 0;
 	struct passwd *pw = getpwnam(cfg->user);

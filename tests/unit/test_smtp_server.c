@@ -175,12 +175,12 @@ static void test_bdat(void **st)
 {
 	(void)st;
 	transcript("EHLO c.test\r\nBDAT 5\r\nhelloRSET\r\nMAIL FROM:<>\r\n"
-		   "RCPT TO:<user@a.test>\r\nBDAT 7\r\nA: b\r\n\r\nDATA\r\n"
+		   "RCPT TO:<user@a.test>\r\nBDAT 8\r\nA: b\r\n\r\nDATA\r\n"
 		   "BDAT 3\r\nxyzBDAT 0 LAST\r\nQUIT\r\n",
 		   GREET EHLO_REPLY "503 5.5.1 Error: need MAIL command\r\n250 2.0.0 Ok\r\n"
-		   "250 2.1.0 Ok\r\n250 2.1.5 Ok\r\n250 2.0.0 7 octets received\r\n"
+		   "250 2.1.0 Ok\r\n250 2.1.5 Ok\r\n250 2.0.0 8 octets received\r\n"
 		   "503 5.5.1 Error: BDAT in progress, DATA not allowed (RFC 3030 2)\r\n"
-		   "250 2.0.0 10 octets received\r\n250 2.0.0 Ok: queued as X\r\n"
+		   "250 2.0.0 11 octets received\r\n250 2.0.0 Ok: queued as X\r\n"
 		   "221 2.0.0 Bye\r\n");
 }
 
@@ -189,13 +189,13 @@ static void test_bdat(void **st)
 static void test_overlong_command(void **st)
 {
 	(void)st;
-	char in[1200];
-	memset(in, 'x', sizeof in);
-	memcpy(in, "NOOP ", 5);
-	memcpy(in + 600, "\r\nNOOP\r\n", 11);
-	memcpy(in + 611, "RSET ", 5);
-	memcpy(in + 1150, "\r\nQUIT\r\n", 11);
-	in[1161] = '\0';
+	char in[1300];
+	char x600[601], x539[540];
+	memset(x600, 'x', 600);
+	x600[600] = '\0';
+	memset(x539, 'y', 539);
+	x539[539] = '\0';
+	snprintf(in, sizeof in, "NOOP %s\r\nNOOP\r\nRSET %s\r\nQUIT\r\n", x600, x539);
 	transcript(in, GREET "500 5.5.2 Error: line too long (RFC 5321 4.5.3.1.4)\r\n"
 		       "250 2.0.0 Ok\r\n"
 		       "500 5.5.2 Error: line too long (RFC 5321 4.5.3.1.4)\r\n"
