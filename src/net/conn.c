@@ -46,6 +46,7 @@ static void event_cb(struct bufferevent *bev, short what, void *arg);
 
 static void conn_free(struct conn *c)
 {
+	log_info("%s %s: disconnect from [%s]", c->svc->proto->name, c->id, c->peer);
 	if (c->session != NULL)
 		c->svc->proto->close(c->session);
 	c->session = NULL;
@@ -254,7 +255,6 @@ static void event_cb(struct bufferevent *bev, short what, void *arg)
 			log_info("%s %s: TLS error from [%s]: %s", c->svc->proto->name, c->id,
 				 c->peer, ERR_reason_error_string(e));
 	}
-	log_info("%s %s: disconnect from [%s]", c->svc->proto->name, c->id, c->peer);
 	conn_destroy(c);
 }
 
