@@ -233,10 +233,13 @@ static bool inet_valid(int af, struct str s)
 	return inet_pton(af, tmp, addr) == 1;
 }
 
-/* Standardized-tag = Ldh-str (RFC 5321 4.1.2, 4.1.3) */
-static bool ldh_str_valid(struct str s)
+/* Standardized-tag = Ldh-str (RFC 5321 4.1.2, 4.1.3). Tags must be
+ * registered with IANA and all start with a letter; one that starts with
+ * a digit is an IPv6 address missing its "IPv6:" and is refused. */
+static bool tag_valid(struct str s)
 {
-	if (s.len == 0 || !is_alnum((unsigned char)s.p[s.len - 1]))
+	if (s.len == 0 || !is_alpha((unsigned char)s.p[0]) ||
+	    !is_alnum((unsigned char)s.p[s.len - 1]))
 		return false;
 	for (size_t i = 0; i < s.len; i++)
 		if (!is_alnum((unsigned char)s.p[i]) && s.p[i] != '-')
@@ -254,7 +257,7 @@ static bool literal_valid(struct str b)
 	struct str rest = { b.p + colon + 1, b.len - (size_t)colon - 1 };
 	if (str_case_eq_cstr(tag, "IPv6"))
 		return inet_valid(AF_INET6, rest);
-	return ldh_str_valid(tag) && rest.len > 0;
+	return tag_valid(tag) && rest.len > 0;
 }
 
 static int parse_literal(struct cur *c, char *out, const char **error_r)
