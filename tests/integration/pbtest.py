@@ -319,6 +319,16 @@ def split_trace(content):
     return lines[0].decode("utf-8", "replace"), unfolded, rest
 
 
+_MAILDIR_NAME = re.compile(r"^(\d+)\.M(\d+)P(\d+)Q(\d+)")
+
+
+def _delivery_order(name):
+    m = _MAILDIR_NAME.match(name)
+    if m is None:
+        return (float("inf"), 0, 0, name)
+    return (int(m.group(1)), int(m.group(2)), int(m.group(4)), name)
+
+
 class Server:
     """A `postbox serve` on a fresh data directory.
 
@@ -478,11 +488,12 @@ class Server:
 
     def maildir_messages(self, address, sub="new"):
         """[(filename, bytes)] in the address's Maildir sub-directory
-        (new/ by default), sorted by name."""
+        (new/ by default), oldest first (by the time in the Maildir name,
+        "SECONDS.M<usec>P<pid>Q<n>...", so [-1] is the latest delivery)."""
         d = os.path.join(self.maildir(address), sub)
         out = []
         try:
-            names = sorted(os.listdir(d))
+            names = sorted(os.listdir(d), key=_delivery_order)
         except FileNotFoundError:
             return []
         for n in names:

@@ -165,7 +165,8 @@ class TestBdat(BdatCase):
         BDAT transaction can still be finished."""
         with self.srv.client() as c:
             self.begin(c)
-            c.send(b"BDAT 20\r\nSubject: mix\r\n\r\nabc\r\n")
+            chunk = b"Subject: mix\r\n\r\nabc\r\n"
+            c.send(b"BDAT %d\r\n" % len(chunk) + chunk)
             self.assertEqual(c.reply().code, 250)
             r = c.cmd("DATA")
             self.assertEqual((r.code, r.enhanced()), (503, "5.5.1"), r.raw)

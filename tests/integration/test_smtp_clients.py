@@ -23,6 +23,27 @@ MESSAGE = (b"From: Tool <x@y.test>\r\n"
            b"last line\r\n")
 
 
+def swaks_sent_data(transcript):
+    """The DATA swaks put on the wire, from its own transcript (" -> "
+    lines between the 354 and the final dot), still dot-stuffed, CRLF."""
+    sent, inside = [], False
+    for line in transcript.split("\n"):
+        if line.startswith("<-  354"):
+            inside = True
+        elif inside and line.startswith(" -> "):
+            text = line[4:]
+            if text == ".":
+                return "".join(sent).encode("utf-8", "surrogateescape")
+            sent.append(text + "\n")
+    raise AssertionError("no DATA section in the swaks transcript:\n" + transcript)
+
+
+def unstuff(wire):
+    """RFC 5321 4.5.2 receiver side, and CRLF -> LF as in the Maildir."""
+    lines = wire.split(b"\r\n")
+    return b"\n".join(l[1:] if l.startswith(b".") else l for l in lines)
+
+
 def need(tool):
     if shutil.which(tool) is None:
         raise unittest.SkipTest("%s is not installed (scripts/deps installs it)" % tool)
@@ -57,7 +78,7 @@ class TestSwaks(ClientCase):
         """RFC 5321: swaks with --body delivers; the body arrives intact."""
         need("swaks")
         before = len(self.srv.maildir_messages("v@a.test"))
-        self.run_tool(["swaks", "--server", "127.0.0.1:%d" % self.srv.port,
+        out = self.run_tool(["swaks", "--server", "127.0.0.1:%d" % self.srv.port,
                        "--helo", "swaks.client.test", "--to", "v@a.test", "--from", "x@y.test",
                        "--body", "hello from swaks\n.dotted line\nend"])
         content = self.new_messages("v@a.test", before)
@@ -65,23 +86,30 @@ class TestSwaks(ClientCase):
         self.assertEqual(rp, "Return-Path: <x@y.test>")
         self.assertIn("swaks.client.test", received)
         self.assertRegex(received, r"\bwith ESMTP\b")
-        self.assertTrue(rest.endswith(b"\n\nhello from swaks\n.dotted line\nend\n"), rest)
+        # exactly what swaks sent (it adds an empty last line of its own)
+        self.assertEqual(rest, unstuff(swaks_sent_data(out)))
+        self.assertIn(b"\n\nhello from swaks\n.dotted line\nend\n", rest)
         self.assertIn(b"\nX-Mailer: swaks", b"\n" + rest)
 
     def test_swaks_data_file_byte_exact(self):
         """RFC 5321 4.5.2: swaks --data FILE (stuffed by swaks) arrives
-        byte-exact, two recipients get one copy each."""
+        byte-exact as swaks sent it, two recipients get one copy each."""
         need("swaks")
         path = os.path.join(self.tmp, "swaks.eml")
         with open(path, "wb") as f:
             f.write(MESSAGE.replace(b"\r\n", b"\n"))
         bv = len(self.srv.maildir_messages("v@a.test"))
         bw = len(self.srv.maildir_messages("w@a.test"))
-        self.run_tool(["swaks", "--server", "127.0.0.1:%d" % self.srv.port,
-                       "--to", "v@a.test,w@a.test", "--from", "x@y.test",
-                       "--data", "@" + path])
+        out = self.run_tool(["swaks", "--server", "127.0.0.1:%d" % self.srv.port,
+                             "--to", "v@a.test,w@a.test", "--from", "x@y.test",
+                             "--data", "@" + path])
+        wire = swaks_sent_data(out)
+        self.assertIn(b"\r\n..a line with a leading dot\r\n", wire)  # swaks stuffed it
         for addr, before in (("v@a.test", bv), ("w@a.test", bw)):
-            self.assertEqual(split_trace(self.new_messages(addr, before))[2], to_lf(MESSAGE))
+            rest = split_trace(self.new_messages(addr, before))[2]
+            self.assertEqual(rest, unstuff(wire))
+            # the file as written, plus the empty line swaks adds at the end
+            self.assertTrue(rest.startswith(to_lf(MESSAGE)), rest)
 
     def test_swaks_unknown_recipient(self):
         """RFC 5321 4.2.2: swaks sees the 550 5.1.1 for an unknown user."""

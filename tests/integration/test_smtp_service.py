@@ -221,13 +221,20 @@ class TestDiskFull(unittest.TestCase):
                 r = c.send_message("x@y.test", ["v@a.test"], b"Subject: first\r\n\r\nfits\r\n")
                 self.assertEqual(r.code, 250, r.raw)
             filler = os.path.join(data_dir, "filler")
-            with open(filler, "wb") as f:
-                try:
-                    while True:
-                        f.write(b"\0" * 4096)
-                        f.flush()
-                except OSError as e:
-                    self.assertEqual(e.errno, errno.ENOSPC)
+            fd = os.open(filler, os.O_WRONLY | os.O_CREAT, 0o600)
+            try:
+                block = b"\0" * 4096
+                while True:
+                    try:
+                        if os.write(fd, block) == 0:
+                            break
+                    except OSError as e:
+                        self.assertEqual(e.errno, errno.ENOSPC)
+                        if len(block) == 1:
+                            break
+                        block = block[:len(block) // 2]  # fill the last partial block too
+            finally:
+                os.close(fd)
             body = b"Subject: no room\r\n\r\n" + b"x" * 70 + b"\r\n"
             body = body * 300
             with srv.client() as c:

@@ -32,7 +32,11 @@ class TestStartTls(TlsCase):
                           timeout=10) as s:
             s.ehlo()
             self.assertTrue(s.has_extn("starttls"))
-            code, _ = s.starttls(context=pbtest.client_tls_context())
+            # smtplib checks the name it connected to (127.0.0.1); the
+            # chain is still verified against the test certificate.
+            ctx = pbtest.client_tls_context()
+            ctx.check_hostname = False
+            code, _ = s.starttls(context=ctx)
             self.assertEqual(code, 220)
             version, cipher = s.sock.version(), s.sock.cipher()[0]
             s.ehlo()
