@@ -14,6 +14,7 @@
 #include "cli/commands.h"
 #include "cli/serve.h"
 #include "delivery/local.h"
+#include "lib/buf.h"
 #include "lib/fs.h"
 #include "lib/log.h"
 #include "net/limits.h"
@@ -149,6 +150,17 @@ static void on_reload(evutil_socket_t sig, short what, void *arg)
 		 " data_dir changes need a restart)", st->config_path);
 }
 
+/* Delivery threads: each commits batches on its own, and the file system
+ * overlaps their fsyncs. POSTBOX_DELIVERY_THREADS overrides, for measuring. */
+static unsigned delivery_threads(void)
+{
+	const char *env = getenv("POSTBOX_DELIVERY_THREADS");
+	unsigned long long n;
+	if (env != NULL && str_to_u64(str_from(env), 64, &n) == 0 && n > 0)
+		return (unsigned)n;
+	return 2;
+}
+
 static int setup(struct serve_state *st, const char **error_r)
 {
 	struct config *cfg = st->configs[0];
@@ -162,7 +174,7 @@ static int setup(struct serve_state *st, const char **error_r)
 	if (load_tls(srv, cfg, error_r) < 0)
 		return -1;
 	st->limits = conn_limits_new(cfg->connections, cfg->connections_per_ip);
-	srv->local = local_delivery_new(srv->base, cfg->data_dir, 1);
+	srv->local = local_delivery_new(srv->base, cfg->data_dir, delivery_threads());
 	if (st->limits == NULL || srv->local == NULL) {
 		*error_r = "out of memory";
 		return -1;
