@@ -26,7 +26,9 @@ enum smtp_verb {
 /* A parsed mailbox (RFC 5321 4.1.2 "Mailbox"). */
 struct smtp_mailbox {
 	/* The local part with quoting removed ("a b"@x gives a b); at most
-	 * SMTP_LOCAL_MAX octets. NUL-terminated. */
+	 * SMTP_LOCAL_MAX octets as written (quotes included). Never empty
+	 * except for <>; "Postmaster" as sent for <Postmaster>. Holds no
+	 * control octet. NUL-terminated. */
 	char local[SMTP_LOCAL_MAX + 1];
 	/* The domain, lower-cased ASCII (U-labels are kept as UTF-8 bytes,
 	 * not lower-cased), or an address literal with its brackets
@@ -34,20 +36,22 @@ struct smtp_mailbox {
 	char domain[SMTP_DOMAIN_MAX + 1];
 	bool quoted;         /* the local part was a quoted-string */
 	bool literal;        /* the domain is an address literal */
-	bool utf8;           /* non-ASCII octets appear (needs SMTPUTF8) */
+	bool utf8;           /* well-formed UTF-8 appears (needs SMTPUTF8) */
 	bool had_route;      /* a source route was present and stripped */
 };
 
 struct smtp_param {
 	struct str key;      /* "SIZE", as written (compare case-insensitively) */
-	struct str value;    /* empty and has_value == false for "SMTPUTF8" */
+	struct str value;    /* printable ASCII without SP and "=", never
+			      * empty when has_value; absent for "SMTPUTF8" */
 	bool has_value;
 };
 
 struct smtp_cmd {
 	enum smtp_verb verb;
 	struct str verb_text;    /* the verb as sent (for logs and 500 replies) */
-	struct str arg;          /* everything after the verb and one SP, raw */
+	struct str arg;          /* everything after the verb and one SP, raw
+				  * but for trailing SPs, which are dropped */
 
 	/* MAIL / RCPT */
 	bool null_path;          /* MAIL FROM:<> */
@@ -56,10 +60,11 @@ struct smtp_cmd {
 	struct smtp_param params[SMTP_PARAMS_MAX];
 	size_t param_count;
 
-	/* EHLO / HELO: the domain or address literal */
+	/* EHLO / HELO: the domain or address literal as sent (checked: LDH
+	 * labels, '_' tolerated as Postfix does, or a valid literal) */
 	struct str helo;
 
-	/* BDAT */
+	/* BDAT: size is at most INT64_MAX */
 	unsigned long long bdat_size;
 	bool bdat_last;
 
@@ -77,25 +82,35 @@ enum smtp_parse_result {
 	SMTP_PARSE_TOO_MANY_PARAMS /* 555 5.5.4 */
 };
 
-/* Parses line[0..len) (no CRLF). Verbs are matched case-insensitively.
+/* Parses line[0..len) (no CRLF); never reads outside it. Verbs are
+ * matched case-insensitively and must be followed by SP or the end.
+ * Any control octet (C0 or DEL; HTAB outside NOOP/HELP/VRFY/EXPN text)
+ * gives SMTP_PARSE_BAD_CHAR, whatever the verb.
  * MAIL needs "FROM:" and RCPT needs "TO:" (case-insensitive, no space
  * allowed before the colon; one optional space after it is tolerated as
- * Postfix does). A source route "<@a,@b:user@c>" is parsed and dropped
- * (RFC 5321 4.1.1.3, appendix C). On failure *error_r is a short reason
- * (static text) suitable for a reply. */
+ * Postfix does), then "<path>". A source route "<@a,@b:user@c>" is
+ * parsed and dropped (RFC 5321 4.1.1.3, appendix C). Paths are strict
+ * RFC 5321 / 6531: dot-string or quoted-string local part, LDH domain
+ * (UTF-8 must be well-formed), address literals checked with
+ * inet_pton() or a letter-led tag.
+ * cmd->verb and verb_text are set whatever the result. On failure
+ * *error_r is a short reason (static text) suitable for a reply; on
+ * success it is left alone. */
 enum smtp_parse_result smtp_parse_command(const char *line, size_t len,
 					  struct smtp_cmd *cmd,
 					  const char **error_r);
 
 /* Parses a bare mailbox "local@domain" (no angle brackets), for the CLI and
- * aliases. Same rules as in a path. 0 or -1. */
+ * aliases. Same rules as in a path; all of s[0..len) must be the mailbox.
+ * 0 or -1 (*error_r: static text). */
 int smtp_parse_mailbox(const char *s, size_t len, struct smtp_mailbox *mb,
 		       const char **error_r);
 
 /* Looks up a parameter by name, case-insensitively; NULL when absent. */
 const struct smtp_param *smtp_cmd_param(const struct smtp_cmd *cmd, const char *key);
 
-/* Checks an RFC 3461 xtext value (ENVID, ORCPT) is well-formed. */
+/* Checks an RFC 3461 xtext value (ENVID, ORCPT) is well-formed: "+"
+ * takes two upper-case hex digits. The empty string is valid xtext. */
 bool smtp_xtext_valid(struct str s);
 
 const char *smtp_verb_name(enum smtp_verb v);
