@@ -385,6 +385,25 @@ class TestSize(InputCase):
             r = c.cmd("MAIL FROM:<x@y.test> SIZE=100000")
             self.assertEqual(r.code, 250, r.raw)
 
+    def test_size_boundary(self):
+        """RFC 1870 4/6.3: the limit counts the message with CRLF line ends:
+        exactly message_size octets is accepted, one more is refused."""
+        head = b"Subject: boundary\r\n\r\n"
+        for extra, code in ((0, 250), (1, 552)):
+            left = 100000 + extra - len(head)
+            lines = []
+            while left > 0:
+                k = max(min(left, 900), 2)
+                lines.append(b"x" * (k - 2) + b"\r\n")
+                left -= k
+            body = head + b"".join(lines)
+            self.assertEqual(len(body), 100000 + extra)
+            with self.srv.client() as c:
+                self.start_data(c)
+                c.send(body + b".\r\n")
+                r = c.reply()
+                self.assertEqual(r.code, code, "%d octets: %r" % (len(body), r.raw))
+
     def test_actual_oversize_552_and_usable(self):
         """RFC 1870 6.3, RFC 5321 4.5.3.1.10: a body over the limit (with a
         lying SIZE=) gets 552 5.3.4 after the dot, nothing is delivered and

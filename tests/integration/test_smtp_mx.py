@@ -4,6 +4,10 @@ delivery into Maildir with smtplib, trace fields, durability, pipelining."""
 import os
 import re
 import smtplib
+import socket
+import stat
+import struct
+import threading
 import time
 import unittest
 
@@ -174,6 +178,27 @@ class TestSimpleCommands(unittest.TestCase):
             self.assertEqual(r.code, 221, r.raw)
             self.assertEqual(r.enhanced(), "2.0.0")
             self.assertEqual(c.wait_closed(5), b"")
+
+    def test_ehlo_helo_need_a_name(self):
+        """RFC 5321 4.1.1.1: EHLO/HELO without a domain get 501; an address
+        literal is a valid EHLO argument."""
+        with self.srv.client() as c:
+            for line in ("EHLO", "HELO"):
+                r = c.cmd(line)
+                self.assertEqual(r.code, 501, r.raw)
+            self.assertEqual(c.cmd("EHLO [127.0.0.1]").code, 250)
+            self.assertEqual(c.cmd("EHLO [IPv6:::1]").code, 250)
+            self.assertEqual(c.cmd("MAIL FROM:<x@y.test>").code, 250)
+
+    def test_ehlo_resets_transaction(self):
+        """RFC 5321 4.1.4: a second EHLO ends the transaction in progress."""
+        with self.srv.client() as c:
+            c.ehlo()
+            c.expect("MAIL FROM:<x@y.test>", 250)
+            c.expect("RCPT TO:<v@a.test>", 250)
+            c.ehlo()
+            r = c.cmd("DATA")
+            self.assertEqual(r.code, 503, r.raw)
 
     def test_unknown_command_500(self):
         """RFC 5321 4.2.4: an unrecognised command gets 500 5.5.2 and the
@@ -359,6 +384,107 @@ class TestDelivery(unittest.TestCase):
             r = c.reply()
             self.assertIn(r.code, (250, 554), r.raw)
             self.assertEqual(c.cmd("NOOP").code, 250)
+
+
+class TestRobustness(unittest.TestCase):
+    def test_maildir_is_private(self):
+        """The mail store is readable by the server's user only (files 0600,
+        directories without group/other access), as Dovecot and Postfix do."""
+        with pbtest.Server() as srv, srv.client() as c:
+            r = c.send_message("x@y.test", ["v@a.test"], b"Subject: p\r\n\r\nprivate\r\n")
+            self.assertEqual(r.code, 250)
+            name = srv.maildir_messages("v@a.test")[0][0]
+            root = srv.maildir("v@a.test")
+            mode = stat.S_IMODE(os.stat(os.path.join(root, "new", name)).st_mode)
+            self.assertEqual(mode & 0o077, 0, "message file mode %o" % mode)
+            for d in (root, os.path.join(root, "new"), os.path.join(root, "tmp")):
+                mode = stat.S_IMODE(os.stat(d).st_mode)
+                self.assertEqual(mode & 0o077, 0, "%s mode %o" % (d, mode))
+
+    def test_parallel_sessions_deliver_every_message_intact(self):
+        """DESIGN.md durability/group commit: 8 sessions x 6 messages at once;
+        every message lands once, each file holds exactly its own message."""
+        with pbtest.Server(users=["v@a.test", "w@a.test"],
+                           limits={"connections_per_ip": 20}) as srv:
+            sent, errors = [], []
+
+            def worker(n):
+                try:
+                    with srv.client() as c:
+                        c.ehlo("client%d.test" % n)
+                        for i in range(6):
+                            body = (b"Subject: s%d m%d\r\n\r\n" % (n, i)
+                                    + b"payload %d/%d\r\n" % (n, i) * (50 + 37 * i))
+                            rcpts = ["v@a.test"] if i % 2 else ["v@a.test", "w@a.test"]
+                            r = c.send_message("s%d@y.test" % n, rcpts, body, ehlo=False)
+                            if r.code != 250:
+                                errors.append(r.raw)
+                            sent.append((body, rcpts))
+                        c.expect("QUIT", 221)
+                except Exception as e:  # reported below
+                    errors.append(repr(e))
+
+            threads = [threading.Thread(target=worker, args=(n,)) for n in range(8)]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join(120)
+            self.assertEqual(errors, [])
+            for addr in ("v@a.test", "w@a.test"):
+                want = sorted(pbtest.to_lf(b) for b, rc in sent if addr in rc)
+                got = sorted(split_trace(m)[2] for _, m in srv.maildir_messages(addr))
+                self.assertEqual(len(got), len(want), addr)
+                self.assertEqual(got, want, addr)
+            self.assertEqual(srv.maildir_messages("v@a.test", "tmp"), [])
+
+    def test_client_vanishes_mid_data(self):
+        """DESIGN.md: a connection lost in the middle of DATA delivers
+        nothing and leaves nothing in tmp/; the server carries on."""
+        with pbtest.Server() as srv:
+            c = srv.client()
+            c.ehlo()
+            c.send(b"MAIL FROM:<x@y.test>\r\nRCPT TO:<v@a.test>\r\nDATA\r\n")
+            c.replies(3)
+            c.send(b"Subject: half\r\n\r\nhalf a message\r\n")
+            c.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            c.close()
+            time.sleep(0.3)
+            self.assertEqual(srv.all_delivered(), {})
+            with srv.client() as c2:
+                self.assertEqual(c2.ehlo().code, 250)
+
+    def test_client_vanishes_right_after_dot(self):
+        """DESIGN.md: a client that resets the connection right after the
+        final dot (during the commit) does not hurt the server; the message,
+        complete, is delivered at most once."""
+        with pbtest.Server() as srv:
+            for _ in range(5):
+                c = srv.client()
+                c.ehlo()
+                c.send(b"MAIL FROM:<x@y.test>\r\nRCPT TO:<v@a.test>\r\nDATA\r\n")
+                c.replies(3)
+                c.send(b"Subject: gone\r\n\r\nbye\r\n.\r\n")
+                c.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                c.close()
+            time.sleep(0.5)
+            self.assertLessEqual(len(srv.maildir_messages("v@a.test")), 5)
+            self.assertEqual(srv.maildir_messages("v@a.test", "tmp"), [])
+            with srv.client() as c2:
+                self.assertEqual(c2.ehlo().code, 250)
+
+    def test_reply_flood_client_reads_late(self):
+        """RFC 2920 3.1/5: 50,000 pipelined NOOPs in one go each get their
+        250, in order, while the client reads concurrently."""
+        n = 50000
+        with pbtest.Server() as srv, srv.client() as c:
+            c.ehlo()
+            got = []
+            reader = threading.Thread(target=lambda: got.extend(c.replies(n, timeout=60)))
+            reader.start()
+            c.send(b"NOOP\r\n" * n)
+            reader.join(120)
+            self.assertEqual(len(got), n)
+            self.assertEqual({r.code for r in got}, {250})
 
 
 class TestPipelining(unittest.TestCase):

@@ -49,6 +49,22 @@ class TestConnectionLimit(unittest.TestCase):
                     c.close()
 
 
+class TestTotalConnections(unittest.TestCase):
+    def test_connections_total_421(self):
+        """DESIGN.md [limits] connections: over the total, 421 4.7.0."""
+        with pbtest.Server(limits={"connections": 3, "connections_per_ip": 10}) as srv:
+            time.sleep(0.3)
+            clients = [srv.client() for _ in range(3)]
+            try:
+                self.assertEqual([c.greeting.code for c in clients], [220] * 3)
+                with srv.client() as extra:
+                    self.assertEqual((extra.greeting.code, extra.greeting.enhanced()),
+                                     (421, "4.7.0"), extra.greeting.raw)
+            finally:
+                for c in clients:
+                    c.close()
+
+
 class TestTimeouts(unittest.TestCase):
     def test_command_timeout_421_442(self):
         """RFC 5321 4.5.3.2.7, issue 2: a silent client gets 421 4.4.2 after
@@ -187,6 +203,16 @@ class TestSignals(unittest.TestCase):
                 pass  # closed without a reply: acceptable, nothing acknowledged
             self.assertEqual(srv.stop(), 0)
             self.assertEqual(srv.all_delivered(), {})
+
+    def test_sigterm_with_client_in_tls_handshake(self):
+        """DESIGN.md graceful stop: a client that sent STARTTLS and stalls
+        before its ClientHello does not hold up SIGTERM (exit 0 within 10 s)."""
+        with pbtest.Server() as srv, srv.client() as c:
+            c.ehlo()
+            self.assertEqual(c.cmd("STARTTLS").code, 220)
+            t0 = time.monotonic()
+            self.assertEqual(srv.stop(), 0)
+            self.assertLess(time.monotonic() - t0, 10)
 
     def test_sigint_stops_too(self):
         """DESIGN.md: SIGINT (Ctrl-C in make run) stops cleanly with status 0."""
