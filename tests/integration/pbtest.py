@@ -55,6 +55,21 @@ def free_port():
 _cert_dir = None
 
 
+def make_cert(directory, name="cert", cn=HOSTNAME):
+    """Writes a new self-signed P-256 certificate for cn (openssl CLI) as
+    DIRECTORY/NAME.pem and DIRECTORY/NAME-key.pem; returns (cert, key)."""
+    cert = os.path.join(directory, name + ".pem")
+    key = os.path.join(directory, name + "-key.pem")
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+         "ec_paramgen_curve:P-256", "-nodes", "-days", "2",
+         "-subj", "/CN=" + cn, "-addext", "subjectAltName=DNS:" + cn,
+         "-keyout", key, "-out", cert],
+        check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    os.chmod(key, 0o600)
+    return cert, key
+
+
 def cert_files():
     """(cert, key) of a self-signed P-256 certificate for mx.a.test, made
     once per process with the openssl CLI."""
@@ -62,16 +77,9 @@ def cert_files():
     if _cert_dir is None:
         d = tempfile.mkdtemp(prefix="pbtest-cert-")
         atexit.register(shutil.rmtree, d, True)
-        subprocess.run(
-            ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
-             "ec_paramgen_curve:P-256", "-nodes", "-days", "2",
-             "-subj", "/CN=" + HOSTNAME,
-             "-addext", "subjectAltName=DNS:" + HOSTNAME,
-             "-keyout", os.path.join(d, "key.pem"),
-             "-out", os.path.join(d, "cert.pem")],
-            check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        make_cert(d, "cert")
         _cert_dir = d
-    return os.path.join(_cert_dir, "cert.pem"), os.path.join(_cert_dir, "key.pem")
+    return os.path.join(_cert_dir, "cert.pem"), os.path.join(_cert_dir, "cert-key.pem")
 
 
 def client_tls_context():
@@ -335,11 +343,15 @@ class Server:
     users: addresses to create; aliases: {alias: [targets]} (a catch-all
     is "@a.test"); limits: [limits] keys to set/override; tls: write the
     [tls] section; data_dir: use this directory for DATA (e.g. a tmpfs);
-    start: False to only prepare (call start() later)."""
+    start: False to only prepare (call start() later); domains: the local
+    domains. Change .domains/.cert/.key/.limits and call write_config()
+    before a SIGHUP to test reloads."""
 
     def __init__(self, users=("v@a.test",), aliases=None, limits=None, tls=True,
-                 data_dir=None, start=True, extra=""):
+                 data_dir=None, start=True, extra="", domains=DOMAINS):
         self.users = list(users)
+        self.domains = list(domains)
+        self.cert = self.key = None   # None: the shared test certificate
         self.aliases = dict(aliases or {})
         self.limits = {
             "message_size": 1000000,
@@ -367,7 +379,7 @@ class Server:
             "[server]",
             "hostname = " + HOSTNAME,
             "data_dir = " + self.data_dir,
-            "domains = " + " ".join(DOMAINS),
+            "domains = " + " ".join(self.domains),
             "",
             "[listen]",
             "smtp = 127.0.0.1:%d" % self.port,
@@ -375,7 +387,7 @@ class Server:
         ]
         if self.tls:
             cert, key = cert_files()
-            lines += ["[tls]", "cert = " + cert, "key = " + key, ""]
+            lines += ["[tls]", "cert = " + (self.cert or cert), "key = " + (self.key or key), ""]
         lines.append("[limits]")
         for k, v in self.limits.items():
             lines.append("%s = %s" % (k, v))

@@ -2,6 +2,7 @@
 users, relay denial and the relay-safety cases (percent hack, bang path,
 quoted local parts, address literals, look-alike domains, source routes)."""
 
+import os
 import unittest
 
 import pbtest
@@ -284,6 +285,23 @@ class TestCatchAll(RcptCase):
         """Issue 2: the catch-all is per domain: unknown@b.test is 550."""
         r = self.rcpt("nobody@b.test")
         self.assertEqual((r.code, r.enhanced()), (550, "5.1.1"), r.raw)
+
+    def test_path_characters_stay_in_catch_all(self):
+        """Issue 2: quoted local parts with "/", ".." or "." never name a
+        directory: they land in the catch-all mailbox and nothing is
+        created outside DATA/mail/a.test/w."""
+        for rcpt in ('"../../../x"@a.test', '"a/b"@a.test', '".."@a.test', '"."@a.test',
+                     '"v+../../x"@a.test'):
+            r = self.assert_never_delivered(rcpt, allowed=("a.test/w/new", "a.test/v/new"))
+            self.assertEqual(r.code // 100 in (2, 5), True, r.raw)
+        dirs = set()
+        for dirpath, dirnames, _ in os.walk(self.srv.data_dir):
+            dirs.update(os.path.relpath(os.path.join(dirpath, d), self.srv.data_dir)
+                        for d in dirnames)
+        allowed = {"mail", "mail/a.test", "mail/b.test"}
+        for u in ("a.test/v", "a.test/w", "b.test/v", "b.test/u"):
+            allowed |= {"mail/" + u} | {"mail/%s/%s" % (u, s) for s in ("cur", "new", "tmp")}
+        self.assertLessEqual(dirs, allowed)
 
     def test_percent_hack_with_catch_all_stays_local(self):
         """Issue 2: with a catch-all a percent hack lands in the catch-all

@@ -65,6 +65,33 @@ class TestTotalConnections(unittest.TestCase):
                     c.close()
 
 
+class TestStalledTlsSlots(unittest.TestCase):
+    def test_stalled_starttls_clients_release_their_slots(self):
+        """RFC 5321 4.5.3.2, [limits] connections_per_ip: clients that stall
+        after STARTTLS are timed out, so they cannot lock their address
+        out for ever."""
+        with pbtest.Server(limits={"connections_per_ip": 2, "timeout_command": 2}) as srv:
+            time.sleep(0.3)
+            stalled = []
+            try:
+                for _ in range(2):
+                    c = srv.client()
+                    c.ehlo()
+                    self.assertEqual(c.cmd("STARTTLS").code, 220)
+                    stalled.append(c)
+                deadline = time.monotonic() + 12
+                while True:
+                    with srv.client() as c:
+                        if c.greeting.code == 220:
+                            break
+                    self.assertLess(time.monotonic(), deadline,
+                                    "address still locked out 12 s after 2 s timeouts")
+                    time.sleep(0.5)
+            finally:
+                for c in stalled:
+                    c.close()
+
+
 class TestTimeouts(unittest.TestCase):
     def test_command_timeout_421_442(self):
         """RFC 5321 4.5.3.2.7, issue 2: a silent client gets 421 4.4.2 after
@@ -151,6 +178,58 @@ class TestSignals(unittest.TestCase):
                 self.assertEqual((r.code, r.enhanced()), (552, "5.3.4"), r.raw)
             self.assertEqual(old.cmd("NOOP").code, 250)
             old.close()
+
+    def test_sighup_reloads_domains(self):
+        """DESIGN.md: SIGHUP reloads [server] domains: a domain added is
+        local at once (550 for an unknown user instead of 554 relay
+        denied); a domain removed is relaying again."""
+        with pbtest.Server() as srv:
+            def rcpt(addr):
+                with srv.client() as c:
+                    c.ehlo()
+                    c.expect("MAIL FROM:<x@y.test>", 250)
+                    return c.cmd("RCPT TO:<%s>" % addr)
+            self.assertEqual(rcpt("v@c.test").code, 554)
+            srv.domains = ["a.test", "c.test"]
+            srv.write_config()
+            srv.signal(signal.SIGHUP)
+            deadline = time.monotonic() + 5
+            while rcpt("v@c.test").code != 550:
+                self.assertLess(time.monotonic(), deadline, srv.log_tail())
+                time.sleep(0.1)
+            r = rcpt("u@b.test")
+            self.assertEqual((r.code, r.enhanced()), (554, "5.7.1"), r.raw)
+            self.assertEqual(rcpt("v@a.test").code, 250)
+
+    def test_sighup_reloads_certificate(self):
+        """DESIGN.md, issue 2: SIGHUP reloads the TLS certificate; the next
+        STARTTLS presents the new one."""
+        import ssl
+        with pbtest.Server() as srv:
+            def peer_cert(cafile):
+                with srv.client() as c:
+                    c.ehlo()
+                    self.assertEqual(c.cmd("STARTTLS").code, 220)
+                    ctx = ssl.create_default_context(cafile=cafile)
+                    s = ctx.wrap_socket(c.sock, server_hostname=pbtest.HOSTNAME)
+                    c.sock = s
+                    return s.getpeercert(binary_form=True)
+            old_cert, _ = pbtest.cert_files()
+            peer_cert(old_cert)
+            srv.cert, srv.key = pbtest.make_cert(srv.tmp, "second")
+            srv.write_config()
+            srv.signal(signal.SIGHUP)
+            deadline = time.monotonic() + 5
+            while True:
+                try:
+                    der = peer_cert(srv.cert)
+                    break
+                except ssl.SSLError:
+                    self.assertLess(time.monotonic(), deadline,
+                                    "new certificate never served; log:\n" + srv.log_tail())
+                    time.sleep(0.1)
+            with open(srv.cert) as f:
+                self.assertEqual(der, ssl.PEM_cert_to_DER_cert(f.read()))
 
     def test_sighup_bad_config_keeps_running(self):
         """DESIGN.md: a broken config on SIGHUP is reported and the running
