@@ -23,6 +23,7 @@
 
 #define MAX_LISTENERS (LISTEN_SERVICE_COUNT * CONFIG_MAX_LISTEN)
 #define STOP_GRACE_SECONDS 30
+#define STOP_SESSIONS_TICKS 30   /* 3 s at 100 ms */
 
 struct serve_state {
 	struct server srv;
@@ -102,9 +103,13 @@ static void stop_tick(evutil_socket_t fd, short what, void *arg)
 	struct serve_state *st = arg;
 	(void)fd;
 	(void)what;
-	/* Done when every session has gone and no commit is in flight. */
-	if ((conn_count() == 0 && local_delivery_pending(st->srv.local) == 0) ||
-	    ++st->stop_ticks > STOP_GRACE_SECONDS * 10)
+	/* Commits in flight are always waited for: their clients get their
+	 * 250 and nothing acknowledged is lost. Sessions have had their 421
+	 * and get a few seconds to take it. */
+	st->stop_ticks++;
+	bool commits_done = local_delivery_pending(st->srv.local) == 0;
+	bool sessions_done = conn_count() == 0 || st->stop_ticks > STOP_SESSIONS_TICKS;
+	if ((commits_done && sessions_done) || st->stop_ticks > STOP_GRACE_SECONDS * 10)
 		event_base_loopbreak(st->srv.base);
 }
 

@@ -18,6 +18,7 @@
 /* Reading stops while this much input is waiting to be consumed, so a
  * paused session (committing a message) cannot be flooded. */
 #define INPUT_HIGH_WATER (256 * 1024)
+#define CLOSE_LINGER_SECONDS 10
 
 struct conn {
 	struct conn *prev, *next;     /* all connections, for shutdown */
@@ -33,6 +34,7 @@ struct conn {
 	char id[16];
 	char tls_info[160];
 	bool tls, paused, closing, starttls_pending, in_input, dead;
+	bool handshaking;             /* TLS handshake under way */
 	unsigned timeout;
 };
 
@@ -89,6 +91,7 @@ static int setup_bev(struct conn *c, bool tls)
 			return -1;
 		}
 		bufferevent_openssl_set_allow_dirty_shutdown(c->bev, 1);
+		c->handshaking = true;
 	} else {
 		c->bev = bufferevent_socket_new(c->base, c->fd, opts);
 		if (c->bev == NULL)
@@ -221,6 +224,7 @@ static void tls_connected(struct conn *c)
 {
 	SSL *ssl = bufferevent_openssl_get_ssl(c->bev);
 	c->tls = true;
+	c->handshaking = false;
 	tls_describe(ssl, c->tls_info, sizeof c->tls_info);
 	char brief[128];
 	tls_short(ssl, brief, sizeof brief);
@@ -243,10 +247,17 @@ static void event_cb(struct bufferevent *bev, short what, void *arg)
 		tls_connected(c);
 		return;
 	}
-	if ((what & BEV_EVENT_TIMEOUT) && c->session != NULL && !c->closing) {
-		log_info("%s %s: timeout from [%s]", c->svc->proto->name, c->id, c->peer);
-		c->svc->proto->timeout(c->session);
-		conn_close_after_flush(c);
+	if (what & BEV_EVENT_TIMEOUT) {
+		log_info("%s %s: timeout from [%s]%s", c->svc->proto->name, c->id, c->peer,
+			 c->handshaking ? " in TLS handshake" : c->closing ? " while closing" : "");
+		/* A goodbye cannot go out in the middle of a handshake, and a
+		 * peer that stopped reading will not take one. */
+		if (c->session != NULL && !c->closing && !c->handshaking) {
+			c->svc->proto->timeout(c->session);
+			conn_close_after_flush(c);
+			return;
+		}
+		conn_destroy(c);
 		return;
 	}
 	if (what & BEV_EVENT_ERROR) {
@@ -266,11 +277,18 @@ void conn_write(struct conn *c, const void *data, size_t len)
 
 void conn_close_after_flush(struct conn *c)
 {
+	if (c->closing)
+		return;
 	c->closing = true;
 	bufferevent_disable(c->bev, EV_READ);
-	/* Whatever the session did not consume is of no use any more. */
-	if (evbuffer_get_length(bufferevent_get_output(c->bev)) == 0)
+	if (evbuffer_get_length(bufferevent_get_output(c->bev)) == 0 || c->handshaking) {
 		conn_destroy(c);
+		return;
+	}
+	/* A peer that does not read its last replies is dropped soon. */
+	struct timeval tv = { CLOSE_LINGER_SECONDS, 0 };
+	bufferevent_set_timeouts(c->bev, NULL, &tv);
+	bufferevent_enable(c->bev, EV_WRITE);
 }
 
 int conn_starttls(struct conn *c)
@@ -342,9 +360,9 @@ void conn_shutdown_all(void)
 	struct conn *c = all_conns;
 	while (c != NULL) {
 		struct conn *next = c->next;
-		if (c->session != NULL && !c->closing)
+		if (c->session != NULL && !c->closing && !c->handshaking)
 			c->svc->proto->shutdown(c->session);
-		else if (c->session == NULL)
+		else if (!c->closing)
 			conn_destroy(c);
 		c = next;
 	}
