@@ -28,14 +28,33 @@
 struct serve_state {
 	struct server srv;
 	const char *config_path;
-	struct config *configs[64];   /* every config loaded, newest last */
-	size_t config_count;
 	struct conn_limits *limits;
 	struct listener *listeners[MAX_LISTENERS];
 	size_t listener_count;
 	struct event *sig_term, *sig_int, *sig_hup, *stop_timer;
 	int stop_ticks;
 };
+
+struct config_ref *config_ref_new(void)
+{
+	struct config_ref *r = calloc(1, sizeof *r);
+	if (r != NULL)
+		r->refs = 1;
+	return r;
+}
+
+struct config_ref *config_ref_hold(struct config_ref *r)
+{
+	r->refs++;
+	return r;
+}
+
+void config_ref_release(struct config_ref **r)
+{
+	if (*r != NULL && --(*r)->refs == 0)
+		free(*r);
+	*r = NULL;
+}
 
 static int load_tls(struct server *srv, const struct config *cfg, const char **error_r)
 {
@@ -135,20 +154,21 @@ static void on_reload(evutil_socket_t sig, short what, void *arg)
 	const char *err = NULL;
 	(void)sig;
 	(void)what;
-	struct config *cfg = malloc(sizeof *cfg);
-	if (cfg == NULL || st->config_count == sizeof st->configs / sizeof st->configs[0]) {
-		free(cfg);
-		log_err("reload: refused (too many reloads or out of memory); restart instead");
+	struct config_ref *ref = config_ref_new();
+	if (ref == NULL) {
+		log_err("reload: out of memory; keeping the running configuration");
 		return;
 	}
-	if (config_load(st->config_path, cfg, &err) < 0) {
+	if (config_load(st->config_path, &ref->cfg, &err) < 0) {
 		log_err("reload: %s; keeping the running configuration", err);
-		free(cfg);
+		config_ref_release(&ref);
 		return;
 	}
+	const struct config *cfg = &ref->cfg;
 	if (load_tls(&st->srv, cfg, &err) < 0)
 		log_err("reload: %s; keeping the old certificate", err);
-	st->configs[st->config_count++] = cfg;
+	config_ref_release(&st->srv.cfg_ref);
+	st->srv.cfg_ref = ref;
 	st->srv.cfg = cfg;
 	conn_limits_set(st->limits, cfg->connections, cfg->connections_per_ip);
 	log_info("reload: configuration and TLS reloaded from %s (listen addresses and"
@@ -168,7 +188,7 @@ static unsigned delivery_threads(void)
 
 static int setup(struct serve_state *st, const char **error_r)
 {
-	struct config *cfg = st->configs[0];
+	const struct config *cfg = st->srv.cfg;
 	struct server *srv = &st->srv;
 	if (cfg->log[0] != '\0' && strcmp(cfg->log, "syslog") == 0)
 		log_use_syslog("postbox");
@@ -215,8 +235,7 @@ static void teardown(struct serve_state *st)
 	if (st->srv.tls_ctx)
 		SSL_CTX_free(st->srv.tls_ctx);
 	event_base_free(st->srv.base);
-	for (size_t i = 0; i < st->config_count; i++)
-		free(st->configs[i]);
+	config_ref_release(&st->srv.cfg_ref);
 }
 
 int cmd_serve(int argc, char **argv)
@@ -234,20 +253,19 @@ int cmd_serve(int argc, char **argv)
 		}
 		return cli_fail("serve", "unexpected argument '%s'", argv[1]);
 	}
-	st.configs[0] = malloc(sizeof(struct config));
-	if (st.configs[0] == NULL)
+	st.srv.cfg_ref = config_ref_new();
+	if (st.srv.cfg_ref == NULL)
 		return cli_fail("serve", "out of memory");
-	st.config_count = 1;
-	if (config_load(st.config_path, st.configs[0], &err) < 0) {
-		free(st.configs[0]);
+	if (config_load(st.config_path, &st.srv.cfg_ref->cfg, &err) < 0) {
+		config_ref_release(&st.srv.cfg_ref);
 		return cli_fail("serve", "%s", err);
 	}
-	st.srv.cfg = st.configs[0];
+	st.srv.cfg = &st.srv.cfg_ref->cfg;
 	signal(SIGPIPE, SIG_IGN);
 	evthread_use_pthreads();
 	st.srv.base = event_base_new();
 	if (st.srv.base == NULL) {
-		free(st.configs[0]);
+		config_ref_release(&st.srv.cfg_ref);
 		return cli_fail("serve", "cannot create the event loop");
 	}
 	int rc = 0;

@@ -14,9 +14,23 @@ struct event_base;
 struct userdb;
 struct local_delivery;
 
+/* A loaded configuration shared by the sessions that started under it:
+ * a reload makes a new one, and the old one goes when its last session
+ * does. */
+struct config_ref {
+	unsigned refs;
+	struct config cfg;
+};
+
+/* Allocates with one reference (NULL when out of memory). */
+struct config_ref *config_ref_new(void);
+struct config_ref *config_ref_hold(struct config_ref *r);
+void config_ref_release(struct config_ref **r);
+
 struct server {
 	struct event_base *base;
-	const struct config *cfg;     /* current; old ones stay alive (sessions point at them) */
+	struct config_ref *cfg_ref;   /* current; the server holds one reference */
+	const struct config *cfg;     /* &cfg_ref->cfg */
 	struct userdb *userdb;        /* loop thread's handle */
 	struct local_delivery *local;
 	SSL_CTX *tls_ctx;             /* NULL: no TLS configured */

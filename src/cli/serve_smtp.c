@@ -14,6 +14,7 @@
 
 struct smtp_glue {
 	struct server *srv;
+	struct config_ref *cfg;     /* the configuration this session started with */
 	struct conn *conn;
 	struct smtp_server *session;
 	struct local_job job;
@@ -33,6 +34,7 @@ struct rcpt_targets {
 static void glue_free(struct smtp_glue *g)
 {
 	smtp_server_free(&g->session);
+	config_ref_release(&g->cfg);
 	free(g->job.targets);
 	free(g);
 }
@@ -48,7 +50,7 @@ static void flush(struct smtp_glue *g)
 	} else if (smtp_server_want_close(g->session)) {
 		conn_close_after_flush(g->conn);
 	} else {
-		const struct config *cfg = g->srv->cfg;
+		const struct config *cfg = &g->cfg->cfg;
 		conn_set_timeout(g->conn, smtp_server_timeout(g->session, cfg->timeout_command,
 							      cfg->timeout_data));
 	}
@@ -62,7 +64,7 @@ static enum smtp_rcpt_verdict rcpt_check(void *ctx, const struct smtp_mailbox *m
 	struct resolve_result *res = malloc(sizeof *res);
 	if (res == NULL)
 		return SMTP_RCPT_TEMPFAIL;
-	int r = resolve_local(g->srv->userdb, g->srv->cfg, mb->local, mb->domain, res, &err);
+	int r = resolve_local(g->srv->userdb, &g->cfg->cfg, mb->local, mb->domain, res, &err);
 	if (r <= 0) {
 		if (r < 0)
 			log_err("smtp %s: recipient lookup failed: %s", conn_id(g->conn),
@@ -207,7 +209,8 @@ static void *smtp_open(struct conn *c, void *service_ctx)
 		return NULL;
 	g->srv = srv;
 	g->conn = c;
-	const struct config *cfg = srv->cfg;
+	g->cfg = config_ref_hold(srv->cfg_ref);
+	const struct config *cfg = &g->cfg->cfg;
 	struct smtp_server_settings set = {
 		.role = SMTP_ROLE_MX,
 		.hostname = cfg->hostname,
@@ -222,7 +225,7 @@ static void *smtp_open(struct conn *c, void *service_ctx)
 	g->session = smtp_server_new(&set, &hooks, g, conn_id(c), conn_peer(c), conn_is_tls(c),
 				     conn_tls_info(c));
 	if (g->session == NULL) {
-		free(g);
+		glue_free(g);
 		return NULL;
 	}
 	smtp_server_greet(g->session);
