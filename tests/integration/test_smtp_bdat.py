@@ -175,6 +175,36 @@ class TestBdat(BdatCase):
             self.assertEqual(r.code, 250, r.raw)
         self.assertEqual(self.last_message(), b"Subject: mix\n\nabc\n")
 
+    def test_rset_between_chunks_aborts(self):
+        """RFC 3030 2, RFC 5321 4.1.1.5: RSET between chunks discards the
+        message; nothing is delivered and a new transaction starts clean."""
+        before = self.count()
+        with self.srv.client() as c:
+            self.begin(c)
+            c.send(b"BDAT 9\r\nSubject: ")
+            self.assertEqual(c.reply().code, 250)
+            c.expect("RSET", 250)
+            r = c.cmd("BDAT 0 LAST")
+            self.assertEqual(r.code, 503, r.raw)
+            c.expect("MAIL FROM:<x@y.test>", 250)
+            c.expect("RCPT TO:<v@a.test>", 250)
+            m = b"Subject: 2\r\n\r\n"
+            c.send(b"BDAT %d LAST\r\n" % len(m) + m)
+            self.assertEqual(c.reply().code, 250)
+        self.assertEqual(self.count(), before + 1)
+        self.assertEqual(self.last_message(), b"Subject: 2\n\n")
+
+    def test_binarymime_not_offered(self):
+        """RFC 3030 3: BODY=BINARYMIME is only for servers offering
+        BINARYMIME; it is refused (555), 7BIT and 8BITMIME are fine."""
+        with self.srv.client() as c:
+            c.ehlo()
+            r = c.cmd("MAIL FROM:<x@y.test> BODY=BINARYMIME")
+            self.assertEqual(r.code // 100, 5, r.raw)
+            c.expect("MAIL FROM:<x@y.test> BODY=7BIT", 250)
+            c.expect("RSET", 250)
+            c.expect("MAIL FROM:<x@y.test> BODY=8BITMIME", 250)
+
     def test_bdat_syntax_errors(self):
         """RFC 3030 3: BDAT needs a decimal size; bad ones get 501 and the
         session stays in sync."""

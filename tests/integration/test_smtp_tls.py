@@ -74,6 +74,18 @@ class TestStartTls(TlsCase):
             r = c.send_message("x@y.test", ["v@a.test"], b"Subject: t\r\n\r\nt\r\n", ehlo=False)
             self.assertEqual(r.code, 250, r.raw)
 
+    def test_starttls_pipelined_after_ehlo(self):
+        """RFC 2920 3.1, RFC 3207 4.2: STARTTLS may end a pipelined group
+        ("EHLO ...\r\nSTARTTLS\r\n" in one packet); both replies arrive in
+        plaintext, then TLS works."""
+        with self.srv.client() as c:
+            c.send(b"EHLO client.test\r\nSTARTTLS\r\n")
+            r1, r2 = c.replies(2)
+            self.assertEqual((r1.code, r2.code), (250, 220), (r1.raw, r2.raw))
+            c.handshake()
+            r = c.ehlo()
+            self.assertNotIn("STARTTLS", r.text)
+
     def test_starttls_twice_refused(self):
         """RFC 3207 4.2: STARTTLS over TLS is refused (503) and the session goes on."""
         with self.srv.client() as c:
