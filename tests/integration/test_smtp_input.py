@@ -110,15 +110,14 @@ class TestTextLines(InputCase):
 
     def test_1001_octet_text_line_rejected_in_sync(self):
         """RFC 5321 4.5.3.1.6, issue 2: a text line over 1000 octets is
-        rejected (5xx) after the final dot, never split or truncated, and
+        rejected (554 5.6.0) after the final dot, never split or truncated, and
         the session stays in sync."""
         with self.srv.client() as c:
             before = self.count()
             self.start_data(c)
             c.send(b"Subject: too long\r\n\r\n" + b"b" * 999 + b"\r\nmore\r\n.\r\n")
             r = c.reply()
-            self.assertIn(r.code, (554, 552, 500), r.raw)
-            self.assertEqual(r.enhanced()[0], "5", r.raw)
+            self.assertEqual((r.code, r.enhanced()), (554, "5.6.0"), r.raw)
             c.no_more(0.5)
             self.assertEqual(self.count(), before)
             self.assert_usable(c)
@@ -339,7 +338,7 @@ class TestHeadersAndLoops(InputCase):
 
     def test_header_section_over_limit(self):
         """Issue 2: the header section is size-limited (1 MiB): a 1.2 MB
-        header section is rejected even though the message size limit
+        header section is rejected (552 5.3.4) even though the message size limit
         (4 MB) would allow it; the session stays usable."""
         header = b"".join(b"X-Filler-%05d: %s\r\n" % (i, b"h" * 960) for i in range(1250))
         self.assertGreater(len(header), 1200000)
@@ -348,8 +347,7 @@ class TestHeadersAndLoops(InputCase):
             self.start_data(c)
             c.send(b"Subject: big header\r\n" + header + b"\r\nbody\r\n.\r\n")
             r = c.reply(timeout=30)
-            self.assertEqual(r.code // 100, 5, r.raw)
-            self.assertIn(r.code, (552, 554), r.raw)
+            self.assertEqual((r.code, r.enhanced()), (552, "5.3.4"), r.raw)
             c.no_more(0.5)
             self.assertEqual(self.count(), before)
             self.assert_usable(c)
