@@ -1,0 +1,247 @@
+/* The POP3 session: input loop, states, replies, and the answers to the
+ * hooks (where RETR/TOP output is made). The verbs: pop3_server_cmds.c. */
+#include "pop3/pop3_server_private.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lib/log.h"
+
+#define OUT_MAX (128 * 1024 * 1024)   /* a RETR of the largest message */
+
+void pop3_set_state(struct pop3_server *s, enum pop3_state to)
+{
+	static const char *const names[POP3_STATE_COUNT] = {
+		"AUTH", "SASL", "WAIT", "TRANSACTION", "TLS", "CLOSED"
+	};
+	if (s->state == POP3_STATE_CLOSED)
+		return;
+	log_debug("pop3 %s: %s -> %s", s->id, names[s->state], names[to]);
+	s->state = to;
+}
+
+void pop3_reply(struct pop3_server *s, const char *fmt, ...)
+{
+	va_list ap;
+	size_t start = s->out.len;
+	va_start(ap, fmt);
+	int r = buf_vprintf(&s->out, fmt, ap);
+	va_end(ap);
+	if (r < 0 || buf_append(&s->out, "\r\n", 2) < 0) {
+		buf_truncate(&s->out, start);
+		s->want_close = true;
+		pop3_set_state(s, POP3_STATE_CLOSED);
+		return;
+	}
+	if (s->out.data[start] != '-')
+		return;
+	log_info("pop3 %s: reject: %.*s", s->id, (int)(s->out.len - start - 2),
+		 s->out.data + start);
+	if (++s->errors >= s->set.max_errors && s->state != POP3_STATE_CLOSED) {
+		buf_append_str(&s->out, "-ERR Too many errors, closing\r\n");
+		pop3_set_state(s, POP3_STATE_CLOSED);
+		s->want_close = true;
+	}
+}
+
+
+struct pop3_server *pop3_server_new(const struct pop3_server_settings *set,
+				    const struct pop3_server_hooks *hooks, void *hook_ctx,
+				    const char *session_id, bool tls_active)
+{
+	struct pop3_server *s = calloc(1, sizeof *s);
+	if (s == NULL)
+		return NULL;
+	s->set = *set;
+	s->hooks = hooks;
+	s->hook_ctx = hook_ctx;
+	s->tls = tls_active;
+	snprintf(s->id, sizeof s->id, "%s", session_id);
+	buf_init(&s->line, POP3_LINE_MAX);
+	buf_init(&s->out, OUT_MAX);
+	s->state = POP3_STATE_AUTH;
+	return s;
+}
+
+void pop3_server_free(struct pop3_server **sp)
+{
+	struct pop3_server *s = *sp;
+	if (s == NULL)
+		return;
+	free(s->msgs);
+	buf_free(&s->line);
+	buf_free(&s->out);
+	explicit_bzero(s->user, sizeof s->user);
+	free(s);
+	*sp = NULL;
+}
+
+void pop3_server_greet(struct pop3_server *s)
+{
+	pop3_reply(s, "+OK %s POP3 postbox ready", s->set.hostname);
+}
+
+static void line_too_long(struct pop3_server *s)
+{
+	pop3_reply(s, "-ERR Line too long (RFC 2449 4: 255 octets)");
+}
+
+/* Collects one line and runs it; returns bytes used. */
+static size_t input_line(struct pop3_server *s, const char *p, size_t n)
+{
+	const char *lf = memchr(p, '\n', n);
+	size_t take = lf ? (size_t)(lf - p) + 1 : n;
+	if (s->discarding) {
+		if (lf != NULL) {
+			s->discarding = false;
+			line_too_long(s);
+		}
+		return take;
+	}
+	if (buf_append(&s->line, p, take) < 0) {
+		buf_reset(&s->line);
+		s->discarding = lf == NULL;
+		if (lf != NULL)
+			line_too_long(s);
+		return take;
+	}
+	if (lf != NULL) {
+		size_t len = s->line.len - 1;
+		if (len > 0 && s->line.data[len - 1] == '\r')
+			len--;
+		pop3_command(s, s->line.data, len);
+		buf_reset(&s->line);
+	}
+	return take;
+}
+
+size_t pop3_server_input(struct pop3_server *s, const char *data, size_t len)
+{
+	size_t used = 0;
+	while (used < len && (s->state == POP3_STATE_AUTH || s->state == POP3_STATE_SASL ||
+			      s->state == POP3_STATE_TRANSACTION))
+		used += input_line(s, data + used, len - used);
+	return used;
+}
+
+struct buf *pop3_server_output(struct pop3_server *s) { return &s->out; }
+bool pop3_server_want_starttls(const struct pop3_server *s) { return s->want_starttls; }
+bool pop3_server_want_close(const struct pop3_server *s) { return s->want_close; }
+bool pop3_server_waiting(const struct pop3_server *s) { return s->state == POP3_STATE_WAIT; }
+enum pop3_state pop3_server_state(const struct pop3_server *s) { return s->state; }
+const char *pop3_server_user(const struct pop3_server *s) { return s->user; }
+
+void pop3_server_auth_done(struct pop3_server *s, enum pop3_auth_result r,
+			   const struct pop3_msg *msgs, size_t count)
+{
+	pop3_set_state(s, POP3_STATE_AUTH);
+	switch (r) {
+	case POP3_AUTH_OK:
+		break;
+	case POP3_AUTH_IN_USE:
+		pop3_reply(s, "-ERR [IN-USE] Mailbox is locked by another POP3 session");
+		return;
+	case POP3_AUTH_TEMPFAIL:
+		pop3_reply(s, "-ERR [SYS/TEMP] Temporary failure, try again later");
+		return;
+	default:
+		pop3_reply(s, "-ERR [AUTH] Authentication failed");
+		return;
+	}
+	s->msgs = calloc(count ? count : 1, sizeof *s->msgs);
+	if (s->msgs == NULL) {
+		pop3_reply(s, "-ERR [SYS/TEMP] Out of memory");
+		return;
+	}
+	memcpy(s->msgs, msgs, count * sizeof *msgs);
+	s->count = count;
+	for (size_t i = 0; i < count; i++)
+		s->msgs[i].deleted = false;
+	pop3_set_state(s, POP3_STATE_TRANSACTION);
+	pop3_reply(s, "+OK Logged in, %zu messages", count);
+}
+
+/* Appends one stored line (without its line end) as POP3 sends it: CRLF,
+ * and a leading "." doubled (RFC 1939 3). */
+static int put_line(struct buf *out, const char *p, size_t n)
+{
+	if (n > 0 && p[n - 1] == '\r')
+		n--;
+	if (n > 0 && p[0] == '.' && buf_append_char(out, '.') < 0)
+		return -1;
+	if (buf_append(out, p, n) < 0 || buf_append(out, "\r\n", 2) < 0)
+		return -1;
+	return 0;
+}
+
+/* The whole message (top_lines < 0), or its header, the blank line and
+ * the first top_lines lines of the body (TOP, RFC 1939 7). */
+static int put_message(struct buf *out, const char *data, size_t len, long top_lines)
+{
+	bool in_body = false;
+	long body_lines = 0;
+	size_t i = 0;
+	while (i < len) {
+		if (in_body && top_lines >= 0 && body_lines >= top_lines)
+			break;
+		const char *lf = memchr(data + i, '\n', len - i);
+		size_t n = lf ? (size_t)(lf - data - i) : len - i;
+		if (put_line(out, data + i, n) < 0)
+			return -1;
+		if (in_body)
+			body_lines++;
+		else if (n == 0 || (n == 1 && data[i] == '\r'))
+			in_body = true;
+		i += n + (lf ? 1 : 0);
+	}
+	return buf_append_str(out, ".\r\n");
+}
+
+void pop3_server_retrieve_done(struct pop3_server *s, const char *data, size_t len)
+{
+	pop3_set_state(s, POP3_STATE_TRANSACTION);
+	if (data == NULL) {
+		pop3_reply(s, "-ERR [SYS/TEMP] Cannot read the message");
+		return;
+	}
+	size_t start = s->out.len;
+	if (s->top_lines < 0)
+		pop3_reply(s, "+OK %llu octets",
+			   (unsigned long long)s->msgs[s->pending_index].size);
+	else
+		pop3_reply(s, "+OK");
+	if (put_message(&s->out, data, len, s->top_lines) < 0) {
+		buf_truncate(&s->out, start);
+		pop3_reply(s, "-ERR [SYS/TEMP] Message too large to send");
+	}
+}
+
+void pop3_server_update_done(struct pop3_server *s, bool ok)
+{
+	s->state = POP3_STATE_TRANSACTION;  /* for the reply's bookkeeping */
+	if (ok)
+		pop3_reply(s, "+OK %s closing", s->set.hostname);
+	else
+		pop3_reply(s, "-ERR [SYS/TEMP] Some deleted messages were not removed");
+	pop3_set_state(s, POP3_STATE_CLOSED);
+	s->want_close = true;
+}
+
+void pop3_server_tls_started(struct pop3_server *s)
+{
+	s->tls = true;
+	s->want_starttls = false;
+	s->have_user = false;
+	buf_reset(&s->line);
+	s->discarding = false;
+	pop3_set_state(s, POP3_STATE_AUTH);
+}
+
+void pop3_server_goodbye(struct pop3_server *s, const char *text)
+{
+	pop3_reply(s, "-ERR %s", text);
+	pop3_set_state(s, POP3_STATE_CLOSED);
+	s->want_close = true;
+}
