@@ -77,7 +77,7 @@ struct smtp_server_settings {
 	size_t message_size;
 	size_t max_recipients;
 	size_t max_header;           /* octets of header section */
-	unsigned max_hops;           /* Received: fields that mean a loop */
+	unsigned max_hops;           /* more Received: fields than this mean a loop */
 	unsigned max_errors;         /* then 421 and close */
 	bool tls_available;          /* offer STARTTLS */
 	const struct config *cfg;    /* local domains */

@@ -63,9 +63,9 @@ void smtp_server_message_complete(struct smtp_server *s)
 		tx_failed(s, smtp_data_error_reply(r->error));
 		return;
 	}
-	/* RFC 5321 6.3: a message that has passed this many relays is in a
-	 * loop. Our own Received: would be one more. */
-	if (r->received_count >= s->set.max_hops) {
+	/* RFC 5321 6.3: a message that has passed more relays than this is
+	 * in a loop (issue 2: "more than 50 Received: headers"). */
+	if (r->received_count > s->set.max_hops) {
 		tx_failed(s, "554 5.4.6 Error: too many hops, routing loop (RFC 5321 6.3)");
 		return;
 	}

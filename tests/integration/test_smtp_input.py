@@ -298,15 +298,15 @@ class TestHeadersAndLoops(InputCase):
         return b"".join(b"%s: from h%d.test by h%d.test; Mon, 1 Jan 2024 00:00:%02d +0000\r\n"
                         % (name, i, i + 1, i % 60) for i in range(n))
 
-    def test_49_received_accepted(self):
-        """RFC 5321 6.3: 49 Received: fields is not a loop; the delivered
-        file has ours on top of them."""
+    def test_50_received_accepted(self):
+        """RFC 5321 6.3, issue 2: 50 Received: fields is not yet "more than
+        50"; the delivered file has ours on top of them."""
         with self.srv.client() as c:
             r = c.send_message("x@y.test", ["v@a.test"],
-                               self.received_block(49) + b"Subject: hops\r\n\r\nok\r\n")
+                               self.received_block(50) + b"Subject: hops\r\n\r\nok\r\n")
             self.assertEqual(r.code, 250, r.raw)
         content = self.srv.maildir_messages("v@a.test")[-1][1]
-        self.assertEqual(len(re.findall(rb"(?m)^Received:", content)), 50)
+        self.assertEqual(len(re.findall(rb"(?m)^Received:", content)), 51)
 
     def test_51_received_554_546(self):
         """RFC 5321 6.3, issue 2: more than 50 Received: fields is a routing
