@@ -28,8 +28,9 @@ enum stmt {
 };
 
 static const char *const stmt_sql[ST_COUNT] = {
-	[ST_USER_ADD] = "INSERT INTO users(address, local, domain, hash, created) "
-			"VALUES(?1, ?2, ?3, ?4, ?5)",
+	/* Parenthesised: one string, not a missing comma (clang checks). */
+	[ST_USER_ADD] = ("INSERT INTO users(address, local, domain, hash, created) "
+			 "VALUES(?1, ?2, ?3, ?4, ?5)"),
 	[ST_USER_DEL] = "DELETE FROM users WHERE address = ?1",
 	[ST_USER_PASSWD] = "UPDATE users SET hash = ?2 WHERE address = ?1",
 	[ST_USER_LIST] = "SELECT address FROM users ORDER BY address",
