@@ -59,7 +59,7 @@ struct pop3_server *pop3_server_new(const struct pop3_server_settings *set,
 	s->hook_ctx = hook_ctx;
 	s->tls = tls_active;
 	snprintf(s->id, sizeof s->id, "%s", session_id);
-	buf_init(&s->line, POP3_LINE_MAX);
+	line_reader_init(&s->lines, POP3_LINE_MAX);
 	buf_init(&s->out, OUT_MAX);
 	s->state = POP3_STATE_AUTH;
 	return s;
@@ -71,7 +71,7 @@ void pop3_server_free(struct pop3_server **sp)
 	if (s == NULL)
 		return;
 	free(s->msgs);
-	buf_free(&s->line);
+	line_reader_free(&s->lines);
 	buf_free(&s->out);
 	explicit_bzero(s->user, sizeof s->user);
 	free(s);
@@ -83,38 +83,22 @@ void pop3_server_greet(struct pop3_server *s)
 	pop3_reply(s, "+OK %s POP3 postbox ready", s->set.hostname);
 }
 
-static void line_too_long(struct pop3_server *s)
-{
-	pop3_reply(s, "-ERR Line too long (RFC 2449 4: 255 octets)");
-}
-
 /* Collects one line and runs it; returns bytes used. */
 static size_t input_line(struct pop3_server *s, const char *p, size_t n)
 {
-	const char *lf = memchr(p, '\n', n);
-	size_t take = lf ? (size_t)(lf - p) + 1 : n;
-	if (s->discarding) {
-		if (lf != NULL) {
-			s->discarding = false;
-			line_too_long(s);
-		}
-		return take;
+	size_t used, len;
+	const char *line;
+	switch (line_reader_feed(&s->lines, p, n, &used, &line, &len)) {
+	case LINE_READY:
+		pop3_command(s, line, len);
+		break;
+	case LINE_TOO_LONG:
+		pop3_reply(s, "-ERR Line too long (RFC 2449 4: 255 octets)");
+		break;
+	default:
+		break;
 	}
-	if (buf_append(&s->line, p, take) < 0) {
-		buf_reset(&s->line);
-		s->discarding = lf == NULL;
-		if (lf != NULL)
-			line_too_long(s);
-		return take;
-	}
-	if (lf != NULL) {
-		size_t len = s->line.len - 1;
-		if (len > 0 && s->line.data[len - 1] == '\r')
-			len--;
-		pop3_command(s, s->line.data, len);
-		buf_reset(&s->line);
-	}
-	return take;
+	return used;
 }
 
 size_t pop3_server_input(struct pop3_server *s, const char *data, size_t len)
@@ -234,8 +218,7 @@ void pop3_server_tls_started(struct pop3_server *s)
 	s->tls = true;
 	s->want_starttls = false;
 	s->have_user = false;
-	buf_reset(&s->line);
-	s->discarding = false;
+	line_reader_reset(&s->lines);
 	pop3_set_state(s, POP3_STATE_AUTH);
 }
 

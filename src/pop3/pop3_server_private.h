@@ -2,6 +2,7 @@
 #define PB_POP3_SERVER_PRIVATE_H
 /* Shared by the files of the POP3 session only. */
 
+#include "lib/line_reader.h"
 #include "pop3/pop3_server.h"
 
 #define USER_MAX 320
@@ -14,8 +15,7 @@ struct pop3_server {
 	bool tls;
 	enum pop3_state state;
 	bool want_starttls, want_close;
-	struct buf line;
-	bool discarding;
+	struct line_reader lines;
 	struct buf out;
 	unsigned errors;
 

@@ -102,7 +102,7 @@ struct smtp_server *smtp_server_new(const struct smtp_server_settings *set,
 	snprintf(s->peer, sizeof s->peer, "%s", peer_ip);
 	s->tls = tls_active;
 	snprintf(s->tls_info, sizeof s->tls_info, "%s", tls_info ? tls_info : "");
-	buf_init(&s->line, SMTP_CMD_LINE_MAX + SMTP_CMD_LINE_EXT);
+	line_reader_init(&s->lines, SMTP_CMD_LINE_MAX + SMTP_CMD_LINE_EXT);
 	buf_init(&s->out, OUT_MAX);
 	buf_init(&s->tx.received, 4096);
 	buf_init(&s->tx.data, set->message_size + set->message_size / 16 + 4096);
@@ -119,7 +119,7 @@ void smtp_server_free(struct smtp_server **sp)
 	free(s->tx.rcpts);
 	buf_free(&s->tx.data);
 	buf_free(&s->tx.received);
-	buf_free(&s->line);
+	line_reader_free(&s->lines);
 	buf_free(&s->out);
 	free(s);
 	*sp = NULL;
@@ -153,42 +153,19 @@ void smtp_tx_reset(struct smtp_server *s)
 /* Command mode: collects one line, then runs it. Returns bytes used. */
 static size_t input_line(struct smtp_server *s, const char *p, size_t n)
 {
-	const char *lf = memchr(p, '\n', n);
-	size_t take = lf ? (size_t)(lf - p) + 1 : n;
-	if (s->discarding) {
-		if (lf != NULL) {
-			s->discarding = false;
-			smtp_reply(s, "500 5.5.2 Error: line too long (RFC 5321 4.5.3.1.4)");
-		}
-		return take;
+	size_t used, len;
+	const char *line;
+	switch (line_reader_feed(&s->lines, p, n, &used, &line, &len)) {
+	case LINE_READY:
+		smtp_server_command(s, line, len);
+		break;
+	case LINE_TOO_LONG:
+		smtp_reply(s, "500 5.5.2 Error: line too long (RFC 5321 4.5.3.1.4)");
+		break;
+	default:
+		break;
 	}
-	if (lf != NULL && s->line.len == 0) {
-		/* The common case: a whole line in the input, no copy. */
-		size_t len = take - 1;
-		if (len > 0 && p[len - 1] == '\r')
-			len--;
-		smtp_server_command(s, p, len);
-		return take;
-	}
-	if (buf_append(&s->line, p, take) < 0) {
-		buf_reset(&s->line);
-		s->discarding = true;
-		if (lf != NULL) {
-			s->discarding = false;
-			smtp_reply(s, "500 5.5.2 Error: line too long (RFC 5321 4.5.3.1.4)");
-		}
-		return take;
-	}
-	if (lf != NULL) {
-		size_t len = s->line.len - 1;
-		if (len > 0 && s->line.data[len - 1] == '\r')
-			len--;
-		/* The line buffer is reused by the command only after it is
-		 * done with it, so hand over a copy-free view then reset. */
-		smtp_server_command(s, s->line.data, len);
-		buf_reset(&s->line);
-	}
-	return take;
+	return used;
 }
 
 static size_t input_data(struct smtp_server *s, const char *p, size_t n)
@@ -283,8 +260,7 @@ void smtp_server_tls_started(struct smtp_server *s, const char *tls_info)
 	smtp_tx_reset(s);
 	s->esmtp = false;
 	s->helo[0] = '\0';
-	buf_reset(&s->line);
-	s->discarding = false;
+	line_reader_reset(&s->lines);
 	smtp_server_set_state(s, SMTP_STATE_GREETING);
 }
 

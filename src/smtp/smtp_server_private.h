@@ -2,6 +2,7 @@
 #define PB_SMTP_SERVER_PRIVATE_H
 /* Shared by the files of the SMTP server session only. */
 
+#include "lib/line_reader.h"
 #include "smtp/smtp_data.h"
 #include "smtp/smtp_server.h"
 
@@ -26,8 +27,7 @@ struct smtp_server {
 	bool want_starttls;
 	bool want_close;
 
-	struct buf line;         /* a partial command line */
-	bool discarding;         /* skipping the rest of an overlong line */
+	struct line_reader lines;
 	struct buf out;
 
 	struct smtp_tx tx;
