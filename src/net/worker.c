@@ -35,8 +35,10 @@ static void *thread_main(void *arg)
 			pthread_mutex_unlock(&p->lock);
 			return NULL;
 		}
-		size_t n = 0;
-		while (p->head != NULL && n < BATCH_MAX) {
+		/* Separate tasks go one per thread, so a slow one holds up
+		 * nobody else; batches take all that is waiting. */
+		size_t n = 0, max = p->run_batch != NULL ? BATCH_MAX : 1;
+		while (p->head != NULL && n < max) {
 			batch[n++] = p->head;
 			p->head = p->head->next;
 		}
@@ -44,7 +46,12 @@ static void *thread_main(void *arg)
 			p->tail = NULL;
 		pthread_mutex_unlock(&p->lock);
 
-		p->run_batch(batch, n, p->ctx);
+		if (p->run_batch != NULL) {
+			p->run_batch(batch, n, p->ctx);
+		} else {
+			for (size_t i = 0; i < n; i++)
+				batch[i]->run(batch[i]);
+		}
 
 		pthread_mutex_lock(&p->lock);
 		for (size_t i = 0; i < n; i++) {

@@ -12,10 +12,13 @@ struct worker_pool;
 
 struct worker_job {
 	struct worker_job *next;   /* private */
+	/* On a worker thread, for pools made without run_batch. */
+	void (*run)(struct worker_job *job);
 	void (*done)(struct worker_job *job);  /* on the loop thread */
 };
 
-/* run_batch gets the jobs in submission order and runs on a worker thread. */
+/* run_batch gets the jobs in submission order and runs on a worker thread;
+ * NULL runs each job's own run(). */
 struct worker_pool *worker_pool_new(struct event_base *base, unsigned threads,
 				    void (*run_batch)(struct worker_job **jobs, size_t n,
 						      void *ctx),
