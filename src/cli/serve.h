@@ -38,6 +38,12 @@ struct server {
 	struct conn_service smtp_service;
 };
 
+/* For worker threads: checks a login against the user directory with a
+ * handle of the thread's own. 1 it matches, 0 it does not, -1 error. */
+int serve_auth_verify(const char *data_dir, const char *user, const char *password);
+/* Seconds a failed login waits before its answer (slows guessing). */
+#define SERVE_AUTH_FAIL_DELAY 2
+
 /* Fills srv->smtp_service for the MX role. */
 void serve_smtp_init(struct server *srv);
 
