@@ -74,14 +74,22 @@ static int load_tls(struct server *srv, const struct config *cfg, const char **e
 static int open_listeners(struct serve_state *st, const char **error_r)
 {
 	const struct config *cfg = st->srv.cfg;
-	for (size_t i = 0; i < cfg->listen_count[LISTEN_SMTP]; i++) {
-		const struct listen_addr *a = &cfg->listen[LISTEN_SMTP][i];
-		struct listener *l = listener_open(st->srv.base, a->host, a->port,
-						   &st->srv.smtp_service, st->limits, error_r);
-		if (l == NULL)
-			return -1;
-		st->listeners[st->listener_count++] = l;
-		log_info("smtp: listening on %s:%u", a->host, a->port);
+	for (int svc = 0; svc < LISTEN_SERVICE_COUNT; svc++) {
+		const char *name = config_service_name((enum listen_service)svc);
+		if (cfg->listen_count[svc] > 0 && st->srv.services[svc].proto == NULL) {
+			log_warn("%s: not available in this version; [listen] %s ignored", name, name);
+			continue;
+		}
+		for (size_t i = 0; i < cfg->listen_count[svc]; i++) {
+			const struct listen_addr *a = &cfg->listen[svc][i];
+			struct listener *l = listener_open(st->srv.base, a->host, a->port,
+							   &st->srv.services[svc], st->limits,
+							   error_r);
+			if (l == NULL)
+				return -1;
+			st->listeners[st->listener_count++] = l;
+			log_info("%s: listening on %s:%u", name, a->host, a->port);
+		}
 	}
 	return 0;
 }

@@ -35,7 +35,8 @@ struct server {
 	struct local_delivery *local;
 	SSL_CTX *tls_ctx;             /* NULL: no TLS configured */
 	bool stopping;
-	struct conn_service smtp_service;
+	/* One per [listen] service; proto NULL: not available in this build. */
+	struct conn_service services[LISTEN_SERVICE_COUNT];
 };
 
 /* For worker threads: checks a login against the user directory with a
@@ -44,7 +45,7 @@ int serve_auth_verify(const char *data_dir, const char *user, const char *passwo
 /* Seconds a failed login waits before its answer (slows guessing). */
 #define SERVE_AUTH_FAIL_DELAY 2
 
-/* Fills srv->smtp_service for the MX role. */
+/* Fill srv->services[] for their protocols. */
 void serve_smtp_init(struct server *srv);
 
 #endif

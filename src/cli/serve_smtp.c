@@ -297,7 +297,7 @@ static const struct conn_proto smtp_proto = {
 
 void serve_smtp_init(struct server *srv)
 {
-	srv->smtp_service = (struct conn_service){
+	srv->services[LISTEN_SMTP] = (struct conn_service){
 		.proto = &smtp_proto,
 		.ctx = srv,
 		.implicit_tls = false,
