@@ -348,8 +348,14 @@ class Server:
     before a SIGHUP to test reloads."""
 
     def __init__(self, users=("v@a.test",), aliases=None, limits=None, tls=True,
-                 data_dir=None, start=True, extra="", domains=DOMAINS):
+                 data_dir=None, start=True, extra="", domains=DOMAINS, services=(),
+                 server=None):
         self.users = list(users)
+        # Further [listen] services ("pop3", "imaps", ...): each gets a
+        # free port, in self.ports. server: more [server] keys.
+        self.services = list(services)
+        self.ports = {}
+        self.server_keys = dict(server or {})
         self.domains = list(domains)
         self.cert = self.key = None   # None: the shared test certificate
         self.aliases = dict(aliases or {})
@@ -380,9 +386,11 @@ class Server:
             "hostname = " + HOSTNAME,
             "data_dir = " + self.data_dir,
             "domains = " + " ".join(self.domains),
+        ] + ["%s = %s" % kv for kv in self.server_keys.items()] + [
             "",
             "[listen]",
             "smtp = 127.0.0.1:%d" % self.port,
+        ] + ["%s = 127.0.0.1:%d" % (svc, self.ports[svc]) for svc in self.services] + [
             "",
         ]
         if self.tls:
@@ -421,6 +429,8 @@ class Server:
     def __enter__(self):
         try:
             self.port = free_port()
+            for svc in self.services:
+                self.ports[svc] = free_port()
             self.write_config()
             os.makedirs(self.data_dir, exist_ok=True)
             for u in self.users:
