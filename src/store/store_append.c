@@ -1,0 +1,376 @@
+/* APPEND, COPY and MOVE. A new message is made durable in the Maildir
+ * first (tmp/ -> write -> fsync -> rename into cur/ with its flags ->
+ * fsync of cur/) and only then entered in the index, all under the
+ * index's write lock so that no other handle's sync can give the file a
+ * UID first. COPY hard-links (same file system: no data is written). */
+#include "store/store_private.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include "lib/fs.h"
+
+/* As store/maildir.c names deliveries, with "X" instead of "Q" before the
+ * counter so that the two counters of one process never meet. */
+int store_unique_name(char *out, size_t outlen, uint64_t size)
+{
+	static atomic_ulong counter;
+	char host[64] = "localhost";
+	gethostname(host, sizeof host - 1);
+	host[sizeof host - 1] = '\0';
+	for (char *p = host; *p != '\0'; p++) {
+		if (*p == '/' || *p == ':' || *p == '.')
+			*p = '_';
+	}
+	struct timeval tv;
+	gettimeofday(&tv, NULL);
+	unsigned long q = atomic_fetch_add(&counter, 1);
+	int n = snprintf(out, outlen, "%lld.M%ldP%ldX%lu.%s,S=%llu", (long long)tv.tv_sec,
+			 (long)tv.tv_usec, (long)getpid(), q, host, (unsigned long long)size);
+	return n > 0 && (size_t)n < outlen ? 0 : -1;
+}
+
+struct newfile {
+	char tmp[STORE_PATH_MAX * 2];
+	char fname[STORE_PATH_MAX];   /* cur/BASE:2,FLAGS */
+	char path[STORE_PATH_MAX * 2];
+};
+
+static int newfile_names(const char *dir, uint64_t size, unsigned flags,
+			 struct newfile *nf)
+{
+	char base[256], plain[STORE_PATH_MAX];
+	if (store_unique_name(base, sizeof base, size) < 0)
+		return -1;
+	snprintf(nf->tmp, sizeof nf->tmp, "%s/tmp/%s", dir, base);
+	snprintf(plain, sizeof plain, "new/%s", base);
+	if (store_fname_with_flags(plain, flags, nf->fname, sizeof nf->fname) < 0)
+		return -1;
+	int n = snprintf(nf->path, sizeof nf->path, "%s/%s", dir, nf->fname);
+	return n > 0 && (size_t)n < sizeof nf->path ? 0 : -1;
+}
+
+static int write_tmp(const char *dir, const struct iovec *iov, int iovcnt, uint64_t size,
+		     unsigned flags, time_t idate, struct newfile *nf, const char **error_r)
+{
+	if (newfile_names(dir, size, flags, nf) < 0) {
+		*error_r = "mailbox path too long";
+		return -1;
+	}
+	int fd = open(nf->tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		*error_r = "cannot create file in tmp/";
+		return -1;
+	}
+	/* The internal date is the file's mtime (as in Dovecot's Maildir). */
+	struct timespec ts[2] = { { idate, 0 }, { idate, 0 } };
+	if (fs_write_all(fd, iov, iovcnt) < 0 || futimens(fd, ts) < 0 || fsync(fd) < 0) {
+		*error_r = "cannot write message";
+		close(fd);
+		unlink(nf->tmp);
+		return -1;
+	}
+	if (close(fd) < 0) {
+		*error_r = "cannot write message";
+		unlink(nf->tmp);
+		return -1;
+	}
+	return 0;
+}
+
+/* Joins the iovecs for the header parser (one buffer, NUL-terminated). */
+static char *join(const struct iovec *iov, int iovcnt, uint64_t size)
+{
+	char *d = malloc(size + 1), *p = d;
+	if (d == NULL)
+		return NULL;
+	for (int i = 0; i < iovcnt; i++) {
+		memcpy(p, iov[i].iov_base, iov[i].iov_len);
+		p += iov[i].iov_len;
+	}
+	*p = '\0';
+	return d;
+}
+
+static int add_row(struct mfolder *mf, const struct newfile *nf, unsigned flags,
+		   const char *kw, const struct msg_facts *f, time_t idate, uint32_t uid,
+		   uint64_t modseq, const char **error_r)
+{
+	struct mstore *ms = mf->ms;
+	sqlite3_stmt *st = store_stmt(ms, ST_MSG_ADD);
+	if (st == NULL)
+		return store_db_error(ms, "prepare", error_r);
+	const char *base = nf->fname + 4;
+	sqlite3_bind_int64(st, 1, mf->row.id);
+	sqlite3_bind_int64(st, 2, uid);
+	sqlite3_bind_text(st, 3, base, (int)store_base_len(base), SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, nf->fname, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 5, (int)flags);
+	sqlite3_bind_text(st, 6, kw, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 7, (int64_t)modseq);
+	sqlite3_bind_int64(st, 8, (int64_t)f->size);
+	sqlite3_bind_int64(st, 9, (int64_t)f->vsize);
+	sqlite3_bind_int64(st, 10, (int64_t)idate);
+	sqlite3_bind_int64(st, 11, (int64_t)f->date_sent);
+	int rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE)
+		return store_db_error(ms, "add message", error_r);
+	if (f->header_raw == NULL && f->h[0] == NULL && f->envelope == NULL)
+		return 0;
+	st = store_stmt(ms, ST_CACHE_ADD);
+	if (st == NULL)
+		return store_db_error(ms, "prepare", error_r);
+	sqlite3_bind_int64(st, 1, mf->row.id);
+	sqlite3_bind_int64(st, 2, uid);
+	store_facts_bind(st, f);
+	rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	return rc == SQLITE_DONE ? 0 : store_db_error(ms, "add cache", error_r);
+}
+
+/* Under the write lock: publish the file durably, then index it. */
+static int publish(struct mfolder *mf, const struct newfile *nf, unsigned flags,
+		   const char *kw, const struct msg_facts *f, time_t idate, uint32_t *uid_r,
+		   const char **error_r)
+{
+	char cur[STORE_PATH_MAX + 8];
+	if (store_begin(mf->ms, error_r) < 0)
+		return -1;
+	if (store_folder_row(mf->ms, mf->name, true, &mf->row, error_r) < 0)
+		goto fail;
+	snprintf(cur, sizeof cur, "%s/cur", mf->dir);
+	if (rename(nf->tmp, nf->path) < 0) {
+		*error_r = "cannot rename into cur/";
+		goto fail;
+	}
+	if (fs_fsync_dir(cur, error_r) < 0)
+		goto fail_unlink;
+	uint32_t uid = mf->row.uidnext++;
+	mf->row.modseq++;
+	if (add_row(mf, nf, flags, kw, f, idate, uid, mf->row.modseq, error_r) < 0 ||
+	    store_folder_row_save(mf->ms, &mf->row, error_r) < 0 ||
+	    store_commit(mf->ms, error_r) < 0)
+		goto fail_unlink;
+	*uid_r = uid;
+	return 0;
+fail_unlink:
+	unlink(nf->path);
+fail:
+	store_rollback(mf->ms);
+	unlink(nf->tmp);
+	return -1;
+}
+
+int store_v_append(struct mail_store *s, const char *name, const struct iovec *iov,
+		   int iovcnt, unsigned flags, const char *keywords, time_t internal_date,
+		   uint32_t *uidvalidity_r, uint32_t *uid_r, const char **error_r)
+{
+	struct mstore *ms = (struct mstore *)s;
+	struct mfolder mf;
+	struct newfile nf;
+	struct msg_facts f;
+	uint64_t size = 0;
+	for (int i = 0; i < iovcnt; i++)
+		size += iov[i].iov_len;
+	if (internal_date == 0)
+		internal_date = time(NULL);
+	flags &= MAIL_FLAGS_ALL;
+	if (keywords == NULL)
+		keywords = "";
+	if (strlen(keywords) >= MAIL_KEYWORDS_MAX) {
+		*error_r = "too many keywords";
+		return -1;
+	}
+	if (store_folder_init(ms, name, &mf, error_r) < 0)
+		return -1;
+	char *data = join(iov, iovcnt, size);
+	if (data == NULL) {
+		*error_r = "out of memory";
+		return -1;
+	}
+	store_parse_data(data, size, &f);
+	free(data);
+	int r = write_tmp(mf.dir, iov, iovcnt, size, flags, internal_date, &nf, error_r);
+	if (r == 0)
+		r = publish(&mf, &nf, flags, keywords, &f, internal_date, uid_r, error_r);
+	store_facts_free(&f);
+	*uidvalidity_r = mf.row.uidvalidity;
+	return r;
+}
+
+struct copied {
+	uint32_t src_uid;
+	unsigned flags;
+	struct newfile nf;
+	char src_path[STORE_PATH_MAX * 2];
+};
+
+/* Hard-links each source file into dest's tmp/ (no lock held). Messages
+ * gone meanwhile are skipped, as RFC 9051 allows for expunged ones. */
+static int link_all(struct mfolder *src, struct mfolder *dst, const struct msg_row *rows,
+		    size_t count, struct copied *c, size_t *n_r, const char **error_r)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < count; i++) {
+		struct stat st;
+		struct copied *x = &c[n];
+		snprintf(x->src_path, sizeof x->src_path, "%s/%s", src->dir, rows[i].fname);
+		if (stat(x->src_path, &st) < 0)
+			continue;
+		if (newfile_names(dst->dir, (uint64_t)st.st_size, rows[i].flags, &x->nf) < 0) {
+			*error_r = "mailbox path too long";
+			goto fail;
+		}
+		if (link(x->src_path, x->nf.tmp) < 0) {
+			if (errno == ENOENT)
+				continue;
+			*error_r = "cannot link message";
+			goto fail;
+		}
+		x->src_uid = rows[i].uid;
+		x->flags = rows[i].flags;
+		n++;
+	}
+	*n_r = n;
+	return 0;
+fail:
+	for (size_t i = 0; i < n; i++)
+		unlink(c[i].nf.tmp);
+	return -1;
+}
+
+static int copy_row(struct mfolder *src, struct mfolder *dst, const struct copied *x,
+		    uint32_t uid, const char **error_r)
+{
+	static const char *const q[2] = {
+		"INSERT INTO msgs SELECT ?1, ?2, ?3, ?4, flags, keywords, ?5, size, vsize,"
+		" idate, sent_date FROM msgs WHERE folder_id = ?6 AND uid = ?7",
+		"INSERT OR REPLACE INTO cache SELECT ?1, ?2, header, envelope, bodystructure,"
+		" body, h_from, h_to, h_cc, h_subject, h_date, h_message_id, h_in_reply_to,"
+		" h_references FROM cache WHERE folder_id = ?6 AND uid = ?7",
+	};
+	const char *base = x->nf.fname + 4;
+	for (int i = 0; i < 2; i++) {
+		sqlite3_stmt *st;
+		if (sqlite3_prepare_v2(dst->ms->db, q[i], -1, &st, NULL) != SQLITE_OK)
+			return store_db_error(dst->ms, "prepare", error_r);
+		sqlite3_bind_int64(st, 1, dst->row.id);
+		sqlite3_bind_int64(st, 2, uid);
+		sqlite3_bind_text(st, 3, base, (int)store_base_len(base), SQLITE_STATIC);
+		sqlite3_bind_text(st, 4, x->nf.fname, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 5, (int64_t)dst->row.modseq);
+		sqlite3_bind_int64(st, 6, src->row.id);
+		sqlite3_bind_int64(st, 7, x->src_uid);
+		int rc = sqlite3_step(st);
+		sqlite3_finalize(st);
+		if (rc != SQLITE_DONE)
+			return store_db_error(dst->ms, "copy", error_r);
+	}
+	return 0;
+}
+
+/* Under the write lock: renames into dest's cur/, fsyncs it, indexes the
+ * copies and, for MOVE, expunges the sources. */
+static int copy_locked(struct mfolder *src, struct mfolder *dst, struct copied *c,
+		       size_t n, bool move, struct mail_copy_result *r,
+		       const char **error_r)
+{
+	char cur[STORE_PATH_MAX + 8];
+	if (store_folder_row(dst->ms, dst->name, true, &dst->row, error_r) < 0 ||
+	    store_folder_row(src->ms, src->name, true, &src->row, error_r) < 0)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		if (rename(c[i].nf.tmp, c[i].nf.path) < 0) {
+			*error_r = "cannot rename into cur/";
+			return -1;
+		}
+	}
+	snprintf(cur, sizeof cur, "%s/cur", dst->dir);
+	if (n > 0 && fs_fsync_dir(cur, error_r) < 0)
+		return -1;
+	dst->row.modseq++;
+	for (size_t i = 0; i < n; i++) {
+		uint32_t uid = dst->row.uidnext++;
+		if (copy_row(src, dst, &c[i], uid, error_r) < 0)
+			return -1;
+		r->src_uids[i] = c[i].src_uid;
+		r->dst_uids[i] = uid;
+	}
+	r->count = n;
+	if (store_folder_row_save(dst->ms, &dst->row, error_r) < 0)
+		return -1;
+	if (!move)
+		return 0;
+	/* The same index: the source row may be the destination's. The
+	 * source files go after the commit: a crash before that leaves a
+	 * duplicate, never a loss. */
+	if (store_folder_row(src->ms, src->name, true, &src->row, error_r) < 0)
+		return -1;
+	src->row.modseq++;
+	for (size_t i = 0; i < n; i++) {
+		if (store_expunge_row(src, c[i].src_uid, src->row.modseq, error_r) < 0)
+			return -1;
+	}
+	return store_folder_row_save(src->ms, &src->row, error_r);
+}
+
+int store_v_copy(struct mail_folder *f, const struct mail_range *uids, size_t n,
+		 const char *dest, bool move, struct mail_copy_result *r,
+		 const char **error_r)
+{
+	struct mfolder *src = (struct mfolder *)f, dst;
+	struct msg_row *rows = NULL;
+	size_t count = 0, linked = 0;
+	*r = (struct mail_copy_result){ 0 };
+	if (move && (src->open_flags & MAIL_OPEN_READONLY)) {
+		*error_r = "folder is read-only";
+		return -1;
+	}
+	if (store_folder_init(src->ms, dest, &dst, error_r) < 0)
+		return -1;
+	r->uidvalidity = dst.row.uidvalidity;
+	if (store_v_folder_sync(f, error_r) < 0 ||
+	    store_rows_load(src, uids, n, &rows, &count, error_r) < 0)
+		goto fail;
+	struct copied *c = calloc(count > 0 ? count : 1, sizeof *c);
+	r->src_uids = calloc(count > 0 ? count : 1, sizeof *r->src_uids);
+	r->dst_uids = calloc(count > 0 ? count : 1, sizeof *r->dst_uids);
+	if (c == NULL || r->src_uids == NULL || r->dst_uids == NULL) {
+		free(c);
+		*error_r = "out of memory";
+		goto fail;
+	}
+	int rc = link_all(src, &dst, rows, count, c, &linked, error_r);
+	if (rc == 0 && (rc = store_begin(src->ms, error_r)) == 0) {
+		rc = copy_locked(src, &dst, c, linked, move, r, error_r);
+		if (rc == 0)
+			rc = store_commit(src->ms, error_r);
+		else
+			store_rollback(src->ms);
+	}
+	for (size_t i = 0; i < linked; i++) {
+		if (rc < 0) {
+			unlink(c[i].nf.tmp);
+			unlink(c[i].nf.path);
+		} else if (move) {
+			unlink(c[i].src_path);
+		}
+	}
+	free(c);
+	store_rows_free(&rows, count);
+	if (rc < 0)
+		mail_copy_result_clear(r);
+	return rc;
+fail:
+	store_rows_free(&rows, count);
+	mail_copy_result_clear(r);
+	return -1;
+}

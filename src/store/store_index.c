@@ -1,0 +1,364 @@
+/* The per-user SQLite index (index.db). It is a cache of the Maildir plus
+ * the things Maildir cannot hold (UIDs, modseqs, keywords, expunge
+ * history): deleting it loses no mail. WAL lets readers run beside the
+ * one writer; busy_timeout makes handles in other threads and processes
+ * wait for each other instead of failing. */
+#include "store/store_private.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "lib/buf.h"
+#include "lib/fs.h"
+#include "store/maildir.h"
+
+static const char schema[] =
+	"CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value);"
+	"CREATE TABLE IF NOT EXISTS folders(id INTEGER PRIMARY KEY, name TEXT UNIQUE NOT NULL,"
+	" uidvalidity INTEGER NOT NULL, uidnext INTEGER NOT NULL, modseq INTEGER NOT NULL,"
+	" new_mtime INTEGER NOT NULL DEFAULT 0, cur_mtime INTEGER NOT NULL DEFAULT 0);"
+	"CREATE TABLE IF NOT EXISTS msgs(folder_id INTEGER NOT NULL, uid INTEGER NOT NULL,"
+	" base TEXT NOT NULL, fname TEXT NOT NULL, flags INTEGER NOT NULL,"
+	" keywords TEXT NOT NULL DEFAULT '', modseq INTEGER NOT NULL, size INTEGER NOT NULL,"
+	" vsize INTEGER NOT NULL, idate INTEGER NOT NULL, sent_date INTEGER NOT NULL,"
+	" PRIMARY KEY(folder_id, uid)) WITHOUT ROWID;"
+	"CREATE INDEX IF NOT EXISTS msgs_base ON msgs(folder_id, base);"
+	"CREATE INDEX IF NOT EXISTS msgs_modseq ON msgs(folder_id, modseq);"
+	"CREATE TABLE IF NOT EXISTS cache(folder_id INTEGER NOT NULL, uid INTEGER NOT NULL,"
+	" header TEXT, envelope TEXT, bodystructure TEXT, body TEXT, h_from TEXT, h_to TEXT,"
+	" h_cc TEXT, h_subject TEXT, h_date TEXT, h_message_id TEXT, h_in_reply_to TEXT,"
+	" h_references TEXT, PRIMARY KEY(folder_id, uid)) WITHOUT ROWID;"
+	"CREATE TABLE IF NOT EXISTS expunged(folder_id INTEGER NOT NULL, uid INTEGER NOT NULL,"
+	" modseq INTEGER NOT NULL, PRIMARY KEY(folder_id, uid)) WITHOUT ROWID;"
+	"CREATE INDEX IF NOT EXISTS expunged_modseq ON expunged(folder_id, modseq);";
+
+#define MSG_COLS "m.uid, m.flags, m.keywords, m.modseq, m.size, m.vsize, m.idate," \
+	" m.sent_date, m.fname"
+
+static const char *const sql[ST_COUNT] = {
+	[ST_FOLDER_GET] = "SELECT id, uidvalidity, uidnext, modseq, new_mtime, cur_mtime"
+		" FROM folders WHERE name = ?1",
+	[ST_FOLDER_ADD] = "INSERT INTO folders(name, uidvalidity, uidnext, modseq)"
+		" VALUES(?1, ?2, 1, 1)",
+	[ST_FOLDER_SET] = "UPDATE folders SET uidnext = ?2, modseq = ?3 WHERE id = ?1",
+	[ST_FOLDER_MTIMES] = "UPDATE folders SET new_mtime = ?2, cur_mtime = ?3 WHERE id = ?1",
+	[ST_FOLDER_DEL] = "DELETE FROM folders WHERE id = ?1",
+	[ST_MSGS_LOAD] = "SELECT uid, fname FROM msgs WHERE folder_id = ?1",
+	[ST_MSG_BY_BASE] = "SELECT uid FROM msgs WHERE folder_id = ?1 AND base = ?2",
+	[ST_MSG_ADD] = "INSERT INTO msgs(folder_id, uid, base, fname, flags, keywords, modseq,"
+		" size, vsize, idate, sent_date) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+	[ST_CACHE_ADD] = "INSERT OR REPLACE INTO cache VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8,"
+		" ?9, ?10, ?11, ?12, ?13, ?14)",
+	[ST_MSG_RENAME] = "UPDATE msgs SET fname = ?4, flags = ?5, modseq = ?6"
+		" WHERE folder_id = ?1 AND uid = ?2 AND fname = ?3",
+	[ST_MSG_DEL] = "DELETE FROM msgs WHERE folder_id = ?1 AND uid = ?2",
+	[ST_CACHE_DEL] = "DELETE FROM cache WHERE folder_id = ?1 AND uid = ?2",
+	[ST_EXPUNGED_ADD] = "INSERT OR REPLACE INTO expunged VALUES(?1, ?2, ?3)",
+	[ST_MSG_GET] = "SELECT " MSG_COLS " FROM msgs m WHERE folder_id = ?1 AND uid = ?2",
+	[ST_MSG_SET_FLAGS] = "UPDATE msgs SET fname = ?3, flags = ?4, keywords = ?5,"
+		" modseq = ?6 WHERE folder_id = ?1 AND uid = ?2",
+	[ST_ITER_BASIC] = "SELECT " MSG_COLS " FROM msgs m"
+		" WHERE m.folder_id = ?1 AND m.uid BETWEEN ?2 AND ?3 ORDER BY m.uid",
+	[ST_ITER_FULL] = "SELECT " MSG_COLS ", c.header, c.envelope, c.bodystructure, c.body,"
+		" c.h_from, c.h_to, c.h_cc, c.h_subject, c.h_date, c.h_message_id,"
+		" c.h_in_reply_to, c.h_references FROM msgs m LEFT JOIN cache c"
+		" ON c.folder_id = m.folder_id AND c.uid = m.uid"
+		" WHERE m.folder_id = ?1 AND m.uid BETWEEN ?2 AND ?3 ORDER BY m.uid",
+	[ST_CACHE_FILL] = "UPDATE cache SET envelope = ?3, bodystructure = ?4, body = ?5"
+		" WHERE folder_id = ?1 AND uid = ?2",
+	[ST_VIEW_UIDS] = "SELECT uid FROM msgs WHERE folder_id = ?1 ORDER BY uid",
+	[ST_VIEW_NEW] = "SELECT uid FROM msgs WHERE folder_id = ?1 AND uid >= ?2 ORDER BY uid",
+	[ST_EXPUNGED_SINCE] = "SELECT uid FROM expunged WHERE folder_id = ?1 AND modseq > ?2"
+		" ORDER BY uid",
+	[ST_CHANGED_SINCE] = "SELECT uid FROM msgs WHERE folder_id = ?1 AND modseq > ?2"
+		" ORDER BY uid",
+	[ST_STATUS] = "SELECT count(*), total((flags & 1) = 0), total((flags & 8) != 0),"
+		" total(vsize) FROM msgs WHERE folder_id = ?1",
+	[ST_FIRST_UNSEEN] = "SELECT min(uid) FROM msgs WHERE folder_id = ?1 AND (flags & 1) = 0",
+	[ST_RANGE] = "SELECT uid, flags, keywords, modseq, fname FROM msgs"
+		" WHERE folder_id = ?1 AND uid BETWEEN ?2 AND ?3 ORDER BY uid",
+	[ST_META_GET] = "SELECT value FROM meta WHERE key = ?1",
+	[ST_META_SET] = "INSERT OR REPLACE INTO meta VALUES(?1, ?2)",
+};
+
+int store_db_error(struct mstore *ms, const char *what, const char **error_r)
+{
+	snprintf(ms->err, sizeof ms->err, "index: %s: %s", what,
+		 ms->db != NULL ? sqlite3_errmsg(ms->db) : "not open");
+	*error_r = ms->err;
+	errno = EIO;
+	return -1;
+}
+
+sqlite3_stmt *store_stmt(struct mstore *ms, enum store_stmt id)
+{
+	sqlite3_stmt *st = ms->stmts[id];
+	if (st == NULL) {
+		if (sqlite3_prepare_v3(ms->db, sql[id], -1, SQLITE_PREPARE_PERSISTENT,
+				       &ms->stmts[id], NULL) != SQLITE_OK)
+			return NULL;
+		return ms->stmts[id];
+	}
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	return st;
+}
+
+int store_exec(struct mstore *ms, const char *q, const char **error_r)
+{
+	if (sqlite3_exec(ms->db, q, NULL, NULL, NULL) != SQLITE_OK)
+		return store_db_error(ms, q, error_r);
+	return 0;
+}
+
+int store_begin(struct mstore *ms, const char **error_r)
+{
+	return store_exec(ms, "BEGIN IMMEDIATE", error_r);
+}
+
+int store_commit(struct mstore *ms, const char **error_r)
+{
+	if (sqlite3_exec(ms->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
+		store_db_error(ms, "commit", error_r);
+		store_rollback(ms);
+		return -1;
+	}
+	return 0;
+}
+
+void store_rollback(struct mstore *ms)
+{
+	if (!sqlite3_get_autocommit(ms->db))
+		(void)sqlite3_exec(ms->db, "ROLLBACK", NULL, NULL, NULL);
+}
+
+/* UIDVALIDITY must differ from every earlier value of the same name, even
+ * after index.db was deleted: the clock, but never at or below the last
+ * value handed out, which a small file beside the index remembers. */
+uint32_t store_new_uidvalidity(struct mstore *ms)
+{
+	char path[STORE_PATH_MAX + 32], *data = NULL;
+	size_t len;
+	const char *err;
+	unsigned long long last = 0;
+	snprintf(path, sizeof path, "%s/index.uidvalidity", ms->root);
+	if (fs_read_file(path, 64, &data, &len, &err) == 0) {
+		while (len > 0 && (data[len - 1] == '\n'))
+			len--;
+		if (str_to_u64((struct str){ data, len }, UINT32_MAX, &last) < 0)
+			last = 0;
+		free(data);
+	}
+	uint32_t v = (uint32_t)time(NULL);
+	if (v <= last)
+		v = (uint32_t)last + 1;
+	if (v == 0)
+		v = 1;
+	char text[16];
+	int n = snprintf(text, sizeof text, "%u\n", v);
+	(void)fs_write_file_durable(path, text, (size_t)n, 0600, &err);
+	return v;
+}
+
+int store_folder_row(struct mstore *ms, const char *name, bool create,
+		     struct folder_row *row_r, const char **error_r)
+{
+	sqlite3_stmt *st = store_stmt(ms, ST_FOLDER_GET);
+	if (st == NULL)
+		return store_db_error(ms, "prepare", error_r);
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		row_r->id = sqlite3_column_int64(st, 0);
+		row_r->uidvalidity = (uint32_t)sqlite3_column_int64(st, 1);
+		row_r->uidnext = (uint32_t)sqlite3_column_int64(st, 2);
+		row_r->modseq = (uint64_t)sqlite3_column_int64(st, 3);
+		row_r->new_mtime = sqlite3_column_int64(st, 4);
+		row_r->cur_mtime = sqlite3_column_int64(st, 5);
+		sqlite3_reset(st);
+		return 1;
+	}
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE)
+		return store_db_error(ms, "folder", error_r);
+	if (!create)
+		return 0;
+	st = store_stmt(ms, ST_FOLDER_ADD);
+	if (st == NULL)
+		return store_db_error(ms, "prepare", error_r);
+	*row_r = (struct folder_row){ 0 };
+	row_r->uidvalidity = store_new_uidvalidity(ms);
+	row_r->uidnext = 1;
+	row_r->modseq = 1;
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, row_r->uidvalidity);
+	rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	/* Another handle may have added it first: read theirs. */
+	if (rc == SQLITE_CONSTRAINT)
+		return store_folder_row(ms, name, false, row_r, error_r) == 1 ? 0 : -1;
+	if (rc != SQLITE_DONE)
+		return store_db_error(ms, "add folder", error_r);
+	row_r->id = sqlite3_last_insert_rowid(ms->db);
+	return 0;
+}
+
+int store_folder_row_save(struct mstore *ms, const struct folder_row *row,
+			  const char **error_r)
+{
+	sqlite3_stmt *st = store_stmt(ms, ST_FOLDER_SET);
+	if (st == NULL)
+		return store_db_error(ms, "prepare", error_r);
+	sqlite3_bind_int64(st, 1, row->id);
+	sqlite3_bind_int64(st, 2, row->uidnext);
+	sqlite3_bind_int64(st, 3, (int64_t)row->modseq);
+	int rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	return rc == SQLITE_DONE ? 0 : store_db_error(ms, "save folder", error_r);
+}
+
+int store_folder_forget(struct mstore *ms, const char *name, const char **error_r)
+{
+	struct folder_row row;
+	int r = store_folder_row(ms, name, false, &row, error_r);
+	if (r <= 0)
+		return r;
+	static const char *const del[] = {
+		"DELETE FROM msgs WHERE folder_id = ?1",
+		"DELETE FROM cache WHERE folder_id = ?1",
+		"DELETE FROM expunged WHERE folder_id = ?1",
+		"DELETE FROM folders WHERE id = ?1",
+	};
+	for (size_t i = 0; i < sizeof del / sizeof del[0]; i++) {
+		sqlite3_stmt *st;
+		if (sqlite3_prepare_v2(ms->db, del[i], -1, &st, NULL) != SQLITE_OK)
+			return store_db_error(ms, "prepare", error_r);
+		sqlite3_bind_int64(st, 1, row.id);
+		int rc = sqlite3_step(st);
+		sqlite3_finalize(st);
+		if (rc != SQLITE_DONE)
+			return store_db_error(ms, "forget folder", error_r);
+	}
+	return 0;
+}
+
+int store_index_open(struct mstore *ms, const char **error_r)
+{
+	char path[STORE_PATH_MAX + 16], side[STORE_PATH_MAX + 32];
+	snprintf(path, sizeof path, "%s/index.db", ms->root);
+	/* A deleted index.db must not meet the write-ahead log of its
+	 * predecessor, whose pages belong to another database. */
+	if (access(path, F_OK) < 0 && errno == ENOENT) {
+		snprintf(side, sizeof side, "%s-wal", path);
+		unlink(side);
+		snprintf(side, sizeof side, "%s-shm", path);
+		unlink(side);
+	}
+	int rc = sqlite3_open_v2(path, &ms->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+				 SQLITE_OPEN_NOMUTEX, NULL);
+	if (rc != SQLITE_OK)
+		return store_db_error(ms, "open", error_r);
+	sqlite3_busy_timeout(ms->db, 30000);
+	/* synchronous=NORMAL in WAL: a crash may lose the last index
+	 * transactions, never the mail, and the next sync redoes them from
+	 * the Maildir (which is fsync'd before the index is told). */
+	if (store_exec(ms, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
+		       " PRAGMA cache_size=-16000; PRAGMA temp_store=MEMORY", error_r) < 0)
+		return -1;
+	if (store_begin(ms, error_r) < 0)
+		return -1;
+	if (store_exec(ms, schema, error_r) < 0) {
+		store_rollback(ms);
+		return -1;
+	}
+	return store_commit(ms, error_r);
+}
+
+void store_index_close(struct mstore *ms)
+{
+	for (size_t i = 0; i < ST_COUNT; i++) {
+		sqlite3_finalize(ms->stmts[i]);
+		ms->stmts[i] = NULL;
+	}
+	sqlite3_close(ms->db);
+	ms->db = NULL;
+}
+
+static void store_v_free(struct mail_store *s)
+{
+	struct mstore *ms = (struct mstore *)s;
+	store_index_close(ms);
+	free(ms);
+}
+
+int mail_store_maildir_open_root(const char *root, struct mail_store **s_r,
+				 const char **error_r)
+{
+	struct mstore *ms = calloc(1, sizeof *ms);
+	if (ms == NULL) {
+		*error_r = "out of memory";
+		return -1;
+	}
+	ms->store.v = &store_maildir_vfuncs;
+	int n = snprintf(ms->root, sizeof ms->root, "%s", root);
+	if (n <= 0 || (size_t)n >= sizeof ms->root - STORE_DIRNAME_MAX - 64) {
+		free(ms);
+		*error_r = "mailbox path too long";
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	if (maildir_create(root, error_r) < 0 || store_index_open(ms, error_r) < 0) {
+		/* error_r may point into ms->err: keep a static text. */
+		*error_r = "cannot open the mail store";
+		store_index_close(ms);
+		free(ms);
+		return -1;
+	}
+	*s_r = &ms->store;
+	return 0;
+}
+
+int mail_store_maildir_open(const char *data_dir, const char *domain, const char *local,
+			    struct mail_store **s_r, const char **error_r)
+{
+	char root[STORE_PATH_MAX];
+	if (maildir_user_root(data_dir, domain, local, root, sizeof root, error_r) < 0)
+		return -1;
+	return mail_store_maildir_open_root(root, s_r, error_r);
+}
+
+const struct mail_store_vfuncs store_maildir_vfuncs = {
+	.free = store_v_free,
+	.ensure_defaults = store_v_ensure_defaults,
+	.list = store_v_list,
+	.create = store_v_create,
+	.remove = store_v_remove,
+	.rename = store_v_rename,
+	.subscribe = store_v_subscribe,
+	.status = store_v_status,
+	.append = store_v_append,
+	.folder_open = store_v_folder_open,
+	.folder_close = store_v_folder_close,
+	.folder_status = store_v_folder_status,
+	.folder_sync = store_v_folder_sync,
+	.folder_poll = store_v_folder_poll,
+	.folder_changes = store_v_folder_changes,
+	.folder_count = store_v_folder_count,
+	.seq_to_uid = store_v_seq_to_uid,
+	.uid_to_seq = store_v_uid_to_seq,
+	.iter_init = store_v_iter_init,
+	.iter_next = store_v_iter_next,
+	.iter_deinit = store_v_iter_deinit,
+	.msg_open = store_v_msg_open,
+	.store_flags = store_v_store_flags,
+	.expunge = store_v_expunge,
+	.copy = store_v_copy,
+	.pop3_open = store_v_pop3_open,
+	.pop3_read = store_v_pop3_read,
+	.pop3_commit = store_v_pop3_commit,
+	.pop3_close = store_v_pop3_close,
+};

@@ -1,0 +1,265 @@
+/* What sync learns from reading a message once: sizes, the header section,
+ * the common fields (unfolded, still RFC 2047-encoded: the IMAP layer
+ * decodes when it sorts or searches), the Date: as a time_t, and, when a
+ * MIME parser is registered, ENVELOPE / BODYSTRUCTURE / BODY. After that
+ * FETCH of headers and envelopes never opens a message file. */
+#include "store/store_private.h"
+
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "lib/fs.h"
+
+#define HEADER_CACHE_MAX (64 * 1024)   /* larger header sections: read the file */
+#define FIELD_MAX (16 * 1024)
+
+static struct mail_parser parser;
+static bool parser_set;
+
+void mail_store_set_parser(const struct mail_parser *p)
+{
+	parser_set = p != NULL && p->parse != NULL;
+	if (parser_set)
+		parser = *p;
+}
+
+const struct mail_parser *store_parser(void)
+{
+	return parser_set ? &parser : NULL;
+}
+
+static const char *const field_names[8] = {
+	"from", "to", "cc", "subject", "date", "message-id", "in-reply-to", "references",
+};
+
+void store_facts_free(struct msg_facts *f)
+{
+	free(f->header_raw);
+	for (size_t i = 0; i < 8; i++)
+		free(f->h[i]);
+	free(f->envelope);
+	free(f->bodystructure);
+	free(f->body);
+	*f = (struct msg_facts){ 0 };
+}
+
+/* Length of the header section including its blank line (or all of it). */
+static size_t header_len(const char *d, size_t len)
+{
+	if (len > 0 && d[0] == '\n')
+		return 1;
+	if (len > 1 && d[0] == '\r' && d[1] == '\n')
+		return 2;
+	for (size_t i = 0; i + 1 < len; i++) {
+		if (d[i] != '\n')
+			continue;
+		if (d[i + 1] == '\n')
+			return i + 2;
+		if (d[i + 1] == '\r' && i + 2 < len && d[i + 2] == '\n')
+			return i + 3;
+	}
+	return len;
+}
+
+/* Unfolds a field's value (from after the colon to the end of its last
+ * continuation line) into a new string. */
+static char *unfold(const char *p, const char *end)
+{
+	size_t cap = (size_t)(end - p) < FIELD_MAX ? (size_t)(end - p) : FIELD_MAX;
+	char *out = malloc(cap + 1);
+	size_t n = 0;
+	if (out == NULL)
+		return NULL;
+	while (p < end && (*p == ' ' || *p == '\t'))
+		p++;
+	for (; p < end && n < cap; p++) {
+		if (*p == '\r' || *p == '\n')
+			continue;
+		out[n++] = *p;
+	}
+	while (n > 0 && (out[n - 1] == ' ' || out[n - 1] == '\t'))
+		n--;
+	out[n] = '\0';
+	return out;
+}
+
+static void parse_fields(const char *h, size_t len, struct msg_facts *f)
+{
+	const char *end = h + len;
+	for (const char *line = h; line < end;) {
+		const char *next = line;
+		/* A field runs to the first line end not followed by WSP. */
+		do {
+			const char *nl = memchr(next, '\n', (size_t)(end - next));
+			next = nl != NULL ? nl + 1 : end;
+		} while (next < end && (*next == ' ' || *next == '\t'));
+		const char *colon = memchr(line, ':', (size_t)(next - line));
+		for (size_t i = 0; colon != NULL && i < 8; i++) {
+			size_t nlen = strlen(field_names[i]);
+			if (f->h[i] == NULL && (size_t)(colon - line) == nlen &&
+			    strncasecmp(line, field_names[i], nlen) == 0)
+				f->h[i] = unfold(colon + 1, next);
+		}
+		line = next;
+	}
+}
+
+static uint64_t crlf_size(const char *d, size_t len)
+{
+	uint64_t extra = 0;
+	for (const char *p = d, *end = d + len; (p = memchr(p, '\n', (size_t)(end - p)));
+	     p++) {
+		if (p == d || p[-1] != '\r')
+			extra++;
+	}
+	return len + extra;
+}
+
+int store_parse_data(const char *data, size_t len, struct msg_facts *f)
+{
+	*f = (struct msg_facts){ 0 };
+	f->size = len;
+	f->vsize = crlf_size(data, len);
+	size_t hlen = header_len(data, len);
+	if (hlen <= HEADER_CACHE_MAX) {
+		f->header_raw = malloc(hlen + 1);
+		if (f->header_raw != NULL) {
+			memcpy(f->header_raw, data, hlen);
+			f->header_raw[hlen] = '\0';
+		}
+	}
+	parse_fields(data, hlen, f);
+	if (f->h[4] != NULL)
+		f->date_sent = store_parse_date(f->h[4]);
+	const struct mail_parser *p = store_parser();
+	if (p != NULL && p->parse(p->ctx, data, len, &f->envelope, &f->bodystructure,
+				  &f->body) < 0) {
+		free(f->envelope);
+		free(f->bodystructure);
+		free(f->body);
+		f->envelope = f->bodystructure = f->body = NULL;
+	}
+	return 0;
+}
+
+int store_parse_file(const char *path, struct msg_facts *f, const char **error_r)
+{
+	char *data;
+	size_t len;
+	if (fs_read_file(path, STORE_MSG_MAX, &data, &len, error_r) < 0)
+		return -1;
+	int r = store_parse_data(data, len, f);
+	free(data);
+	return r;
+}
+
+void store_facts_bind(sqlite3_stmt *st, const struct msg_facts *f)
+{
+	sqlite3_bind_text(st, 3, f->header_raw, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, f->envelope, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 5, f->bodystructure, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 6, f->body, -1, SQLITE_STATIC);
+	for (int i = 0; i < 8; i++)
+		sqlite3_bind_text(st, 7 + i, f->h[i], -1, SQLITE_STATIC);
+}
+
+/* ---- RFC 5322 3.3 date-time (and the obsolete forms of 4.3) ---- */
+
+static const char *skip_cfws(const char *p)
+{
+	for (;;) {
+		while (*p == ' ' || *p == '\t' || *p == ',')
+			p++;
+		if (*p != '(')
+			return p;
+		int depth = 0;
+		for (; *p != '\0'; p++) {
+			depth += *p == '(' ? 1 : *p == ')' ? -1 : 0;
+			if (depth == 0) {
+				p++;
+				break;
+			}
+		}
+	}
+}
+
+static const char *number(const char *p, int maxdigits, int *v_r, int *digits_r)
+{
+	int v = 0, n = 0;
+	while (n < maxdigits && isdigit((unsigned char)p[n])) {
+		v = v * 10 + (p[n] - '0');
+		n++;
+	}
+	*v_r = v;
+	*digits_r = n;
+	return p + n;
+}
+
+static int month_of(const char *p)
+{
+	static const char months[] = "janfebmaraprmayjunjulaugsepoctnovdec";
+	for (int i = 0; i < 12; i++) {
+		if (strncasecmp(p, months + i * 3, 3) == 0)
+			return i;
+	}
+	return -1;
+}
+
+/* Zone offset in seconds east of UTC. */
+static long zone_of(const char *p)
+{
+	static const struct {
+		const char *name;
+		int hours;
+	} zones[] = {
+		{ "UT", 0 }, { "GMT", 0 }, { "EST", -5 }, { "EDT", -4 }, { "CST", -6 },
+		{ "CDT", -5 }, { "MST", -7 }, { "MDT", -6 }, { "PST", -8 }, { "PDT", -7 },
+	};
+	if (*p == '+' || *p == '-') {
+		int v, n;
+		number(p + 1, 4, &v, &n);
+		if (n != 4)
+			return 0;
+		long s = (v / 100) * 3600L + (v % 100) * 60L;
+		return *p == '-' ? -s : s;
+	}
+	for (size_t i = 0; i < sizeof zones / sizeof zones[0]; i++) {
+		size_t n = strlen(zones[i].name);
+		if (strncasecmp(p, zones[i].name, n) == 0 && !isalpha((unsigned char)p[n]))
+			return zones[i].hours * 3600L;
+	}
+	return 0;
+}
+
+time_t store_parse_date(const char *s)
+{
+	struct tm tm = { 0 };
+	int v, n;
+	const char *p = skip_cfws(s);
+	if (isalpha((unsigned char)*p))       /* day-of-week */
+		p = skip_cfws(p + strspn(p, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"));
+	p = skip_cfws(number(p, 2, &tm.tm_mday, &n));
+	if (n == 0 || (tm.tm_mon = month_of(p)) < 0)
+		return 0;
+	p = skip_cfws(number(skip_cfws(p + 3), 4, &v, &n));
+	if (n < 2)
+		return 0;
+	tm.tm_year = (n == 4 ? v : v < 50 ? v + 2000 : v + 1900) - 1900;
+	p = number(p, 2, &tm.tm_hour, &n);
+	if (n == 0 || *p != ':')
+		return 0;
+	p = number(p + 1, 2, &tm.tm_min, &n);
+	if (n == 0)
+		return 0;
+	if (*p == ':')
+		p = number(p + 1, 2, &tm.tm_sec, &n);
+	if (tm.tm_mday < 1 || tm.tm_mday > 31 || tm.tm_hour > 23 || tm.tm_min > 59 ||
+	    tm.tm_sec > 60)
+		return 0;
+	time_t t = timegm(&tm);
+	if (t == (time_t)-1)
+		return 0;
+	return t - zone_of(skip_cfws(p));
+}

@@ -1,0 +1,210 @@
+#ifndef PB_STORE_STORE_PRIVATE_H
+#define PB_STORE_STORE_PRIVATE_H
+/* Internals of the Maildir++ + SQLite store (store_*.c); not for callers. */
+
+#include <sqlite3.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "lib/buf.h"
+#include "store/store.h"
+
+#define STORE_PATH_MAX 1024
+#define STORE_DIRNAME_MAX 255   /* NAME_MAX: ".A.B" is one directory entry */
+#define STORE_MSG_MAX ((size_t)1 << 30)
+
+enum store_stmt {
+	ST_FOLDER_GET, ST_FOLDER_ADD, ST_FOLDER_SET, ST_FOLDER_MTIMES, ST_FOLDER_DEL,
+	ST_MSGS_LOAD, ST_MSG_BY_BASE, ST_MSG_ADD, ST_CACHE_ADD, ST_MSG_RENAME,
+	ST_MSG_DEL, ST_CACHE_DEL, ST_EXPUNGED_ADD, ST_MSG_GET, ST_MSG_SET_FLAGS,
+	ST_ITER_BASIC, ST_ITER_FULL, ST_CACHE_FILL, ST_VIEW_UIDS, ST_VIEW_NEW,
+	ST_EXPUNGED_SINCE, ST_CHANGED_SINCE, ST_STATUS, ST_FIRST_UNSEEN,
+	ST_RANGE, ST_META_GET, ST_META_SET,
+	ST_COUNT
+};
+
+struct mstore {
+	struct mail_store store;
+	char root[STORE_PATH_MAX];
+	sqlite3 *db;
+	sqlite3_stmt *stmts[ST_COUNT];
+	char err[256];            /* error text of the last failed call */
+};
+
+/* A folder: its directory and its index row. */
+struct folder_row {
+	int64_t id;
+	uint32_t uidvalidity;
+	uint32_t uidnext;
+	uint64_t modseq;
+	int64_t new_mtime, cur_mtime;   /* ns of the last full scan; 0 = rescan */
+};
+
+struct mfolder {
+	struct mail_folder folder;
+	struct mstore *ms;
+	char name[MAIL_NAME_MAX];
+	char dir[STORE_PATH_MAX];
+	unsigned open_flags;
+	struct folder_row row;
+	/* the view (see store.h) */
+	uint32_t *uids;
+	size_t count, cap;
+	uint64_t view_modseq;
+	uint32_t view_uidnext;
+};
+
+/* store_name.c: IMAP names <-> Maildir++ directory names. */
+/* "INBOX" (any case) -> "INBOX"; "inbox/x" -> "INBOX/x"; else a copy.
+ * -1 when the name is not valid. */
+int store_name_normalize(const char *name, char *out, size_t outlen);
+/* A valid, normalized IMAP name -> "" (INBOX) or ".A.B" on-disk. */
+int store_name_to_dir(const char *name, char *out, size_t outlen);
+/* ".A.B" -> "A/B"; -1 unless the entry is one we would have written. */
+int store_dir_to_name(const char *dirname, char *out, size_t outlen);
+/* root + "/" + dirname of name into out. */
+int store_folder_path(const struct mstore *ms, const char *name, char *out,
+		      size_t outlen);
+
+/* store_index.c */
+int store_index_open(struct mstore *ms, const char **error_r);
+void store_index_close(struct mstore *ms);
+/* The statement, reset and unbound; NULL on failure. */
+sqlite3_stmt *store_stmt(struct mstore *ms, enum store_stmt id);
+/* Sets ms->err from the connection and *error_r to it; returns -1. */
+int store_db_error(struct mstore *ms, const char *what, const char **error_r);
+int store_exec(struct mstore *ms, const char *sql, const char **error_r);
+/* BEGIN IMMEDIATE: the index's write lock is also the store's mutex
+ * for every change of the Maildir that must agree with the index. */
+int store_begin(struct mstore *ms, const char **error_r);
+int store_commit(struct mstore *ms, const char **error_r);
+void store_rollback(struct mstore *ms);
+/* 1 found, 0 not (or created when create), -1 error. */
+int store_folder_row(struct mstore *ms, const char *name, bool create,
+		     struct folder_row *row_r, const char **error_r);
+int store_folder_row_save(struct mstore *ms, const struct folder_row *row,
+			  const char **error_r);
+/* Removes a folder's row with its messages, caches and expunge records. */
+int store_folder_forget(struct mstore *ms, const char *name, const char **error_r);
+uint32_t store_new_uidvalidity(struct mstore *ms);
+
+/* store_parse.c: what sync caches from one read of the file. */
+struct msg_facts {
+	uint64_t size, vsize;
+	time_t date_sent;
+	char *header_raw;
+	char *h[8];              /* from to cc subject date message-id in-reply-to references */
+	char *envelope, *bodystructure, *body;
+};
+int store_parse_file(const char *path, struct msg_facts *mf_r, const char **error_r);
+int store_parse_data(const char *data, size_t len, struct msg_facts *mf_r);
+void store_facts_free(struct msg_facts *f);
+/* Binds the cache columns (parameters 3..) of ST_CACHE_ADD. */
+void store_facts_bind(sqlite3_stmt *st, const struct msg_facts *f);
+/* RFC 5322 date-time -> time_t; 0 when not parseable. */
+time_t store_parse_date(const char *s);
+const struct mail_parser *store_parser(void);
+
+/* store_flags.c: the ":2," info of Maildir file names. */
+unsigned store_flags_from_name(const char *fname);
+/* base + ":2," + letters kept from old_info with ours replaced. */
+int store_fname_with_flags(const char *fname, unsigned flags, char *out, size_t outlen);
+/* The base name: up to the ':' of the info, without "cur/" or "new/". */
+size_t store_base_len(const char *name);
+
+/* store_sync.c */
+/* Scans when new/ or cur/ changed; move_new moves new/ -> cur/. */
+int store_sync(struct mfolder *mf, bool move_new, const char **error_r);
+/* Opens a folder's handle without view (STATUS, APPEND, COPY dest). */
+int store_folder_init(struct mstore *ms, const char *name, struct mfolder *mf,
+		      const char **error_r);
+int64_t store_mtime_ns(const char *dir, const char *sub);
+
+/* store_msgs.c */
+/* Deletes a message's row and cache and records the expunge (in a
+ * transaction the caller holds). */
+int store_expunge_row(struct mfolder *mf, uint32_t uid, uint64_t modseq,
+		      const char **error_r);
+int store_expunge_uids(struct mfolder *mf, const uint32_t *uids, size_t n,
+		       bool only_deleted, const char **error_r);
+int store_view_load(struct mfolder *mf, const char **error_r);
+int store_count_status(struct mfolder *mf, struct mail_status *st_r, const char **error_r);
+
+/* Appends uid to a growable array; 0 or -1 (no memory). */
+int store_uids_push(uint32_t **arr, size_t *n, size_t *cap, uint32_t uid);
+/* Ascending UIDs -> ranges (malloc'd; NULL/0 for none). */
+int store_uids_to_ranges(const uint32_t *uids, size_t n, struct mail_range **r_r,
+			 size_t *n_r);
+/* Every message of the folder in uids (index order), as rows. */
+struct msg_row {
+	uint32_t uid;
+	unsigned flags;
+	uint64_t modseq;
+	char *keywords;
+	char *fname;
+};
+int store_rows_load(struct mfolder *mf, const struct mail_range *uids, size_t n,
+		    struct msg_row **rows_r, size_t *count_r, const char **error_r);
+void store_rows_free(struct msg_row **rows, size_t count);
+
+/* store_folders.c: the subscriptions file (malloc'd, NUL-terminated). */
+int store_subs_read(struct mstore *ms, char **data_r, size_t *len_r);
+bool store_subs_has(const char *data, const char *name);
+
+/* store_append.c */
+/* A new unique Maildir base name (qmail/Dovecot style). */
+int store_unique_name(char *out, size_t outlen, uint64_t size);
+
+/* The vfuncs each file provides. */
+extern const struct mail_store_vfuncs store_maildir_vfuncs;
+int store_v_ensure_defaults(struct mail_store *s, const char **error_r);
+int store_v_list(struct mail_store *s, struct mail_folder_info **list_r,
+		 size_t *count_r, const char **error_r);
+int store_v_create(struct mail_store *s, const char *name, const char **error_r);
+int store_v_remove(struct mail_store *s, const char *name, const char **error_r);
+int store_v_rename(struct mail_store *s, const char *from, const char *to,
+		   const char **error_r);
+int store_v_subscribe(struct mail_store *s, const char *name, bool on,
+		      const char **error_r);
+int store_v_status(struct mail_store *s, const char *name, struct mail_status *st_r,
+		   const char **error_r);
+int store_v_append(struct mail_store *s, const char *name, const struct iovec *iov,
+		   int iovcnt, unsigned flags, const char *keywords, time_t internal_date,
+		   uint32_t *uidvalidity_r, uint32_t *uid_r, const char **error_r);
+int store_v_folder_open(struct mail_store *s, const char *name, unsigned open_flags,
+			struct mail_folder **f_r, const char **error_r);
+void store_v_folder_close(struct mail_folder *f);
+int store_v_folder_status(struct mail_folder *f, struct mail_status *st_r,
+			  const char **error_r);
+int store_v_folder_sync(struct mail_folder *f, const char **error_r);
+int store_v_folder_poll(struct mail_folder *f, bool *changed_r, const char **error_r);
+int store_v_folder_changes(struct mail_folder *f, uint64_t since_modseq,
+			   struct mail_changes *ch_r, const char **error_r);
+uint32_t store_v_folder_count(struct mail_folder *f);
+uint32_t store_v_seq_to_uid(struct mail_folder *f, uint32_t seq);
+uint32_t store_v_uid_to_seq(struct mail_folder *f, uint32_t uid);
+int store_v_iter_init(struct mail_folder *f, const struct mail_range *uids, size_t n,
+		      unsigned fields, struct mail_iter **it_r, const char **error_r);
+int store_v_iter_next(struct mail_iter *it, const struct mail_msg **msg_r,
+		      const char **error_r);
+void store_v_iter_deinit(struct mail_iter *it);
+int store_v_msg_open(struct mail_folder *f, uint32_t uid, int *fd_r, uint64_t *size_r,
+		     const char **error_r);
+int store_v_store_flags(struct mail_folder *f, const struct mail_range *uids, size_t n,
+			enum mail_flag_op op, unsigned flags, const char *keywords,
+			uint64_t unchanged_since, struct mail_range **failed_r,
+			size_t *failed_count_r, const char **error_r);
+int store_v_expunge(struct mail_folder *f, const struct mail_range *uids, size_t n,
+		    const char **error_r);
+int store_v_copy(struct mail_folder *f, const struct mail_range *uids, size_t n,
+		 const char *dest, bool move, struct mail_copy_result *r,
+		 const char **error_r);
+int store_v_pop3_open(struct mail_store *s, struct mail_pop3 **p_r, bool *in_use_r,
+		      const char **error_r);
+int store_v_pop3_read(struct mail_pop3 *p, size_t index, char **data_r, size_t *len_r,
+		      const char **error_r);
+int store_v_pop3_commit(struct mail_pop3 *p, const size_t *indexes, size_t n,
+			const char **error_r);
+void store_v_pop3_close(struct mail_pop3 *p);
+
+#endif

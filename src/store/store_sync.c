@@ -1,0 +1,575 @@
+/* Sync: bring the index up to date with what is in new/ and cur/.
+ * Cheap when nothing changed: the folder row remembers the directories'
+ * mtimes (ns) of the last full scan, so an unchanged folder costs two
+ * stat() calls and one indexed row read. Otherwise the directories are
+ * listed and compared with the index by base name (the part before
+ * ":2,"): unknown files get the next UIDs, known files under a new name
+ * changed flags (mutt works in place), known files that are gone were
+ * expunged. Files are read outside the index's write lock, in chunks, so
+ * a large first sync never stalls other sessions for long. */
+#include "store/store_private.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#define CHUNK 500
+#define RECENT_NS 1000000000LL   /* an mtime this young may hide a change */
+
+struct ent {
+	char *name;
+	uint32_t uid;        /* matched index entry, 0 = new */
+	bool in_new;
+};
+struct scan {
+	struct ent *e;
+	size_t n, cap;
+};
+struct known {
+	uint32_t uid;
+	bool seen;
+	char *fname;
+};
+struct kmap {
+	struct known *k;
+	size_t n, cap;
+	uint32_t *slot;      /* index + 1 into k; 0 = empty */
+	size_t mask;
+};
+
+int64_t store_mtime_ns(const char *dir, const char *sub)
+{
+	char path[STORE_PATH_MAX + 8];
+	struct stat st;
+	snprintf(path, sizeof path, "%s/%s", dir, sub);
+	if (stat(path, &st) < 0)
+		return -1;
+	return (int64_t)st.st_mtim.tv_sec * 1000000000LL + st.st_mtim.tv_nsec;
+}
+
+static void scan_free(struct scan *sc)
+{
+	for (size_t i = 0; i < sc->n; i++)
+		free(sc->e[i].name);
+	free(sc->e);
+	*sc = (struct scan){ 0 };
+}
+
+static int scan_dir(const char *dir, const char *sub, bool in_new, struct scan *sc,
+		    const char **error_r)
+{
+	char path[STORE_PATH_MAX + 8];
+	snprintf(path, sizeof path, "%s/%s", dir, sub);
+	DIR *d = opendir(path);
+	if (d == NULL) {
+		*error_r = errno == ENOENT ? "folder does not exist" : "cannot list folder";
+		return -1;
+	}
+	struct dirent *de;
+	while ((de = readdir(d)) != NULL) {
+		if (de->d_name[0] == '.')
+			continue;
+		if (sc->n == sc->cap) {
+			size_t cap = sc->cap < 64 ? 64 : sc->cap * 2;
+			struct ent *e = realloc(sc->e, cap * sizeof *e);
+			if (e == NULL)
+				goto nomem;
+			sc->e = e;
+			sc->cap = cap;
+		}
+		char *name = strdup(de->d_name);
+		if (name == NULL)
+			goto nomem;
+		sc->e[sc->n++] = (struct ent){ name, 0, in_new };
+	}
+	closedir(d);
+	return 0;
+nomem:
+	closedir(d);
+	*error_r = "out of memory";
+	return -1;
+}
+
+static uint64_t hash(const char *s, size_t n)
+{
+	uint64_t h = 1469598103934665603ULL;
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ (unsigned char)s[i]) * 1099511628211ULL;
+	return h;
+}
+
+static const char *base_of(const char *fname)
+{
+	const char *slash = strrchr(fname, '/');
+	return slash != NULL ? slash + 1 : fname;
+}
+
+static struct known *kmap_find(struct kmap *m, const char *name)
+{
+	size_t blen = store_base_len(name);
+	for (size_t i = hash(name, blen) & m->mask; m->slot[i] != 0; i = (i + 1) & m->mask) {
+		struct known *k = &m->k[m->slot[i] - 1];
+		const char *b = base_of(k->fname);
+		if (store_base_len(b) == blen && memcmp(b, name, blen) == 0)
+			return k;
+	}
+	return NULL;
+}
+
+static void kmap_free(struct kmap *m)
+{
+	for (size_t i = 0; i < m->n; i++)
+		free(m->k[i].fname);
+	free(m->k);
+	free(m->slot);
+	*m = (struct kmap){ 0 };
+}
+
+static int kmap_add(struct kmap *m, uint32_t uid, const char *fname)
+{
+	if (m->n == m->cap) {
+		size_t cap = m->cap < 256 ? 256 : m->cap * 2;
+		struct known *k = realloc(m->k, cap * sizeof *k);
+		if (k == NULL)
+			return -1;
+		m->k = k;
+		m->cap = cap;
+	}
+	char *copy = strdup(fname);
+	if (copy == NULL)
+		return -1;
+	m->k[m->n++] = (struct known){ uid, false, copy };
+	return 0;
+}
+
+static int kmap_index(struct kmap *m)
+{
+	size_t size = 16;
+	while (size < m->n * 2)
+		size *= 2;
+	m->slot = calloc(size, sizeof *m->slot);
+	if (m->slot == NULL)
+		return -1;
+	m->mask = size - 1;
+	for (size_t j = 0; j < m->n; j++) {
+		const char *b = base_of(m->k[j].fname);
+		size_t i = hash(b, store_base_len(b)) & m->mask;
+		while (m->slot[i] != 0)
+			i = (i + 1) & m->mask;
+		m->slot[i] = (uint32_t)j + 1;
+	}
+	return 0;
+}
+
+static int kmap_load(struct mfolder *mf, struct kmap *m, const char **error_r)
+{
+	sqlite3_stmt *st = store_stmt(mf->ms, ST_MSGS_LOAD);
+	if (st == NULL)
+		return store_db_error(mf->ms, "prepare", error_r);
+	sqlite3_bind_int64(st, 1, mf->row.id);
+	int rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (kmap_add(m, (uint32_t)sqlite3_column_int64(st, 0),
+			     (const char *)sqlite3_column_text(st, 1)) < 0) {
+			sqlite3_reset(st);
+			*error_r = "out of memory";
+			return -1;
+		}
+	}
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE)
+		return store_db_error(mf->ms, "load", error_r);
+	if (kmap_index(m) < 0) {
+		*error_r = "out of memory";
+		return -1;
+	}
+	return 0;
+}
+
+/* Lists new/ then cur/ (in this order: a file moving from new/ to cur/
+ * meanwhile is seen at least once) and matches the entries with the
+ * index. Returns how many index entries are missing. */
+static long scan_match(struct mfolder *mf, struct scan *sc, struct kmap *km,
+		       const char **error_r)
+{
+	if (scan_dir(mf->dir, "new", true, sc, error_r) < 0 ||
+	    scan_dir(mf->dir, "cur", false, sc, error_r) < 0 || kmap_load(mf, km, error_r) < 0)
+		return -1;
+	for (size_t i = 0; i < sc->n; i++) {
+		struct known *k = kmap_find(km, sc->e[i].name);
+		if (k != NULL && !k->seen) {
+			k->seen = true;
+			sc->e[i].uid = k->uid;
+		}
+	}
+	long missing = 0;
+	for (size_t i = 0; i < km->n; i++)
+		missing += !km->k[i].seen;
+	return missing;
+}
+
+static int ent_cmp(const void *a, const void *b)
+{
+	const struct ent *x = a, *y = b;
+	size_t lx = strcspn(x->name, "."), ly = strcspn(y->name, ".");
+	if (lx != ly)   /* seconds first: delivery order */
+		return lx < ly ? -1 : 1;
+	return strcmp(x->name, y->name);
+}
+
+/* Moves a file from new/ to cur/ with an empty info, as Dovecot does for a
+ * selected folder; updates e. ENOENT: someone else moved it first. */
+static void move_to_cur(struct mfolder *mf, struct ent *e)
+{
+	char from[STORE_PATH_MAX * 2], to[STORE_PATH_MAX * 2 + 16], name[256 + 4];
+	if (strlen(e->name) > 256)
+		return;
+	bool has_info = strstr(e->name, ":2,") != NULL;
+	snprintf(name, sizeof name, "%s%s", e->name, has_info ? "" : ":2,");
+	snprintf(from, sizeof from, "%s/new/%s", mf->dir, e->name);
+	snprintf(to, sizeof to, "%s/cur/%s", mf->dir, name);
+	if (rename(from, to) < 0)
+		return;
+	char *copy = strdup(name);
+	if (copy == NULL)
+		return;
+	free(e->name);
+	e->name = copy;
+	e->in_new = false;
+}
+
+static int reload_row(struct mfolder *mf, const char **error_r)
+{
+	int r = store_folder_row(mf->ms, mf->name, true, &mf->row, error_r);
+	return r < 0 ? -1 : 0;
+}
+
+/* Inserts one new file with the next UID unless another handle did. */
+static int add_one(struct mfolder *mf, const char *fname, const struct msg_facts *f,
+		   time_t idate, uint64_t modseq, const char **error_r)
+{
+	struct mstore *ms = mf->ms;
+	sqlite3_stmt *st = store_stmt(ms, ST_MSG_BY_BASE);
+	if (st == NULL)
+		return store_db_error(ms, "prepare", error_r);
+	size_t blen = store_base_len(fname);
+	const char *b = base_of(fname);
+	sqlite3_bind_int64(st, 1, mf->row.id);
+	sqlite3_bind_text(st, 2, b, (int)blen, SQLITE_STATIC);
+	int rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	if (rc == SQLITE_ROW)
+		return 0;
+	uint32_t uid = mf->row.uidnext++;
+	st = store_stmt(ms, ST_MSG_ADD);
+	if (st == NULL)
+		return store_db_error(ms, "prepare", error_r);
+	sqlite3_bind_int64(st, 1, mf->row.id);
+	sqlite3_bind_int64(st, 2, uid);
+	sqlite3_bind_text(st, 3, b, (int)blen, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, fname, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 5, (int)store_flags_from_name(fname));
+	sqlite3_bind_text(st, 6, "", 0, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 7, (int64_t)modseq);
+	sqlite3_bind_int64(st, 8, (int64_t)f->size);
+	sqlite3_bind_int64(st, 9, (int64_t)f->vsize);
+	sqlite3_bind_int64(st, 10, (int64_t)idate);
+	sqlite3_bind_int64(st, 11, (int64_t)f->date_sent);
+	rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE)
+		return store_db_error(ms, "add message", error_r);
+	st = store_stmt(ms, ST_CACHE_ADD);
+	if (st == NULL)
+		return store_db_error(ms, "prepare", error_r);
+	sqlite3_bind_int64(st, 1, mf->row.id);
+	sqlite3_bind_int64(st, 2, uid);
+	store_facts_bind(st, f);
+	rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	return rc == SQLITE_DONE ? 0 : store_db_error(ms, "add cache", error_r);
+}
+
+struct parsed {
+	char fname[STORE_PATH_MAX];
+	struct msg_facts f;
+	time_t idate;
+	bool ok;
+};
+
+static void parse_chunk(struct mfolder *mf, struct ent **ents, size_t n, struct parsed *p)
+{
+	for (size_t i = 0; i < n; i++) {
+		char path[STORE_PATH_MAX * 2];
+		struct stat st;
+		const char *err;
+		snprintf(p[i].fname, sizeof p[i].fname, "%s/%s",
+			 ents[i]->in_new ? "new" : "cur", ents[i]->name);
+		snprintf(path, sizeof path, "%s/%s", mf->dir, p[i].fname);
+		/* A file gone meanwhile is left to the next sync. */
+		p[i].ok = stat(path, &st) == 0 && store_parse_file(path, &p[i].f, &err) == 0;
+		p[i].idate = p[i].ok ? st.st_mtim.tv_sec : 0;
+	}
+}
+
+static int add_chunk(struct mfolder *mf, struct ent **ents, size_t n, const char **error_r)
+{
+	struct parsed *p = calloc(n, sizeof *p);
+	if (p == NULL) {
+		*error_r = "out of memory";
+		return -1;
+	}
+	parse_chunk(mf, ents, n, p);
+	int r = store_begin(mf->ms, error_r);
+	if (r == 0)
+		r = reload_row(mf, error_r);
+	uint64_t modseq = mf->row.modseq + 1;
+	for (size_t i = 0; r == 0 && i < n; i++) {
+		if (p[i].ok)
+			r = add_one(mf, p[i].fname, &p[i].f, p[i].idate, modseq, error_r);
+	}
+	mf->row.modseq = modseq;
+	if (r == 0)
+		r = store_folder_row_save(mf->ms, &mf->row, error_r);
+	if (r == 0)
+		r = store_commit(mf->ms, error_r);
+	else
+		store_rollback(mf->ms);
+	for (size_t i = 0; i < n; i++)
+		store_facts_free(&p[i].f);
+	free(p);
+	return r;
+}
+
+static int add_new(struct mfolder *mf, struct scan *sc, bool move_new, const char **error_r)
+{
+	size_t n = 0;
+	struct ent **ents = malloc((sc->n > 0 ? sc->n : 1) * sizeof *ents);
+	if (ents == NULL) {
+		*error_r = "out of memory";
+		return -1;
+	}
+	qsort(sc->e, sc->n, sizeof *sc->e, ent_cmp);
+	for (size_t i = 0; i < sc->n; i++) {
+		if (sc->e[i].uid != 0)
+			continue;
+		if (move_new && sc->e[i].in_new)
+			move_to_cur(mf, &sc->e[i]);
+		ents[n++] = &sc->e[i];
+	}
+	int r = 0;
+	for (size_t i = 0; r == 0 && i < n; i += CHUNK)
+		r = add_chunk(mf, ents + i, n - i < CHUNK ? n - i : CHUNK, error_r);
+	free(ents);
+	return r;
+}
+
+static int rename_one(struct mfolder *mf, uint32_t uid, const char *old, const char *fname,
+		      uint64_t modseq, const char **error_r)
+{
+	sqlite3_stmt *st = store_stmt(mf->ms, ST_MSG_RENAME);
+	if (st == NULL)
+		return store_db_error(mf->ms, "prepare", error_r);
+	sqlite3_bind_int64(st, 1, mf->row.id);
+	sqlite3_bind_int64(st, 2, uid);
+	sqlite3_bind_text(st, 3, old, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, fname, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 5, (int)store_flags_from_name(fname));
+	sqlite3_bind_int64(st, 6, (int64_t)modseq);
+	int rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	return rc == SQLITE_DONE ? 0 : store_db_error(mf->ms, "rename", error_r);
+}
+
+/* Known files under a new name, and known files gone. A row whose file
+ * name the index no longer has as we loaded it was changed by another
+ * handle meanwhile: theirs is newer (the UPDATE matches the old name). */
+static int apply_changes(struct mfolder *mf, struct scan *sc, struct kmap *km,
+			 bool move_new, const char **error_r)
+{
+	bool changed = false;
+	char fname[STORE_PATH_MAX], path[STORE_PATH_MAX * 2];
+	if (store_begin(mf->ms, error_r) < 0 || reload_row(mf, error_r) < 0)
+		goto fail;
+	uint64_t modseq = mf->row.modseq + 1;
+	for (size_t i = 0; i < sc->n; i++) {
+		struct ent *e = &sc->e[i];
+		if (e->uid == 0)
+			continue;
+		if (move_new && e->in_new)
+			move_to_cur(mf, e);
+		snprintf(fname, sizeof fname, "%s/%s", e->in_new ? "new" : "cur", e->name);
+		struct known *k = kmap_find(km, e->name);
+		if (k == NULL || strcmp(k->fname, fname) == 0)
+			continue;
+		if (rename_one(mf, k->uid, k->fname, fname, modseq, error_r) < 0)
+			goto fail;
+		changed = true;
+	}
+	for (size_t i = 0; i < km->n; i++) {
+		struct stat st;
+		if (km->k[i].seen)
+			continue;
+		snprintf(path, sizeof path, "%s/%s", mf->dir, km->k[i].fname);
+		if (stat(path, &st) == 0 || errno != ENOENT)
+			continue;
+		if (store_expunge_row(mf, km->k[i].uid, modseq, error_r) < 0)
+			goto fail;
+		changed = true;
+	}
+	if (changed) {
+		mf->row.modseq = modseq;
+		if (store_folder_row_save(mf->ms, &mf->row, error_r) < 0)
+			goto fail;
+	}
+	return store_commit(mf->ms, error_r);
+fail:
+	store_rollback(mf->ms);
+	return -1;
+}
+
+/* Remembers the mtimes seen before the listing. One younger than a second
+ * is not trusted (a change in the same clock tick would not move it) and
+ * a negative new/ time says files were left in new/ by a read-only sync. */
+static int save_mtimes(struct mfolder *mf, int64_t nm, int64_t cm, bool left_in_new,
+		       const char **error_r)
+{
+	struct timespec now;
+	clock_gettime(CLOCK_REALTIME, &now);
+	int64_t n = (int64_t)now.tv_sec * 1000000000LL + now.tv_nsec;
+	if (n - nm < RECENT_NS || n - cm < RECENT_NS)
+		nm = cm = 0;
+	sqlite3_stmt *st = store_stmt(mf->ms, ST_FOLDER_MTIMES);
+	if (st == NULL)
+		return store_db_error(mf->ms, "prepare", error_r);
+	sqlite3_bind_int64(st, 1, mf->row.id);
+	sqlite3_bind_int64(st, 2, left_in_new ? -nm : nm);
+	sqlite3_bind_int64(st, 3, cm);
+	int rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE)
+		return store_db_error(mf->ms, "mtimes", error_r);
+	mf->row.new_mtime = left_in_new ? -nm : nm;
+	mf->row.cur_mtime = cm;
+	return 0;
+}
+
+static bool unchanged(const struct mfolder *mf, int64_t nm, int64_t cm, bool move_new)
+{
+	if (cm != mf->row.cur_mtime || nm == 0)
+		return false;
+	return nm == mf->row.new_mtime || (!move_new && -nm == mf->row.new_mtime);
+}
+
+int store_sync(struct mfolder *mf, bool move_new, const char **error_r)
+{
+	int64_t nm = store_mtime_ns(mf->dir, "new"), cm = store_mtime_ns(mf->dir, "cur");
+	if (nm < 0 || cm < 0) {
+		*error_r = "folder does not exist";
+		errno = ENOENT;
+		return -1;
+	}
+	if (reload_row(mf, error_r) < 0)
+		return -1;
+	if (unchanged(mf, nm, cm, move_new))
+		return 0;
+	struct scan sc = { 0 };
+	struct kmap km = { 0 };
+	long missing = scan_match(mf, &sc, &km, error_r);
+	if (missing > 0) {
+		/* A file renamed while we listed may have been missed; only
+		 * what two listings miss is gone. */
+		scan_free(&sc);
+		kmap_free(&km);
+		missing = scan_match(mf, &sc, &km, error_r);
+	}
+	int r = missing < 0 ? -1 : add_new(mf, &sc, move_new, error_r);
+	if (r == 0)
+		r = apply_changes(mf, &sc, &km, move_new, error_r);
+	bool left = false;
+	for (size_t i = 0; i < sc.n; i++)
+		left |= sc.e[i].in_new;
+	if (r == 0)
+		r = save_mtimes(mf, nm, cm, left, error_r);
+	scan_free(&sc);
+	kmap_free(&km);
+	return r;
+}
+
+int store_folder_init(struct mstore *ms, const char *name, struct mfolder *mf,
+		      const char **error_r)
+{
+	char path[STORE_PATH_MAX + 8];
+	struct stat st;
+	*mf = (struct mfolder){ 0 };
+	mf->ms = ms;
+	mf->folder.store = &ms->store;
+	if (store_name_normalize(name, mf->name, sizeof mf->name) < 0 ||
+	    store_folder_path(ms, mf->name, mf->dir, sizeof mf->dir) < 0) {
+		*error_r = "invalid mailbox name";
+		errno = EINVAL;
+		return -1;
+	}
+	snprintf(path, sizeof path, "%s/cur", mf->dir);
+	if (stat(path, &st) < 0) {
+		*error_r = "no such mailbox";
+		errno = ENOENT;
+		return -1;
+	}
+	return reload_row(mf, error_r);
+}
+
+int store_v_folder_open(struct mail_store *s, const char *name, unsigned open_flags,
+			struct mail_folder **f_r, const char **error_r)
+{
+	struct mstore *ms = (struct mstore *)s;
+	struct mfolder *mf = malloc(sizeof *mf);
+	if (mf == NULL) {
+		*error_r = "out of memory";
+		return -1;
+	}
+	if (store_folder_init(ms, name, mf, error_r) < 0)
+		goto fail;
+	mf->open_flags = open_flags;
+	if (store_sync(mf, !(open_flags & MAIL_OPEN_READONLY), error_r) < 0 ||
+	    store_view_load(mf, error_r) < 0)
+		goto fail;
+	*f_r = &mf->folder;
+	return 0;
+fail:
+	free(mf->uids);
+	free(mf);
+	return -1;
+}
+
+void store_v_folder_close(struct mail_folder *f)
+{
+	struct mfolder *mf = (struct mfolder *)f;
+	free(mf->uids);
+	free(mf);
+}
+
+int store_v_folder_sync(struct mail_folder *f, const char **error_r)
+{
+	struct mfolder *mf = (struct mfolder *)f;
+	return store_sync(mf, !(mf->open_flags & MAIL_OPEN_READONLY), error_r);
+}
+
+int store_v_folder_poll(struct mail_folder *f, bool *changed_r, const char **error_r)
+{
+	struct mfolder *mf = (struct mfolder *)f;
+	int64_t nm = store_mtime_ns(mf->dir, "new"), cm = store_mtime_ns(mf->dir, "cur");
+	if (nm < 0 || cm < 0) {
+		*error_r = "folder does not exist";
+		return -1;
+	}
+	if (reload_row(mf, error_r) < 0)
+		return -1;
+	*changed_r = !unchanged(mf, nm, cm, !(mf->open_flags & MAIL_OPEN_READONLY)) ||
+		     mf->row.modseq != mf->view_modseq || mf->row.uidnext != mf->view_uidnext;
+	return 0;
+}
