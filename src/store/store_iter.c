@@ -23,13 +23,13 @@ struct miter {
 };
 
 #define ITER_BASIC "SELECT m.uid, m.flags, m.keywords, m.modseq, m.size, m.vsize," \
-	" m.idate, m.sent_date, m.fname FROM msgs m"
+	" m.idate, m.sent_date, m.fname"
 #define ITER_WHERE " WHERE m.folder_id = ?1 AND m.uid BETWEEN ?2 AND ?3 ORDER BY m.uid"
 
 int store_v_iter_init(struct mail_folder *f, const struct mail_range *uids, size_t n,
 		      unsigned fields, struct mail_iter **it_r, const char **error_r)
 {
-	static const char basic[] = ITER_BASIC ITER_WHERE;
+	static const char basic[] = ITER_BASIC " FROM msgs m" ITER_WHERE;
 	static const char full[] = ITER_BASIC ", c.header, c.envelope, c.bodystructure,"
 		" c.body, c.h_from, c.h_to, c.h_cc, c.h_subject, c.h_date, c.h_message_id,"
 		" c.h_in_reply_to, c.h_references FROM msgs m LEFT JOIN cache c"

@@ -353,7 +353,8 @@ static int add_new(struct mfolder *mf, struct scan *sc, bool move_new, const cha
 		*error_r = "out of memory";
 		return -1;
 	}
-	qsort(sc->e, sc->n, sizeof *sc->e, ent_cmp);
+	if (sc->n > 1)
+		qsort(sc->e, sc->n, sizeof *sc->e, ent_cmp);
 	for (size_t i = 0; i < sc->n; i++) {
 		if (sc->e[i].uid != 0)
 			continue;
