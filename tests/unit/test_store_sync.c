@@ -1,0 +1,308 @@
+/* The store against the world: deliveries while a folder is selected, two
+ * handles (and two threads) on one user, files changed by other programs,
+ * a deleted index.db, UIDs after restarts, the MIME parser hook. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <pthread.h>
+
+#include "delivery/local.h"
+#include "test_store_common.h"
+
+static void deliver(const char *msg)
+{
+	struct local_target t = { "a.test", "alice" };
+	struct local_job job;
+	memset(&job, 0, sizeof job);
+	job.iov[0] = (struct iovec){ (void *)msg, strlen(msg) };
+	job.iovcnt = 1;
+	job.targets = &t;
+	job.target_count = 1;
+	struct local_job *jobs[] = { &job };
+	local_deliver_now(data_dir, jobs, 1);
+	assert_null(job.error);
+}
+
+static void test_delivery_while_selected(void **st)
+{
+	(void)st;
+	struct mail_store *s = open_store();
+	const char *err;
+	append_msg(s, "INBOX", "Subject: one\n\n1\n", 0);
+	struct mail_folder *f;
+	assert_int_equal(mail_folder_open(s, "INBOX", 0, &f, &err), 0);
+	struct mail_changes ch;
+	changes(f, &ch);
+	mail_changes_clear(&ch);
+	deliver("Subject: two\n\n2\n");
+	deliver("Subject: three\n\n3\n");
+	bool changed = false;
+	assert_int_equal(mail_folder_poll(f, &changed, &err), 0);
+	assert_true(changed);
+	changes(f, &ch);
+	assert_int_equal(ch.new_count, 2);
+	assert_int_equal(ch.exists, 3);
+	mail_changes_clear(&ch);
+	assert_int_equal(mail_folder_seq_to_uid(f, 3), 3);
+	/* Selected: new/ is moved to cur/ as Dovecot does. */
+	assert_int_equal(count_files("new"), 0);
+	assert_int_equal(count_files("cur"), 3);
+	struct mail_range r = { 3, 3 };
+	struct mail_iter *it;
+	const struct mail_msg *m;
+	assert_int_equal(mail_folder_iter_init(f, &r, 1, MAIL_FETCH_HEADERS, &it, &err), 0);
+	assert_int_equal(mail_folder_iter_next(it, &m, &err), 1);
+	assert_string_equal(m->h_subject, "three");
+	assert_int_equal(m->seq, 3);
+	mail_folder_iter_deinit(&it);
+	mail_folder_close(&f);
+	/* EXAMINE leaves deliveries in new/. */
+	deliver("Subject: four\n\n4\n");
+	assert_int_equal(mail_folder_open(s, "INBOX", MAIL_OPEN_READONLY, &f, &err), 0);
+	assert_int_equal(mail_folder_count(f), 4);
+	assert_int_equal(count_files("new"), 1);
+	mail_folder_close(&f);
+	mail_store_free(&s);
+}
+
+static void test_two_handles(void **st)
+{
+	(void)st;
+	struct mail_store *a = open_store(), *b = open_store();
+	const char *err;
+	struct mail_folder *fa, *fb;
+	append_msg(a, "INBOX", "Subject: 1\n\n1\n", 0);
+	assert_int_equal(mail_folder_open(a, "INBOX", 0, &fa, &err), 0);
+	assert_int_equal(mail_folder_open(b, "INBOX", 0, &fb, &err), 0);
+	assert_int_equal(append_msg(b, "INBOX", "Subject: 2\n\n2\n", 0), 2);
+	assert_int_equal(append_msg(a, "INBOX", "Subject: 3\n\n3\n", 0), 3);
+	struct mail_range one = { 1, 1 }, *failed;
+	size_t nfailed;
+	assert_int_equal(mail_folder_store_flags(fb, &one, 1, MAIL_FLAGS_ADD, MAIL_DELETED,
+						 NULL, 0, &failed, &nfailed, &err), 0);
+	assert_int_equal(mail_folder_store_flags(fa, &one, 1, MAIL_FLAGS_ADD, MAIL_SEEN,
+						 NULL, 0, &failed, &nfailed, &err), 0);
+	assert_int_equal(flags_of(fa, 1), MAIL_SEEN | MAIL_DELETED);
+	struct mail_changes ch;
+	changes(fa, &ch);
+	assert_int_equal(ch.new_count, 2);
+	assert_int_equal(ch.changed_count, 1);
+	mail_changes_clear(&ch);
+	assert_int_equal(mail_folder_expunge(fb, NULL, 0, &err), 0);
+	changes(fa, &ch);
+	assert_int_equal(ch.expunged_count, 1);
+	assert_int_equal(ch.expunged_seqs[0], 1);
+	assert_int_equal(ch.exists, 2);
+	mail_changes_clear(&ch);
+	changes(fb, &ch);
+	assert_int_equal(ch.exists, 2);
+	mail_changes_clear(&ch);
+	assert_int_equal(count_files("cur"), 2);
+	mail_folder_close(&fa);
+	mail_folder_close(&fb);
+	mail_store_free(&a);
+	mail_store_free(&b);
+}
+
+static void *appender(void *arg)
+{
+	struct mail_store *s = open_store();
+	char msg[64];
+	for (int i = 0; i < 40; i++) {
+		snprintf(msg, sizeof msg, "Subject: t%ld-%d\n\nx\n", (long)(intptr_t)arg, i);
+		append_msg(s, "INBOX", msg, 0);
+		if (i % 10 == 0)
+			deliver("Subject: delivered\n\nd\n");
+	}
+	mail_store_free(&s);
+	return NULL;
+}
+
+static void test_threads(void **st)
+{
+	(void)st;
+	pthread_t t[3];
+	for (long i = 0; i < 3; i++)
+		assert_int_equal(pthread_create(&t[i], NULL, appender, (void *)(intptr_t)i), 0);
+	/* A reader syncing all the while. */
+	struct mail_store *s = open_store();
+	const char *err;
+	struct mail_folder *f;
+	assert_int_equal(mail_folder_open(s, "INBOX", 0, &f, &err), 0);
+	struct mail_changes ch;
+	for (int i = 0; i < 20; i++) {
+		changes(f, &ch);
+		mail_changes_clear(&ch);
+	}
+	for (int i = 0; i < 3; i++)
+		pthread_join(t[i], NULL);
+	changes(f, &ch);
+	mail_changes_clear(&ch);
+	assert_int_equal(mail_folder_count(f), 132);
+	for (uint32_t seq = 1; seq <= 132; seq++)
+		assert_int_equal(mail_folder_seq_to_uid(f, seq), seq);
+	assert_int_equal(count_files("cur"), 132);
+	mail_folder_close(&f);
+	mail_store_free(&s);
+}
+
+static void test_external_changes(void **st)
+{
+	(void)st;
+	struct mail_store *s = open_store();
+	const char *err;
+	append_msg(s, "INBOX", "Subject: 1\n\n1\n", 0);
+	append_msg(s, "INBOX", "Subject: 2\n\n2\n", 0);
+	append_msg(s, "INBOX", "Subject: 3\n\n3\n", 0);
+	struct mail_folder *f;
+	assert_int_equal(mail_folder_open(s, "INBOX", 0, &f, &err), 0);
+	struct mail_range all = { 1, UINT32_MAX };
+	struct mail_iter *it;
+	const struct mail_msg *m;
+	char names[3][1100];
+	assert_int_equal(mail_folder_iter_init(f, &all, 1, 0, &it, &err), 0);
+	for (int i = 0; i < 3; i++) {
+		assert_int_equal(mail_folder_iter_next(it, &m, &err), 1);
+		snprintf(names[i], sizeof names[i], "%s/%s", root, m->filename);
+	}
+	mail_folder_iter_deinit(&it);
+	/* mutt marks 1 seen and replied (rename), deletes 2, and a file is
+	 * dropped into new/ by hand. */
+	char to[1200];
+	snprintf(to, sizeof to, "%.*sRS", (int)strlen(names[0]), names[0]);
+	assert_int_equal(rename(names[0], to), 0);
+	assert_int_equal(unlink(names[1]), 0);
+	drop_file("new", "1234567890.hand.host", "Subject: by hand\n\nh\n");
+	struct mail_changes ch;
+	changes(f, &ch);
+	assert_int_equal(ch.expunged_count, 1);
+	assert_int_equal(ch.expunged_uids[0], 2);
+	assert_int_equal(ch.new_count, 1);
+	assert_int_equal(ch.changed_count, 1);
+	assert_int_equal(ch.changed_uids[0], 1);
+	mail_changes_clear(&ch);
+	assert_int_equal(flags_of(f, 1), MAIL_SEEN | MAIL_ANSWERED);
+	assert_int_equal(mail_folder_seq_to_uid(f, 3), 4);
+	int fd;
+	uint64_t size;
+	assert_int_equal(mail_folder_msg_open(f, 4, &fd, &size, &err), 0);
+	assert_int_equal(size, strlen("Subject: by hand\n\nh\n"));
+	close(fd);
+	/* A rename we have not synced yet: opening still finds the file. */
+	snprintf(to, sizeof to, "%.*sF", (int)strlen(names[2]), names[2]);
+	assert_int_equal(rename(names[2], to), 0);
+	assert_int_equal(mail_folder_msg_open(f, 3, &fd, &size, &err), 0);
+	close(fd);
+	assert_int_equal(flags_of(f, 3), MAIL_FLAGGED);
+	mail_folder_close(&f);
+	mail_store_free(&s);
+}
+
+static void test_index_rebuild(void **st)
+{
+	(void)st;
+	struct mail_store *s = open_store();
+	const char *err;
+	append_msg(s, "INBOX", "Subject: 1\n\n1\n", MAIL_SEEN);
+	append_msg(s, "INBOX", "Subject: 2\n\n2\n", 0);
+	assert_int_equal(mail_store_create(s, "Work", &err), 0);
+	append_msg(s, "Work", "Subject: w\n\nw\n", MAIL_FLAGGED);
+	struct mail_status before, after;
+	assert_int_equal(mail_store_status(s, "INBOX", &before, &err), 0);
+	mail_store_free(&s);
+	char path[700];
+	snprintf(path, sizeof path, "%s/index.db", root);
+	assert_int_equal(unlink(path), 0);
+	s = open_store();
+	assert_int_equal(mail_store_status(s, "INBOX", &after, &err), 0);
+	assert_int_equal(after.messages, 2);
+	assert_int_equal(after.unseen, 1);
+	assert_int_not_equal(after.uidvalidity, before.uidvalidity);
+	struct mail_folder *f;
+	assert_int_equal(mail_folder_open(s, "Work", 0, &f, &err), 0);
+	assert_int_equal(mail_folder_count(f), 1);
+	assert_int_equal(flags_of(f, 1), MAIL_FLAGGED);
+	mail_folder_close(&f);
+	mail_store_free(&s);
+}
+
+static void test_uids_not_reused(void **st)
+{
+	(void)st;
+	struct mail_store *s = open_store();
+	const char *err;
+	append_msg(s, "INBOX", "Subject: 1\n\n1\n", MAIL_DELETED);
+	append_msg(s, "INBOX", "Subject: 2\n\n2\n", MAIL_DELETED);
+	struct mail_folder *f;
+	assert_int_equal(mail_folder_open(s, "INBOX", 0, &f, &err), 0);
+	assert_int_equal(mail_folder_expunge(f, NULL, 0, &err), 0);
+	mail_folder_close(&f);
+	mail_store_free(&s);
+	s = open_store();
+	assert_int_equal(append_msg(s, "INBOX", "Subject: 3\n\n3\n", 0), 3);
+	deliver("Subject: 4\n\n4\n");
+	struct mail_status sts;
+	assert_int_equal(mail_store_status(s, "INBOX", &sts, &err), 0);
+	assert_int_equal(sts.messages, 2);
+	assert_int_equal(sts.uidnext, 5);
+	mail_store_free(&s);
+}
+
+static int fake_parse(void *ctx, const char *msg, size_t len, char **env_r, char **bs_r,
+		      char **body_r)
+{
+	(void)ctx;
+	(void)msg;
+	(void)len;
+	*env_r = strdup("(NIL \"env\")");
+	*bs_r = strdup("(\"text\" \"plain\")");
+	*body_r = strdup("(\"text\")");
+	return 0;
+}
+
+static void test_parser_hook(void **st)
+{
+	(void)st;
+	struct mail_store *s = open_store();
+	const char *err;
+	append_msg(s, "INBOX", "Subject: before\n\nb\n", 0);
+	struct mail_parser p = { fake_parse, NULL };
+	mail_store_set_parser(&p);
+	append_msg(s, "INBOX", "Subject: after\n\na\n", 0);
+	struct mail_folder *f;
+	assert_int_equal(mail_folder_open(s, "INBOX", 0, &f, &err), 0);
+	struct mail_range all = { 1, UINT32_MAX };
+	struct mail_iter *it;
+	const struct mail_msg *m;
+	for (int round = 0; round < 2; round++) {
+		assert_int_equal(mail_folder_iter_init(f, &all, 1, MAIL_FETCH_ENVELOPE |
+						       MAIL_FETCH_BODYSTRUCTURE, &it, &err), 0);
+		for (int i = 0; i < 2; i++) {
+			assert_int_equal(mail_folder_iter_next(it, &m, &err), 1);
+			assert_string_equal(m->envelope, "(NIL \"env\")");
+			assert_string_equal(m->body, "(\"text\")");
+			assert_null(m->h_subject);
+		}
+		assert_int_equal(mail_folder_iter_next(it, &m, &err), 0);
+		mail_folder_iter_deinit(&it);
+	}
+	mail_store_set_parser(NULL);
+	mail_folder_close(&f);
+	mail_store_free(&s);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_delivery_while_selected, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_two_handles, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_threads, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_external_changes, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_index_rebuild, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_uids_not_reused, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_parser_hook, setup, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
