@@ -87,7 +87,7 @@ static const char *const sql[ST_COUNT] = {
 
 int store_db_error(struct mstore *ms, const char *what, const char **error_r)
 {
-	snprintf(ms->err, sizeof ms->err, "index: %s: %s", what,
+	snprintf(ms->err, sizeof ms->err, "index: %.40s: %.180s", what,
 		 ms->db != NULL ? sqlite3_errmsg(ms->db) : "not open");
 	*error_r = ms->err;
 	errno = EIO;

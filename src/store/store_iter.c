@@ -194,7 +194,7 @@ int store_v_msg_open(struct mail_folder *f, uint32_t uid, int *fd_r, uint64_t *s
 {
 	struct mfolder *mf = (struct mfolder *)f;
 	char path[STORE_PATH_MAX * 2];
-	unsigned flags;
+	unsigned flags = 0;
 	/* Renamed by another program since our last sync: sync, try again. */
 	for (int attempt = 0; attempt < 2; attempt++) {
 		int r = msg_fname(mf, uid, path, sizeof path, &flags, error_r);
@@ -254,7 +254,7 @@ static int expunge_locked(struct mfolder *mf, const uint32_t *uids, size_t n,
 	bool changed = false;
 	uint64_t modseq = mf->row.modseq + 1;
 	for (size_t i = 0; i < n; i++) {
-		unsigned flags;
+		unsigned flags = 0;
 		int r = msg_fname(mf, uids[i], path, sizeof path, &flags, error_r);
 		if (r < 0)
 			return -1;
