@@ -23,6 +23,7 @@
 
 #define MAX_LISTENERS (LISTEN_SERVICE_COUNT * CONFIG_MAX_LISTEN)
 #define STOP_GRACE_SECONDS 30
+#define ACCESS_THREADS 4        /* store and password work of POP3/IMAP sessions */
 #define STOP_SESSIONS_TICKS 30   /* 3 s at 100 ms */
 
 struct serve_state {
@@ -134,7 +135,8 @@ static void stop_tick(evutil_socket_t fd, short what, void *arg)
 	 * 250 and nothing acknowledged is lost. Sessions have had their 421
 	 * and get a few seconds to take it. */
 	st->stop_ticks++;
-	bool commits_done = local_delivery_pending(st->srv.local) == 0;
+	bool commits_done = local_delivery_pending(st->srv.local) == 0 &&
+			    worker_pending(st->srv.tasks) == 0;
 	bool sessions_done = conn_count() == 0 || st->stop_ticks > STOP_SESSIONS_TICKS;
 	if ((commits_done && sessions_done) || st->stop_ticks > STOP_GRACE_SECONDS * 10)
 		event_base_loopbreak(st->srv.base);
@@ -212,7 +214,13 @@ static int setup(struct serve_state *st, const char **error_r)
 		*error_r = "out of memory";
 		return -1;
 	}
+	srv->tasks = worker_pool_new(srv->base, ACCESS_THREADS, NULL, NULL);
+	if (srv->tasks == NULL) {
+		*error_r = "cannot start worker threads";
+		return -1;
+	}
 	serve_smtp_init(srv);
+	serve_pop3_init(srv);
 	if (open_listeners(st, error_r) < 0 || drop_privileges(cfg, error_r) < 0)
 		return -1;
 	if (userdb_open(cfg->data_dir, &srv->userdb, error_r) < 0)
@@ -231,6 +239,7 @@ static void teardown(struct serve_state *st)
 	for (size_t i = 0; i < st->listener_count; i++)
 		listener_close(&st->listeners[i]);
 	local_delivery_free(&st->srv.local);
+	worker_pool_free(&st->srv.tasks);
 	userdb_close(&st->srv.userdb);
 	if (st->stop_timer)
 		event_free(st->stop_timer);

@@ -9,6 +9,7 @@
 
 #include "lib/config.h"
 #include "net/conn.h"
+#include "net/worker.h"
 
 struct event_base;
 struct userdb;
@@ -33,6 +34,7 @@ struct server {
 	const struct config *cfg;     /* &cfg_ref->cfg */
 	struct userdb *userdb;        /* loop thread's handle */
 	struct local_delivery *local;
+	struct worker_pool *tasks;    /* blocking work of the access protocols */
 	SSL_CTX *tls_ctx;             /* NULL: no TLS configured */
 	bool stopping;
 	/* One per [listen] service; proto NULL: not available in this build. */
@@ -47,5 +49,6 @@ int serve_auth_verify(const char *data_dir, const char *user, const char *passwo
 
 /* Fill srv->services[] for their protocols. */
 void serve_smtp_init(struct server *srv);
+void serve_pop3_init(struct server *srv);
 
 #endif

@@ -1,0 +1,335 @@
+/* Glue for POP3 and POP3S: a net/ connection, a pop3/ session, and the
+ * mail store, whose blocking calls run as tasks on worker threads. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <event2/event.h>
+
+#include "cli/serve.h"
+#include "lib/log.h"
+#include "pop3/pop3_server.h"
+#include "store/store.h"
+
+/* RFC 1939 3: an autologout timer of at least 10 minutes. */
+#define POP3_IDLE_SECONDS 600
+
+enum task_kind { TASK_AUTH, TASK_RETRIEVE, TASK_UPDATE };
+
+struct pop3_glue {
+	struct worker_job job;       /* first: the pool's view */
+	struct server *srv;
+	struct config_ref *cfg;
+	struct conn *conn;
+	struct pop3_server *session;
+	struct mail_store *store;    /* used by one task at a time */
+	struct mail_pop3 *drop;
+	struct event *delay;         /* a failed login's answer waits */
+	bool in_task, orphaned, shutting_down;
+
+	/* the task's input and output */
+	enum task_kind kind;
+	char user[321];
+	char *password;
+	size_t index;
+	size_t *indexes;
+	size_t nindexes;
+	enum pop3_auth_result auth;
+	struct pop3_msg *msgs;
+	size_t count;
+	char *data;
+	size_t len;
+	bool ok;
+};
+
+static void drop_close(struct pop3_glue *g)
+{
+	mail_pop3_close(&g->drop);
+	mail_store_free(&g->store);
+}
+
+static void glue_free(struct pop3_glue *g)
+{
+	drop_close(g);
+	pop3_server_free(&g->session);
+	config_ref_release(&g->cfg);
+	if (g->delay)
+		event_free(g->delay);
+	free(g->msgs);
+	free(g->data);
+	free(g->indexes);
+	free(g);
+}
+
+static void flush(struct pop3_glue *g)
+{
+	struct buf *out = pop3_server_output(g->session);
+	conn_write(g->conn, out->data, out->len);
+	buf_reset(out);
+	if (pop3_server_want_starttls(g->session)) {
+		if (conn_starttls(g->conn) < 0)
+			conn_close_after_flush(g->conn);
+	} else if (pop3_server_want_close(g->session) && !pop3_server_waiting(g->session)) {
+		conn_close_after_flush(g->conn);
+	}
+}
+
+/* ---- on a worker thread ---- */
+
+static enum pop3_auth_result open_maildrop(struct pop3_glue *g)
+{
+	const char *err = NULL;
+	const char *at = strrchr(g->user, '@');
+	if (at == NULL || !config_is_local_domain(&g->cfg->cfg, at + 1, strlen(at + 1)))
+		return POP3_AUTH_FAILED;
+	char local[65];
+	size_t n = (size_t)(at - g->user);
+	if (n == 0 || n >= sizeof local)
+		return POP3_AUTH_FAILED;
+	memcpy(local, g->user, n);
+	local[n] = '\0';
+	bool in_use = false;
+	if (mail_store_maildir_open(g->cfg->cfg.data_dir, at + 1, local, &g->store, &err) < 0 ||
+	    mail_pop3_open(g->store, &g->drop, &in_use, &err) < 0) {
+		if (!in_use)
+			log_err("pop3: maildrop of %s: %s", g->user, err ? err : "?");
+		mail_store_free(&g->store);
+		return in_use ? POP3_AUTH_IN_USE : POP3_AUTH_TEMPFAIL;
+	}
+	g->msgs = calloc(g->drop->count ? g->drop->count : 1, sizeof *g->msgs);
+	if (g->msgs == NULL) {
+		drop_close(g);
+		return POP3_AUTH_TEMPFAIL;
+	}
+	for (size_t i = 0; i < g->drop->count; i++) {
+		g->msgs[i].size = g->drop->msgs[i].vsize;
+		snprintf(g->msgs[i].uidl, sizeof g->msgs[i].uidl, "%s", g->drop->msgs[i].uidl);
+	}
+	g->count = g->drop->count;
+	return POP3_AUTH_OK;
+}
+
+static void run_task(struct worker_job *job)
+{
+	struct pop3_glue *g = (struct pop3_glue *)job;
+	const char *err = NULL;
+	switch (g->kind) {
+	case TASK_AUTH: {
+		for (char *p = g->user; *p; p++)
+			*p = (char)(*p >= 'A' && *p <= 'Z' ? *p + 32 : *p);
+		int r = serve_auth_verify(g->cfg->cfg.data_dir, g->user, g->password);
+		g->auth = r < 0 ? POP3_AUTH_TEMPFAIL : r == 0 ? POP3_AUTH_FAILED : open_maildrop(g);
+		break;
+	}
+	case TASK_RETRIEVE:
+		g->data = NULL;
+		if (mail_pop3_read(g->drop, g->index, &g->data, &g->len, &err) < 0)
+			log_err("pop3: read of message %zu: %s", g->index + 1, err ? err : "?");
+		break;
+	case TASK_UPDATE:
+		g->ok = mail_pop3_commit(g->drop, g->indexes, g->nindexes, &err) == 0;
+		if (!g->ok)
+			log_err("pop3: deleting for %s: %s", g->user, err ? err : "?");
+		drop_close(g);
+		break;
+	}
+}
+
+/* ---- back on the loop ---- */
+
+static void answer_auth(struct pop3_glue *g)
+{
+	pop3_server_auth_done(g->session, g->auth, g->msgs, g->count);
+	free(g->msgs);
+	g->msgs = NULL;
+	flush(g);
+	conn_resume(g->conn);
+}
+
+static void delay_done(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	answer_auth(arg);
+}
+
+static void task_done(struct worker_job *job)
+{
+	struct pop3_glue *g = (struct pop3_glue *)job;
+	g->in_task = false;
+	if (g->password != NULL) {
+		explicit_bzero(g->password, strlen(g->password));
+		free(g->password);
+		g->password = NULL;
+	}
+	if (g->orphaned) {
+		glue_free(g);
+		return;
+	}
+	switch (g->kind) {
+	case TASK_AUTH:
+		log_info("pop3 %s: login %s for %s from [%s]", conn_id(g->conn),
+			 g->auth == POP3_AUTH_OK ? "ok" : "failed", g->user, conn_peer(g->conn));
+		if (g->auth == POP3_AUTH_FAILED) {
+			struct timeval tv = { SERVE_AUTH_FAIL_DELAY, 0 };
+			g->delay = g->delay ? g->delay : evtimer_new(g->srv->base, delay_done, g);
+			evtimer_add(g->delay, &tv);
+			return;
+		}
+		answer_auth(g);
+		return;
+	case TASK_RETRIEVE:
+		pop3_server_retrieve_done(g->session, g->data, g->len);
+		free(g->data);
+		g->data = NULL;
+		break;
+	case TASK_UPDATE:
+		pop3_server_update_done(g->session, g->ok);
+		break;
+	}
+	if (g->shutting_down)
+		pop3_server_goodbye(g->session, "Server shutting down");
+	flush(g);
+	conn_resume(g->conn);
+}
+
+static void start_task(struct pop3_glue *g, enum task_kind kind)
+{
+	g->kind = kind;
+	g->in_task = true;
+	g->job.run = run_task;
+	g->job.done = task_done;
+	conn_pause(g->conn);
+	worker_submit(g->srv->tasks, &g->job);
+}
+
+static void hook_auth(void *ctx, const char *user, const char *password)
+{
+	struct pop3_glue *g = ctx;
+	snprintf(g->user, sizeof g->user, "%s", user);
+	g->password = strdup(password);
+	if (g->password == NULL) {
+		pop3_server_auth_done(g->session, POP3_AUTH_TEMPFAIL, NULL, 0);
+		return;
+	}
+	start_task(g, TASK_AUTH);
+}
+
+static void hook_retrieve(void *ctx, size_t index)
+{
+	struct pop3_glue *g = ctx;
+	g->index = index;
+	start_task(g, TASK_RETRIEVE);
+}
+
+static void hook_update(void *ctx, const size_t *indexes, size_t n)
+{
+	struct pop3_glue *g = ctx;
+	free(g->indexes);
+	g->indexes = malloc((n ? n : 1) * sizeof *indexes);
+	if (g->indexes == NULL) {
+		pop3_server_update_done(g->session, false);
+		return;
+	}
+	memcpy(g->indexes, indexes, n * sizeof *indexes);
+	g->nindexes = n;
+	start_task(g, TASK_UPDATE);
+}
+
+static const struct pop3_server_hooks hooks = { hook_auth, hook_retrieve, hook_update };
+
+static void *pop3_open(struct conn *c, void *service_ctx)
+{
+	struct server *srv = service_ctx;
+	struct pop3_glue *g = calloc(1, sizeof *g);
+	if (g == NULL)
+		return NULL;
+	g->srv = srv;
+	g->conn = c;
+	g->cfg = config_ref_hold(srv->cfg_ref);
+	const struct config *cfg = &g->cfg->cfg;
+	struct pop3_server_settings set = {
+		.hostname = cfg->hostname,
+		.tls_available = srv->tls_ctx != NULL,
+		.plaintext_auth = cfg->plaintext_auth_loopback && conn_peer_is_loopback(c),
+		.max_errors = 20,
+	};
+	g->session = pop3_server_new(&set, &hooks, g, conn_id(c), conn_is_tls(c));
+	if (g->session == NULL) {
+		glue_free(g);
+		return NULL;
+	}
+	conn_set_timeout(c, POP3_IDLE_SECONDS);
+	pop3_server_greet(g->session);
+	flush(g);
+	return g;
+}
+
+static size_t pop3_input(void *session, const char *data, size_t len)
+{
+	struct pop3_glue *g = session;
+	size_t used = pop3_server_input(g->session, data, len);
+	flush(g);
+	return used;
+}
+
+static void pop3_timeout(void *session)
+{
+	struct pop3_glue *g = session;
+	pop3_server_goodbye(g->session, "Autologout; idle for too long");
+	struct buf *out = pop3_server_output(g->session);
+	conn_write(g->conn, out->data, out->len);
+	buf_reset(out);
+}
+
+static void pop3_tls_ready(void *session)
+{
+	struct pop3_glue *g = session;
+	pop3_server_tls_started(g->session);
+	flush(g);
+}
+
+static void pop3_shutdown(void *session)
+{
+	struct pop3_glue *g = session;
+	if (g->in_task) {
+		g->shutting_down = true;
+		return;
+	}
+	pop3_server_goodbye(g->session, "Server shutting down");
+	flush(g);
+}
+
+static void pop3_close(void *session)
+{
+	struct pop3_glue *g = session;
+	/* Without QUIT nothing is deleted (RFC 1939 6); the lock goes. */
+	if (g->in_task) {
+		g->orphaned = true;
+		return;
+	}
+	glue_free(g);
+}
+
+static const struct conn_proto pop3_proto = {
+	.name = "pop3",
+	.open = pop3_open,
+	.input = pop3_input,
+	.timeout = pop3_timeout,
+	.tls_ready = pop3_tls_ready,
+	.shutdown = pop3_shutdown,
+	.close = pop3_close,
+};
+
+void serve_pop3_init(struct server *srv)
+{
+	struct conn_service svc = {
+		.proto = &pop3_proto,
+		.ctx = srv,
+		.tls_ctx = &srv->tls_ctx,
+		.idle_timeout = POP3_IDLE_SECONDS,
+		.busy_reply = "-ERR [SYS/TEMP] Too many connections\r\n",
+	};
+	srv->services[LISTEN_POP3] = svc;
+	svc.implicit_tls = true;
+	srv->services[LISTEN_POP3S] = svc;
+}
