@@ -130,7 +130,9 @@ enum imap_search_return {
 	IMAP_SEARCH_RETURN_SAVE  = 1 << 4,
 };
 
-#define IMAP_SEARCH_DEPTH_MAX 32
+/* Nesting of "(...)", NOT and OR. Higher than the list depth because
+ * clients chain OR for each alternative ("OR OR FROM a FROM b FROM c"). */
+#define IMAP_SEARCH_DEPTH_MAX 128
 
 struct imap_search {
 	bool esearch;           /* RETURN (...) was given (RFC 4731) */
