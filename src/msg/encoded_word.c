@@ -211,10 +211,17 @@ static void put_run(struct encoder *e, const unsigned char *p, size_t n, bool sp
 	size_t qlen = 0;
 	for (size_t i = 0; i < n; i++)
 		qlen += q_safe(p[i]) ? 1 : 3;
-	bool q = qlen <= (n + 2) / 3 * 4;
+	/* Q keeps mostly-ASCII text readable; B is shorter for the rest. */
+	size_t blen = (n + 2) / 3 * 4;
+	bool q = qlen <= blen + blen / 2;
 	size_t i = 0;
 	while (i < n) {
 		size_t start = i, enc = 0;
+		/* Fill the rest of the line when that leaves a useful word, else
+		 * a whole word after a fold. */
+		size_t avail = LINE_MAX_COLS - (e->col < LINE_MAX_COLS ? e->col : LINE_MAX_COLS) -
+			       (space_before ? 1 : 0);
+		size_t limit = avail >= OVERHEAD + 12 && avail < WORD_MAX ? avail : WORD_MAX;
 		while (i < n) {
 			size_t s = msg_utf8_seq_len(p + i, n - i);
 			if (s == 0)
@@ -223,7 +230,7 @@ static void put_run(struct encoder *e, const unsigned char *p, size_t n, bool sp
 			for (size_t j = 0; j < s; j++)
 				add += q_safe(p[i + j]) ? 1 : 3;
 			size_t next = q ? enc + add : (i + s - start + 2) / 3 * 4;
-			if (next + OVERHEAD > WORD_MAX && i > start)
+			if (next + OVERHEAD > limit && i > start)
 				break;
 			enc = next;
 			i += s;

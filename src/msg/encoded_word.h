@@ -11,8 +11,8 @@
  * through (8-bit text read as UTF-8, RFC 6532) with CR and LF removed.
  *
  * Encoding is for the composer: a UTF-8 value becomes a header value that
- * is plain where it can be and encoded words (UTF-8, Q or B, whichever is
- * shorter) where it must be, each at most 75 characters, folded so that
+ * is plain where it can be and encoded words (UTF-8; Q for mostly-ASCII
+ * text, B when Q would be much longer) where it must be, each at most 75 characters, folded so that
  * lines stay within 76 characters. */
 
 #include <stdbool.h>
