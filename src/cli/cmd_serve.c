@@ -221,6 +221,7 @@ static int setup(struct serve_state *st, const char **error_r)
 	}
 	serve_smtp_init(srv);
 	serve_pop3_init(srv);
+	serve_imap_init(srv);
 	if (open_listeners(st, error_r) < 0 || drop_privileges(cfg, error_r) < 0)
 		return -1;
 	if (userdb_open(cfg->data_dir, &srv->userdb, error_r) < 0)

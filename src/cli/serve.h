@@ -50,5 +50,6 @@ int serve_auth_verify(const char *data_dir, const char *user, const char *passwo
 /* Fill srv->services[] for their protocols. */
 void serve_smtp_init(struct server *srv);
 void serve_pop3_init(struct server *srv);
+void serve_imap_init(struct server *srv);
 
 #endif

@@ -90,7 +90,8 @@ static int flush(struct tok *k, size_t start, size_t *index_r)
 	if (grow(k, &k->out, &k->out_alloc, k->out_len + count + 1) < 0)
 		return -1;
 	*index_r = k->out_len;
-	memcpy(k->out + k->out_len, k->stack + start, count * sizeof *k->out);
+	if (count > 0)
+		memcpy(k->out + k->out_len, k->stack + start, count * sizeof *k->out);
 	k->out_len += count;
 	k->out[k->out_len++] = (struct tnode){ .a = { .type = IMAP_ARG_EOL } };
 	k->st_len = start;

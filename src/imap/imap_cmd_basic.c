@@ -1,0 +1,107 @@
+/* Commands of any state: CAPABILITY, NOOP, LOGOUT, STARTTLS, ID, ENABLE,
+ * NAMESPACE (RFC 9051 6.1, 6.3.1, 6.3.10; RFC 2971; RFC 5161). */
+#include "imap/imap_private.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "lib/log.h"
+
+int imap_cmd_capability(struct imap_session *s)
+{
+	if (!imap_arg_is_eol(s->args)) {
+		imap_bad(s, "CAPABILITY takes no arguments");
+		return 1;
+	}
+	buf_append_str(&s->out, "* CAPABILITY ");
+	imap_write_capabilities(s, &s->out);
+	buf_append_str(&s->out, "\r\n");
+	imap_tagged(s, "OK CAPABILITY completed");
+	return 1;
+}
+
+int imap_cmd_noop(struct imap_session *s)
+{
+	if (s->state == IMAP_STATE_SELECTED && imap_send_updates(s, true) < 0)
+		return 1;
+	imap_tagged(s, "OK NOOP completed");
+	return 1;
+}
+
+int imap_cmd_logout(struct imap_session *s)
+{
+	imap_untagged(s, "BYE Logging out");
+	imap_tagged(s, "OK LOGOUT completed");
+	imap_set_state(s, IMAP_STATE_LOGOUT);
+	s->next = IMAP_NEXT_CLOSE;
+	return 1;
+}
+
+int imap_cmd_starttls(struct imap_session *s)
+{
+	if (s->tls || !s->set.tls_available) {
+		imap_bad(s, s->tls ? "TLS is already active" : "TLS is not available");
+		return 1;
+	}
+	imap_tagged(s, "OK Begin TLS negotiation now");
+	s->next = IMAP_NEXT_STARTTLS;
+	return 1;
+}
+
+int imap_cmd_id(struct imap_session *s)
+{
+	struct imap_id id;
+	const char *err;
+	if (imap_parse_id(s->args, &id, &err) < 0) {
+		imap_bad(s, err);
+		return 1;
+	}
+	for (size_t i = 0; i < id.count && i < 8; i++) {
+		log_info("imap %s: ID %.*s=%.*s", s->id, STR_FMT(id.pairs[i].field),
+			 (int)(id.pairs[i].value.len > 64 ? 64 : id.pairs[i].value.len),
+			 id.pairs[i].value_nil ? "" : id.pairs[i].value.p);
+	}
+	imap_untagged(s, "ID (\"name\" \"postbox\")");
+	imap_tagged(s, "OK ID completed");
+	return 1;
+}
+
+int imap_cmd_enable(struct imap_session *s)
+{
+	static const struct { const char *name; unsigned bit; } known[] = {
+		{ "IMAP4rev2", IMAP_ENABLED_REV2 },
+		{ "UTF8=ACCEPT", IMAP_ENABLED_UTF8 },
+	};
+	struct imap_enable en;
+	const char *err;
+	if (imap_parse_enable(s->args, &en, &err) < 0) {
+		imap_bad(s, err);
+		return 1;
+	}
+	struct buf line;
+	buf_init(&line, 512);
+	buf_append_str(&line, "* ENABLED");
+	for (size_t i = 0; i < en.count; i++) {
+		for (size_t k = 0; k < sizeof known / sizeof known[0]; k++) {
+			/* RFC 5161 3.1: only newly enabled ones are listed. */
+			if (str_case_eq_cstr(en.caps[i], known[k].name) &&
+			    !(s->enabled & known[k].bit)) {
+				s->enabled |= known[k].bit;
+				buf_printf(&line, " %s", known[k].name);
+			}
+		}
+	}
+	buf_append_str(&line, "\r\n");
+	buf_append(&s->out, line.data, line.len);
+	buf_free(&line);
+	imap_tagged(s, "OK ENABLE completed");
+	return 1;
+}
+
+int imap_cmd_namespace(struct imap_session *s)
+{
+	/* One personal namespace, "/" as the hierarchy delimiter. */
+	imap_untagged(s, "NAMESPACE ((\"\" \"/\")) NIL NIL");
+	imap_tagged(s, "OK NAMESPACE completed");
+	return 1;
+}

@@ -1,0 +1,173 @@
+/* SELECT, EXAMINE, CLOSE, UNSELECT, IDLE and the untagged updates of a
+ * selected folder (RFC 9051 6.3.2-6.3.3, 6.4.1, 7.4.1, 7.5; RFC 2177;
+ * RFC 3691). */
+#include "imap/imap_private.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lib/log.h"
+
+void imap_unselect(struct imap_session *s)
+{
+	mail_folder_close(&s->folder);
+	s->folder_name[0] = '\0';
+	s->readonly = false;
+	s->known_modseq = 0;
+	if (s->state == IMAP_STATE_SELECTED)
+		imap_set_state(s, IMAP_STATE_AUTH);
+}
+
+/* "* n FETCH (UID u FLAGS (...))" for messages whose flags changed. */
+static int send_flag_changes(struct imap_session *s, const struct mail_changes *ch)
+{
+	const char *err = NULL;
+	for (size_t i = 0; i < ch->changed_count; i++) {
+		struct mail_range r = { ch->changed_uids[i], ch->changed_uids[i] };
+		struct mail_iter *it;
+		const struct mail_msg *m;
+		if (mail_folder_iter_init(s->folder, &r, 1, 0, &it, &err) < 0)
+			return -1;
+		while (mail_folder_iter_next(it, &m, &err) == 1) {
+			buf_printf(&s->out, "* %u FETCH (UID %u FLAGS ", m->seq, m->uid);
+			imap_write_flags(&s->out, m->flags, m->keywords);
+			buf_append_str(&s->out, ")\r\n");
+		}
+		mail_folder_iter_deinit(&it);
+	}
+	return 0;
+}
+
+int imap_send_updates(struct imap_session *s, bool allow_expunge)
+{
+	const char *err = NULL;
+	bool changed = false;
+	if (!allow_expunge || s->folder == NULL)
+		return 0;
+	if (mail_folder_poll(s->folder, &changed, &err) < 0)
+		goto fail;
+	if (!changed)
+		return 0;
+	struct mail_changes ch;
+	memset(&ch, 0, sizeof ch);
+	if (mail_folder_sync(s->folder, &err) < 0 ||
+	    mail_folder_changes(s->folder, s->known_modseq, &ch, &err) < 0)
+		goto fail;
+	for (size_t i = 0; i < ch.expunged_count; i++)
+		imap_untagged(s, "%u EXPUNGE", ch.expunged_seqs[i]);
+	if (ch.new_count > 0 || ch.expunged_count > 0)
+		imap_untagged(s, "%u EXISTS", ch.exists);
+	int r = send_flag_changes(s, &ch);
+	if (ch.highest_modseq > s->known_modseq)
+		s->known_modseq = ch.highest_modseq;
+	mail_changes_clear(&ch);
+	if (r == 0)
+		return 0;
+fail:
+	log_err("imap %s: updates of %s: %s", s->id, s->folder_name, err ? err : "?");
+	return 0;  /* a missed update is sent at the next chance */
+}
+
+static void select_responses(struct imap_session *s, const struct mail_status *st)
+{
+	imap_untagged(s, "%u EXISTS", st->messages);
+	if (!(s->enabled & IMAP_ENABLED_REV2))
+		imap_untagged(s, "0 RECENT");
+	imap_untagged(s, "FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft)");
+	if (s->readonly)
+		imap_untagged(s, "OK [PERMANENTFLAGS ()] Read-only mailbox");
+	else
+		imap_untagged(s, "OK [PERMANENTFLAGS (\\Answered \\Flagged \\Deleted \\Seen"
+				 " \\Draft \\*)] Flags permitted");
+	if (st->first_unseen_seq > 0 && !(s->enabled & IMAP_ENABLED_REV2))
+		imap_untagged(s, "OK [UNSEEN %u] First unseen", st->first_unseen_seq);
+	imap_untagged(s, "OK [UIDVALIDITY %u] UIDs valid", st->uidvalidity);
+	imap_untagged(s, "OK [UIDNEXT %u] Predicted next UID", st->uidnext);
+	imap_untagged(s, "OK [HIGHESTMODSEQ %llu] Highest",
+		      (unsigned long long)st->highest_modseq);
+	/* RFC 9051 6.3.2: the mailbox's LIST response, for its real name. */
+	buf_append_str(&s->out, "* LIST () \"/\" ");
+	imap_write_mailbox(s, &s->out, s->folder_name);
+	buf_append_str(&s->out, "\r\n");
+}
+
+static int do_select(struct imap_session *s, bool readonly)
+{
+	struct imap_select *sel = NULL;
+	const char *err = NULL;
+	char name[MAIL_NAME_MAX + 1];
+	if (imap_parse_select(s->args, &sel, &err) < 0) {
+		imap_bad(s, err);
+		return 1;
+	}
+	struct imap_arg marg = { .type = IMAP_ARG_STRING, .str = sel->mailbox };
+	int r = imap_mailbox_arg(s, &marg, name, sizeof name);
+	imap_select_free(&sel);
+	if (r < 0)
+		return 1;
+	if (s->folder != NULL) {
+		imap_unselect(s);
+		/* RFC 9051 7.1: the old mailbox is closed before the new. */
+		imap_untagged(s, "OK [CLOSED] Previous mailbox closed");
+	}
+	struct mail_status st;
+	if (mail_folder_open(s->store, name, readonly ? MAIL_OPEN_READONLY : 0, &s->folder,
+			     &err) < 0) {
+		imap_store_error(s, readonly ? "EXAMINE" : "SELECT", err);
+		return 1;
+	}
+	if (mail_folder_sync(s->folder, &err) < 0 || mail_folder_status(s->folder, &st, &err) < 0) {
+		imap_store_error(s, readonly ? "EXAMINE" : "SELECT", err);
+		mail_folder_close(&s->folder);
+		return 1;
+	}
+	snprintf(s->folder_name, sizeof s->folder_name, "%s", name);
+	s->readonly = readonly;
+	s->known_modseq = st.highest_modseq;
+	imap_set_state(s, IMAP_STATE_SELECTED);
+	select_responses(s, &st);
+	imap_tagged(s, "OK [%s] %s completed", readonly ? "READ-ONLY" : "READ-WRITE",
+		    readonly ? "EXAMINE" : "SELECT");
+	return 1;
+}
+
+int imap_cmd_select(struct imap_session *s) { return do_select(s, false); }
+int imap_cmd_examine(struct imap_session *s) { return do_select(s, true); }
+
+int imap_cmd_close(struct imap_session *s)
+{
+	const char *err = NULL;
+	/* RFC 9051 6.4.1: silently expunge \Deleted messages, no EXPUNGE. */
+	if (!s->readonly && mail_folder_expunge(s->folder, NULL, 0, &err) < 0)
+		log_err("imap %s: CLOSE expunge in %s: %s", s->id, s->folder_name, err ? err : "?");
+	imap_unselect(s);
+	imap_tagged(s, "OK CLOSE completed");
+	return 1;
+}
+
+int imap_cmd_unselect(struct imap_session *s)
+{
+	imap_unselect(s);
+	imap_tagged(s, "OK UNSELECT completed");
+	return 1;
+}
+
+int imap_cmd_idle(struct imap_session *s)
+{
+	if (!imap_arg_is_eol(s->args)) {
+		imap_bad(s, "IDLE takes no arguments");
+		return 1;
+	}
+	imap_send_updates(s, true);
+	buf_append_str(&s->out, "+ idling\r\n");
+	imap_reader_want_line(s->reader);
+	s->idling = true;
+	return 0;
+}
+
+void imap_session_idle_poll(struct imap_session *s)
+{
+	if (s->idling && s->state == IMAP_STATE_SELECTED)
+		imap_send_updates(s, true);
+}

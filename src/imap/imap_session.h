@@ -1,0 +1,63 @@
+#ifndef PB_IMAP_SESSION_H
+#define PB_IMAP_SESSION_H
+/* The IMAP server session (RFC 9051 IMAP4rev2 and RFC 3501 IMAP4rev1).
+ *
+ * Parsing happens on the event loop: imap_session_input() feeds the
+ * command reader until a whole command is there. Running a command may
+ * block (the mail store, password hashing), so the transport runs it on a
+ * worker thread with imap_session_run(); a command that makes a lot of
+ * output returns after a slice and is run again once the output has gone
+ * out. The session is never used by two threads at once: input stops
+ * while a command runs. */
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "lib/buf.h"
+
+struct config;
+
+enum imap_next {
+	IMAP_NEXT_READ,       /* feed more input */
+	IMAP_NEXT_RUN,        /* run imap_session_run() on a worker thread */
+	IMAP_NEXT_IDLE,       /* in IDLE: poll with imap_session_idle_poll() */
+	IMAP_NEXT_STARTTLS,   /* flush, then start TLS; then tls_started() */
+	IMAP_NEXT_CLOSE,      /* flush, then close */
+};
+
+struct imap_session_settings {
+	const char *hostname;
+	const struct config *cfg;        /* data_dir, local domains */
+	bool tls_available;              /* offer STARTTLS */
+	bool plaintext_auth;             /* LOGIN/AUTHENTICATE without TLS */
+	size_t max_append;               /* largest APPEND literal */
+	unsigned max_errors;             /* BAD commands before BYE */
+	/* On a worker thread: 1 the password matches, 0 not, -1 error. */
+	int (*verify)(const char *data_dir, const char *user, const char *password);
+};
+
+struct imap_session;
+
+struct imap_session *imap_session_new(const struct imap_session_settings *set,
+				      const char *session_id, bool tls_active);
+void imap_session_free(struct imap_session **s);
+
+void imap_session_greet(struct imap_session *s);
+/* Loop thread. Returns bytes used; stops at a command to run. */
+size_t imap_session_input(struct imap_session *s, const char *data, size_t len);
+/* What the transport does next. */
+enum imap_next imap_session_next(const struct imap_session *s);
+/* Worker thread: runs (a slice of) the pending command. */
+void imap_session_run(struct imap_session *s);
+/* Worker thread, in IDLE: reports changes to the selected folder. */
+void imap_session_idle_poll(struct imap_session *s);
+/* Milliseconds the transport should hold the output back (a failed
+ * login's delay); reading it clears it. */
+unsigned imap_session_take_delay(struct imap_session *s);
+
+struct buf *imap_session_output(struct imap_session *s);
+void imap_session_tls_started(struct imap_session *s);
+/* "* BYE text" and close (timeout, shutdown). */
+void imap_session_goodbye(struct imap_session *s, const char *text);
+
+#endif
