@@ -11,6 +11,16 @@
 
 #define OUT_MAX (128 * 1024 * 1024)   /* a RETR of the largest message */
 
+#define B(st) (1u << (st))
+/* Legal moves; CLOSED is reachable from everywhere and final. */
+static const unsigned legal[POP3_STATE_COUNT] = {
+	[POP3_STATE_AUTH] = B(POP3_STATE_SASL) | B(POP3_STATE_WAIT) | B(POP3_STATE_TLS),
+	[POP3_STATE_SASL] = B(POP3_STATE_AUTH) | B(POP3_STATE_WAIT),
+	[POP3_STATE_WAIT] = B(POP3_STATE_AUTH) | B(POP3_STATE_TRANSACTION),
+	[POP3_STATE_TRANSACTION] = B(POP3_STATE_WAIT),
+	[POP3_STATE_TLS] = B(POP3_STATE_AUTH),
+};
+
 void pop3_set_state(struct pop3_server *s, enum pop3_state to)
 {
 	static const char *const names[POP3_STATE_COUNT] = {
@@ -18,6 +28,11 @@ void pop3_set_state(struct pop3_server *s, enum pop3_state to)
 	};
 	if (s->state == POP3_STATE_CLOSED)
 		return;
+	if (to != POP3_STATE_CLOSED && to != s->state && !(legal[s->state] & B(to))) {
+		log_err("pop3 %s: illegal state change %s -> %s", s->id, names[s->state],
+			names[to]);
+		abort();  /* a broken invariant, never input-driven */
+	}
 	log_debug("pop3 %s: %s -> %s", s->id, names[s->state], names[to]);
 	s->state = to;
 }
@@ -120,7 +135,8 @@ const char *pop3_server_user(const struct pop3_server *s) { return s->user; }
 void pop3_server_auth_done(struct pop3_server *s, enum pop3_auth_result r,
 			   const struct pop3_msg *msgs, size_t count)
 {
-	pop3_set_state(s, POP3_STATE_AUTH);
+	if (r != POP3_AUTH_OK)
+		pop3_set_state(s, POP3_STATE_AUTH);
 	switch (r) {
 	case POP3_AUTH_OK:
 		break;
@@ -136,6 +152,7 @@ void pop3_server_auth_done(struct pop3_server *s, enum pop3_auth_result r,
 	}
 	s->msgs = calloc(count ? count : 1, sizeof *s->msgs);
 	if (s->msgs == NULL) {
+		pop3_set_state(s, POP3_STATE_AUTH);
 		pop3_reply(s, "-ERR [SYS/TEMP] Out of memory");
 		return;
 	}
@@ -204,7 +221,6 @@ void pop3_server_retrieve_done(struct pop3_server *s, const char *data, size_t l
 
 void pop3_server_update_done(struct pop3_server *s, bool ok)
 {
-	s->state = POP3_STATE_TRANSACTION;  /* for the reply's bookkeeping */
 	if (ok)
 		pop3_reply(s, "+OK %s closing", s->set.hostname);
 	else
