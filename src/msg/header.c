@@ -174,3 +174,30 @@ int msg_header_unfold(struct str value, struct buf *out)
 	out->data[out->len] = '\0';
 	return 0;
 }
+
+static bool name_listed(struct str name, const struct str *names, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (str_case_eq(name, names[i]))
+			return true;
+	return false;
+}
+
+int msg_header_filter(const char *header, size_t len, const struct str *names, size_t n,
+		      bool exclude, struct buf *out)
+{
+	struct msg_header_iter it;
+	struct msg_header_field f;
+	msg_header_iter_init(&it, header, len);
+	while (msg_header_next(&it, &f) > 0) {
+		if (name_listed(f.name, names, n) == exclude)
+			continue;
+		if (buf_append(out, header + f.offset, f.size) < 0)
+			return -1;
+		/* A last field without line end still needs one before the
+		 * blank line. */
+		if (header[f.offset + f.size - 1] != '\n' && buf_append(out, "\r\n", 2) < 0)
+			return -1;
+	}
+	return buf_append(out, "\r\n", 2);
+}

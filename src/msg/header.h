@@ -55,6 +55,14 @@ size_t msg_header_unfold_to(char *dst, struct str value);
 /* Appends the unfolded value to out. 0 or -1 (out full). */
 int msg_header_unfold(struct str value, struct buf *out);
 
+/* BODY[HEADER.FIELDS (names)] and HEADER.FIELDS.NOT (RFC 9051 6.4.5):
+ * appends the whole fields (folding and line ends as in the input) of the
+ * header section header[0..len) whose names are (exclude false) or are not
+ * (exclude true) among names[0..n) (case-insensitive), then the blank line
+ * "\r\n". 0 or -1 (out full). */
+int msg_header_filter(const char *header, size_t len, const struct str *names, size_t n,
+		      bool exclude, struct buf *out);
+
 /* value without leading and trailing SP / HTAB / CR / LF. */
 struct str msg_str_trim(struct str value);
 

@@ -270,3 +270,19 @@ int msg_transfer_decode(enum msg_cte enc, struct str in, struct buf *out,
 		*error_r = "decoded content too large";
 	return r;
 }
+
+int msg_crlf_append(struct str in, struct buf *out)
+{
+	const char *p = in.p, *end = in.p + in.len;
+	while (p < end) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		if (nl == NULL)
+			return buf_append(out, p, (size_t)(end - p));
+		bool bare = nl == in.p || nl[-1] != '\r';
+		if (buf_append(out, p, (size_t)(nl - p)) < 0 ||
+		    buf_append(out, bare ? "\r\n" : "\n", bare ? 2 : 1) < 0)
+			return -1;
+		p = nl + 1;
+	}
+	return 0;
+}

@@ -42,6 +42,10 @@ int msg_base64_encode_lines(struct str in, bool crlf, struct buf *out);
  * result survives mbox and SMTP unchanged. */
 int msg_qp_encode(struct str in, bool crlf, struct buf *out);
 
+/* Appends in with every bare LF written as CRLF: what IMAP sends for a
+ * Maildir file. 0 or -1 (out full). */
+int msg_crlf_append(struct str in, struct buf *out);
+
 /* Decodes in by enc. 0, or -1 with *error_r set (unknown encoding, or out
  * full). 7bit, 8bit and binary are copied. */
 int msg_transfer_decode(enum msg_cte enc, struct str in, struct buf *out,

@@ -152,6 +152,26 @@ static void test_field_limit(void **state)
 	free(m);
 }
 
+static void test_filter(void **state)
+{
+	const char *m = "From: a@b\nSubject: x\n y\nTo: c@d\nsubject: again\n\nbody";
+	const struct str names[] = { STR_LIT("SUBJECT"), STR_LIT("cc") };
+	struct buf b;
+	buf_init(&b, 1024);
+	assert_int_equal(msg_header_filter(m, strlen(m), names, 2, false, &b), 0);
+	assert_string_equal(b.data, "Subject: x\n y\nsubject: again\n\r\n");
+	buf_reset(&b);
+	assert_int_equal(msg_header_filter(m, strlen(m), names, 2, true, &b), 0);
+	assert_string_equal(b.data, "From: a@b\nTo: c@d\n\r\n");
+	buf_reset(&b);
+	assert_int_equal(msg_header_filter("A: 1", 4, names, 0, true, &b), 0);
+	assert_string_equal(b.data, "A: 1\r\n\r\n");
+	buf_reset(&b);
+	assert_int_equal(msg_header_filter("", 0, names, 2, false, &b), 0);
+	assert_string_equal(b.data, "\r\n");
+	buf_free(&b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -162,6 +182,7 @@ int main(void)
 		cmocka_unit_test(test_no_blank_line),
 		cmocka_unit_test(test_nul_and_huge_lines),
 		cmocka_unit_test(test_field_limit),
+		cmocka_unit_test(test_filter),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -147,6 +147,15 @@ static void test_full_buffer(void **state)
 	buf_free(&b);
 }
 
+static void test_crlf(void **state)
+{
+	struct buf b;
+	buf_init(&b, 64);
+	assert_int_equal(msg_crlf_append(STR_LIT("\na\nb\r\nc\r\r\nd"), &b), 0);
+	assert_string_equal(b.data, "\r\na\r\nb\r\nc\r\r\nd");
+	buf_free(&b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -156,6 +165,7 @@ int main(void)
 		cmocka_unit_test(test_encode_base64),
 		cmocka_unit_test(test_encode_qp),
 		cmocka_unit_test(test_full_buffer),
+		cmocka_unit_test(test_crlf),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
