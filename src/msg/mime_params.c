@@ -87,7 +87,9 @@ static int lx_value(struct lexer *lx, struct msg_arena *a, struct str *r)
 		for (size_t i = 0; i < q.len; i++) {
 			if (q.p[i] == '\\' && i + 1 < q.len)
 				i++;
-			else if (q.p[i] == '\r' || q.p[i] == '\n')
+			/* Line ends are folding even when escaped, so LF and
+			 * CRLF input give the same value. */
+			if (q.p[i] == '\r' || q.p[i] == '\n')
 				continue;
 			d[n++] = q.p[i];
 		}
