@@ -354,6 +354,10 @@ int imap_parse_append(const struct imap_arg *args, struct imap_append **append_r
 			return -1;
 		}
 	}
+	if (ap->msg_count == 0) {
+		imap_append_free(&ap);
+		return fail(error_r, "Message literal expected");
+	}
 	*append_r = ap;
 	return 0;
 }

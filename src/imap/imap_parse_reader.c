@@ -133,9 +133,10 @@ static void set_bad(struct imap_reader *r, bool toobig, const char *text)
 	r->err.text = text;
 }
 
-/* tag SP [UID SP] name: from the first line (or, for an overlong first
- * line, what was kept of it, which is enough for the tag). */
-static void parse_head(struct imap_reader *r, size_t n)
+/* tag SP [UID SP] name: from the first line, or for an overlong first
+ * line from what was kept of it (complete is false): the tag is known
+ * only if the SP after it was seen. */
+static void parse_head(struct imap_reader *r, size_t n, bool complete)
 {
 	const char *p = r->text.data;
 	size_t i = 0, j;
@@ -144,8 +145,9 @@ static void parse_head(struct imap_reader *r, size_t n)
 	while (i < n && imap_is_tag_char((unsigned char)p[i]))
 		i++;
 	if (i == 0 || i == n || p[i] != ' ') {
-		set_bad(r, false, i == n && i > 0 ? "Missing command" : "Invalid tag");
-		if (i == n && i > 0)
+		bool tag_only = i == n && i > 0 && complete;
+		set_bad(r, false, tag_only ? "Missing command" : "Invalid tag");
+		if (tag_only)
 			r->err.tag = (struct str){ p, i };
 		return;
 	}
@@ -281,7 +283,7 @@ static enum imap_read_result line_done(struct imap_reader *r)
 			r->text_used = 0;
 			return IMAP_READ_MORE;
 		}
-		parse_head(r, r->text.len);
+		parse_head(r, r->text.len, true);
 	}
 	int m = line_marker(r, &size, &sync, &binary, &marker);
 	if (m == 0)
@@ -312,7 +314,7 @@ static void start_skip(struct imap_reader *r, const char *why)
 {
 	set_bad(r, false, why);
 	if (!r->head_done && !r->line_mode)
-		parse_head(r, r->text.len);
+		parse_head(r, r->text.len, false);
 	r->tail_len = 0;
 	if (r->text.len > r->line_start)
 		tail_add(r, r->text.data + r->line_start, r->text.len - r->line_start);
