@@ -12,6 +12,52 @@
 #include "msg/imap_format.h"
 #include "msg/mime.h"
 
+
+/* Whether s[0..n) is well-formed IMAP data as the writer makes it:
+ * balanced parentheses around NIL, numbers, quoted strings (only \" and
+ * \\ escaped, no CR, LF or NUL) and literals. */
+static bool imap_wellformed(const char *s, size_t n)
+{
+	long depth = 0;
+	size_t i = 0;
+	while (i < n) {
+		char c = s[i];
+		if (c == '(' || c == ')' || c == ' ') {
+			depth += c == '(' ? 1 : c == ')' ? -1 : 0;
+			if (depth < 0)
+				return false;
+			i++;
+		} else if (c == '"') {
+			for (i++; i < n && s[i] != '"'; i++) {
+				if (s[i] == '\\' && (i + 1 >= n || (s[i + 1] != '"' && s[i + 1] != '\\')))
+					return false;
+				if (s[i] == '\\')
+					i++;
+				else if (s[i] == '\r' || s[i] == '\n' || s[i] == '\0')
+					return false;
+			}
+			if (i++ >= n)
+				return false;
+		} else if (c == '{') {
+			size_t len = 0;
+			for (i++; i < n && s[i] >= '0' && s[i] <= '9'; i++)
+				len = len * 10 + (size_t)(s[i] - '0');
+			if (i + 3 > n || memcmp(s + i, "}\r\n", 3) != 0 || len > n - i - 3 ||
+			    memchr(s + i + 3, '\0', len) != NULL)
+				return false;
+			i += 3 + len;
+		} else if (c >= '0' && c <= '9') {
+			while (i < n && s[i] >= '0' && s[i] <= '9')
+				i++;
+		} else if (n - i >= 3 && memcmp(s + i, "NIL", 3) == 0) {
+			i += 3;
+		} else {
+			return false;
+		}
+	}
+	return depth == 0;
+}
+
 enum what { ENVELOPE, BODY, BODYSTRUCTURE };
 
 static void check(const char *msg, size_t len, enum what w, bool utf8, const char *want)
@@ -216,6 +262,47 @@ static void test_envelope_odd(void **state)
 	      "(\"text\" \"plain\" (\"charset\" \"us-ascii\") NIL NIL \"7bit\" 0 0 NIL NIL NIL NIL)");
 }
 
+static void test_hostile(void **state)
+{
+	static const char *const headers[] = {
+		"From: \"unbalanced <a@b>\nTo: ((((a@b\nCc: <<<<@@@>>>\nSubject: \"\\\n\n",
+		"From: g: (x; <a@b\nReply-To: ;;;\nSender: \\\nBcc: [[[\nMessage-ID: \r\n\r\n",
+		"Content-Type: text/plain; name=\"a\\\"b\"; x=\"(\"\nContent-ID: (\n\n",
+		"Content-Type: multipart/mixed; boundary=\"((\"\n\n--((\nContent-Language: ,,(\n\n--((--",
+	};
+	for (size_t i = 0; i < sizeof headers / sizeof *headers; i++) {
+		struct msg_mime *m = NULL;
+		const char *error;
+		struct buf b;
+		assert_int_equal(msg_mime_parse(headers[i], strlen(headers[i]), &m, &error), 0);
+		buf_init(&b, 1 << 20);
+		assert_int_equal(msg_imap_write_envelope(&b, m->root, false), 0);
+		assert_true(imap_wellformed(b.data, b.len));
+		buf_reset(&b);
+		assert_int_equal(msg_imap_write_body(&b, m->root, true, false), 0);
+		assert_true(imap_wellformed(b.data, b.len));
+		buf_free(&b);
+		msg_mime_free(&m);
+	}
+	/* A 1 MiB subject line is written whole, as a quoted string. */
+	struct buf msg, b;
+	buf_init(&msg, 1 << 22);
+	buf_init(&b, 1 << 22);
+	buf_append_str(&msg, "Subject: ");
+	for (int i = 0; i < (1 << 20); i++)
+		buf_append_char(&msg, 'x');
+	buf_append_str(&msg, "\n\n");
+	struct msg_mime *m = NULL;
+	const char *error;
+	assert_int_equal(msg_mime_parse(msg.data, msg.len, &m, &error), 0);
+	assert_int_equal(msg_imap_write_envelope(&b, m->root, false), 0);
+	assert_int_equal(b.len, 1 + 4 + (1 << 20) + 2 + 8 * 4 + 1);
+	assert_true(imap_wellformed(b.data, b.len));
+	msg_mime_free(&m);
+	buf_free(&msg);
+	buf_free(&b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -225,6 +312,7 @@ int main(void)
 		cmocka_unit_test(test_message_rfc822),
 		cmocka_unit_test(test_strings),
 		cmocka_unit_test(test_envelope_odd),
+		cmocka_unit_test(test_hostile),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
