@@ -427,7 +427,7 @@ static void parse_list(struct parser *ps)
 	}
 }
 
-static struct str freeze(const char *pool, struct span s, bool trim)
+static struct str freeze(char *pool, struct span s, bool trim)
 {
 	if (s.off == NONE)
 		return (struct str){ NULL, 0 };
@@ -439,10 +439,9 @@ static struct str freeze(const char *pool, struct span s, bool trim)
 		}
 		while (r.len > 0 && (r.p[r.len - 1] == ' ' || r.p[r.len - 1] == '\t'))
 			r.len--;
-		/* Trimming the end leaves no NUL after it; names are only used
-		 * with their length, and an empty name is absent. */
 		if (r.len == 0)
-			return (struct str){ NULL, 0 };
+			return (struct str){ NULL, 0 };   /* an empty name is absent */
+		pool[(size_t)(r.p - pool) + r.len] = '\0';
 	}
 	return r;
 }

@@ -124,6 +124,18 @@ static void test_nul_and_8bit(void **state)
 	msg_address_list_free(&l);
 }
 
+static void test_names_terminated(void **state)
+{
+	struct msg_address_list *l = NULL;
+	const char *error;
+	assert_int_equal(msg_address_parse(STR_LIT("a@b ( Real Name  ), \"  x \" <c@d>"), &l, &error), 0);
+	assert_int_equal(l->count, 2);
+	assert_string_equal(l->addrs[0].name.p, "Real Name");
+	assert_string_equal(l->addrs[1].name.p, "x");
+	assert_string_equal(l->addrs[1].host.p, "d");
+	msg_address_list_free(&l);
+}
+
 static void test_limits(void **state)
 {
 	size_t count = MSG_ADDRESS_MAX + 5000;
@@ -179,6 +191,7 @@ int main(void)
 		cmocka_unit_test(test_obs),
 		cmocka_unit_test(test_broken),
 		cmocka_unit_test(test_nul_and_8bit),
+		cmocka_unit_test(test_names_terminated),
 		cmocka_unit_test(test_limits),
 		cmocka_unit_test(test_write_addr_spec),
 	};
