@@ -36,7 +36,13 @@ struct imap_reader {
 	size_t lit_count, lit_alloc;
 	struct imap_literal_info lit;   /* the announced literal */
 	size_t lit_marker;        /* its marker's offset in text */
+	/* The views handed out point into text, which literal data may move
+	 * (realloc): keep offsets and build the views when an event is
+	 * returned, as text does not change until the next feed. */
 	struct imap_command cmd;
+	size_t tag_len;           /* the tag is text[0..tag_len) */
+	size_t name_off, name_len;
+	bool err_tag;             /* err.tag is the tag */
 	size_t args_start;        /* arguments: text[args_start..len) */
 	bool head_done;           /* tag and name were looked at */
 	bool bad;                 /* the command is refused; err says why */
@@ -82,6 +88,8 @@ static void next_command(struct imap_reader *r)
 	r->line_start = r->text_used = 0;
 	r->lit_total = r->remaining = 0;
 	r->cmd = (struct imap_command){ { "", 0 }, { "", 0 }, false };
+	r->tag_len = r->name_off = r->name_len = 0;
+	r->err_tag = false;
 	r->args_start = 0;
 	r->head_done = r->bad = r->finished = false;
 	r->err = (struct imap_read_error){ { "", 0 }, NULL, false };
@@ -147,11 +155,14 @@ static void parse_head(struct imap_reader *r, size_t n, bool complete)
 	if (i == 0 || i == n || p[i] != ' ') {
 		bool tag_only = i == n && i > 0 && complete;
 		set_bad(r, false, tag_only ? "Missing command" : "Invalid tag");
-		if (tag_only)
-			r->err.tag = (struct str){ p, i };
+		if (tag_only) {
+			r->tag_len = i;
+			r->err_tag = true;
+		}
 		return;
 	}
-	r->cmd.tag = r->err.tag = (struct str){ p, i };
+	r->tag_len = i;
+	r->err_tag = true;
 	for (;;) {
 		j = ++i;
 		while (j < n && imap_is_atom_char((unsigned char)p[j]))
@@ -160,9 +171,10 @@ static void parse_head(struct imap_reader *r, size_t n, bool complete)
 			set_bad(r, false, "Invalid command name");
 			return;
 		}
-		r->cmd.name = (struct str){ p + i, j - i };
+		r->name_off = i;
+		r->name_len = j - i;
 		r->args_start = j;
-		if (r->cmd.uid || !str_case_eq_cstr(r->cmd.name, "UID"))
+		if (r->cmd.uid || !str_case_eq_cstr((struct str){ p + i, j - i }, "UID"))
 			return;
 		if (j == n) {
 			set_bad(r, false, "Missing command after UID");
@@ -245,8 +257,7 @@ static enum imap_read_result literal_announced(struct imap_reader *r, int m,
 	uint64_t used = r->text_used + r->lit_total;
 
 	r->lit = (struct imap_literal_info){
-		.tag = r->cmd.tag, .name = r->cmd.name, .uid = r->cmd.uid,
-		.size = size, .sync = sync, .binary = binary, .index = r->lit_count,
+		.uid = r->cmd.uid, .size = size, .sync = sync, .binary = binary, .index = r->lit_count,
 	};
 	if (m < 0) {
 		set_bad(r, true, "Literal size out of range");
@@ -428,6 +439,18 @@ static enum imap_read_result step(struct imap_reader *r, const char *p, size_t l
 	abort();
 }
 
+static void refresh_views(struct imap_reader *r)
+{
+	const char *base = r->text.data != NULL ? r->text.data : "";
+	struct str empty = { "", 0 };
+
+	r->cmd.tag = (struct str){ base, r->tag_len };
+	r->cmd.name = r->name_len ? (struct str){ base + r->name_off, r->name_len } : empty;
+	r->err.tag = r->err_tag ? r->cmd.tag : empty;
+	r->lit.tag = r->cmd.tag;
+	r->lit.name = r->cmd.name;
+}
+
 enum imap_read_result imap_reader_feed(struct imap_reader *r, const void *data,
 				       size_t len, size_t *used_r)
 {
@@ -447,6 +470,8 @@ enum imap_read_result imap_reader_feed(struct imap_reader *r, const void *data,
 	*used_r = pos;
 	if (res != IMAP_READ_MORE && res != IMAP_READ_LITERAL)
 		r->finished = true;
+	if (res != IMAP_READ_MORE)
+		refresh_views(r);
 	return res;
 }
 
@@ -527,7 +552,7 @@ struct str imap_reader_line(const struct imap_reader *r)
 int imap_reader_args(struct imap_reader *r, const struct imap_arg **args_r,
 		     const char **error_r)
 {
-	if (!r->head_done || r->bad || r->cmd.name.len == 0) {
+	if (!r->head_done || r->bad || r->name_len == 0) {
 		*error_r = "No command";
 		return -1;
 	}

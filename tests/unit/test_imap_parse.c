@@ -318,6 +318,27 @@ static void test_literals(void **state)
 			    "CMD a X [\"{3}\"]\nCMD b X [\"\" {3}\"]\n");
 	/* leading zeros are fine */
 	assert_string_equal(run("a X {0003}\r\nabc\r\n"), "LIT a 3 #0; CONT; CMD a X [{3}abc]\n");
+	/* literal data moves the buffer (realloc): the tag and name still read
+	 * right, in every event (ASan would see a stale view) */
+	char *big = malloc(20000);
+	assert_non_null(big);
+	int n = snprintf(big, 100, "tag1 APPEND box {10000}\r\n");
+	memset(big + n, 'm', 10000);
+	n += 10000;
+	n += snprintf(big + n, 100, " {2000+}\r\n");
+	memset(big + n, 'n', 2000);
+	n += 2000;
+	n += snprintf(big + n, 100, "\r\n");
+	const char *log = run_pol(big, (size_t)n, &pol, NULL);
+	assert_int_equal(strncmp(log, "LIT tag1 10000 #0; CONT; LIT tag1 2000+ #1; CMD tag1 APPEND [box {10000}mmm", 74), 0);
+	pol.accept_max = 5000;
+	/* refused: the client never sends the data, so it reads as a command
+	 * tagged mmm... whose name is "{2000+}", whose literal is skipped */
+	log = run_pol(big, (size_t)n, &pol, NULL);
+	assert_int_equal(strncmp(log, "LIT tag1 10000 #0; REJ; BAD tag1 [TOOBIG] Refused by session\n"
+				 "BAD mmmm", 68), 0);
+	assert_string_equal(log + strlen(log) - 22, " Invalid command name\n");
+	free(big);
 	/* "~" alone before a normal literal */
 	assert_string_equal(run("a X ~ {1}\r\nb\r\n"), "LIT a 1 #0; CONT; CMD a X [~ {1}b]\n");
 }
