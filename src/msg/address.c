@@ -238,7 +238,11 @@ static struct span take_domain(struct parser *ps)
 		if (at(ps, '[')) {
 			size_t start = ps->pos;
 			skip_delimited(ps, ']');
-			pool_add(ps, ps->p + start, ps->pos - start);
+			/* Folding inside is no part of it (and an unclosed one
+			 * runs over line ends). */
+			for (size_t i = start; i < ps->pos; i++)
+				if (ps->p[i] != '\r' && ps->p[i] != '\n')
+					pool_add(ps, ps->p + i, 1);
 		} else if (ps->pos < ps->len && (is_atext((unsigned char)ps->p[ps->pos]) ||
 					       ps->p[ps->pos] == '.')) {
 			take_atom(ps, true);

@@ -95,6 +95,8 @@ int msg_encoded_words_decode(struct str value, struct buf *out)
 	bool after_word = false;
 	struct pending pd = { .charset = { "", 0 } };
 	int r = 0;
+	if (n == 0)
+		return 0;
 	buf_init(&pd.bytes, n + 16);   /* decoding never grows the text */
 	while (r == 0 && i + 1 < n) {
 		const char *eq = memchr(p + i, '=', n - i - 1);

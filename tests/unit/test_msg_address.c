@@ -107,6 +107,8 @@ static void test_broken(void **state)
 	check("a@b)) , c@d", "(NIL NIL \"a\" \"b\")!(NIL NIL \"c\" \"d\")");
 	check("<<<>>>", "");
 	check("a@[1.2.3.4", "(NIL NIL \"a\" \"[1.2.3.4\")");
+	check("a@[1.2\r\n .3", "(NIL NIL \"a\" \"[1.2 .3\")");
+	check("a@[1.2\n .3", "(NIL NIL \"a\" \"[1.2 .3\")");
 	check("Joe <joe@x.test> trailing, b@c",
 	      "(\"Joe\" NIL \"joe\" \"x.test\")!(NIL NIL \"b\" \"c\")");
 	check(";;;:::", "(NIL NIL \"\" NIL)(NIL NIL NIL NIL)");

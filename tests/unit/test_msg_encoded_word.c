@@ -33,6 +33,11 @@ static void test_decode_basic(void **state)
 	DEC("=?us-ascii*en?q?hi?=", "hi");
 	DEC("plain text", "plain text");
 	DEC("", "");
+	struct buf b;
+	buf_init(&b, 16);
+	assert_int_equal(msg_encoded_words_decode((struct str){ NULL, 0 }, &b), 0);
+	assert_int_equal(b.len, 0);
+	buf_free(&b);
 }
 
 static void test_decode_whitespace(void **state)
