@@ -12,7 +12,9 @@ static bool quotable(struct str s, bool utf8)
 	bool high = false;
 	for (size_t i = 0; i < s.len; i++) {
 		unsigned char c = (unsigned char)s.p[i];
-		if (c == 0 || c == '\r' || c == '\n')
+		/* Quote and backslash could be escaped, but a literal is what
+		 * Dovecot sends and what old clients parse best. */
+		if (c == 0 || c == '\r' || c == '\n' || c == '"' || c == '\\')
 			return false;
 		high |= c >= 0x80;
 	}
@@ -25,17 +27,8 @@ int msg_imap_write_string(struct buf *out, struct str s, bool utf8)
 		return buf_append(out, "NIL", 3);
 	int r = 0;
 	if (quotable(s, utf8)) {
-		r |= buf_reserve(out, s.len + 2);
 		r |= buf_append_char(out, '"');
-		size_t start = 0;
-		for (size_t i = 0; i < s.len; i++) {
-			if (s.p[i] == '"' || s.p[i] == '\\') {
-				r |= buf_append(out, s.p + start, i - start);
-				r |= buf_append_char(out, '\\');
-				start = i;
-			}
-		}
-		r |= buf_append(out, s.p + start, s.len - start);
+		r |= buf_append(out, s.p, s.len);
 		r |= buf_append_char(out, '"');
 		return r < 0 ? -1 : 0;
 	}
@@ -171,9 +164,8 @@ static int write_dsp_lang_loc(struct buf *out, const struct msg_part *p, bool ut
 	r |= buf_append_char(out, ' ');
 	if (p->language_count == 0) {
 		r |= buf_append(out, "NIL", 3);
-	} else if (p->language_count == 1) {
-		r |= msg_imap_write_string(out, p->languages[0], utf8);
 	} else {
+		/* Always a list, even of one, as Dovecot writes it. */
 		r |= buf_append_char(out, '(');
 		for (unsigned i = 0; i < p->language_count; i++) {
 			if (i > 0)
@@ -189,16 +181,25 @@ static int write_dsp_lang_loc(struct buf *out, const struct msg_part *p, bool ut
 
 static int write_part(struct buf *out, const struct msg_part *p, bool ext, bool utf8);
 
+/* What stands in for a body that is not there: IMAP has no empty
+ * multipart, and a message/rfc822 always has a body (as Dovecot does). */
+static int write_empty_text(struct buf *out, bool ext)
+{
+	return buf_append_str(out, ext ? "(\"text\" \"plain\" (\"charset\" \"us-ascii\") NIL NIL "
+				    "\"7bit\" 0 0 NIL NIL NIL NIL)" :
+				    "(\"text\" \"plain\" (\"charset\" \"us-ascii\") NIL NIL "
+				    "\"7bit\" 0 0)");
+}
+
 static int write_multipart(struct buf *out, const struct msg_part *p, bool ext, bool utf8)
 {
 	int r = buf_append_char(out, '(');
-	if (p->children == NULL) {
-		/* IMAP needs one body at least: an empty text part stands in,
-		 * as Dovecot writes it. */
-		r |= buf_append_str(out, "(\"text\" \"plain\" (\"charset\" \"us-ascii\") NIL NIL "
-				    "\"7bit\" 0 0)");
-	}
-	for (const struct msg_part *c = p->children; c != NULL && r == 0; c = c->next)
+	/* Unsplit (no boundary, too deep, no delimiter found): still a
+	 * multipart for the client, with one empty part. */
+	if (p->children == NULL || !p->is_multipart)
+		r |= write_empty_text(out, ext);
+	for (const struct msg_part *c = p->is_multipart ? p->children : NULL; c != NULL && r == 0;
+	     c = c->next)
 		r |= write_part(out, c, ext, utf8);
 	r |= buf_append_char(out, ' ');
 	r |= msg_imap_write_string(out, p->subtype, utf8);
@@ -210,6 +211,28 @@ static int write_multipart(struct buf *out, const struct msg_part *p, bool ext, 
 	return r | buf_append_char(out, ')');
 }
 
+static bool is_message_type(const struct msg_part *p)
+{
+	return str_case_eq_cstr(p->type, "message") &&
+	       (str_case_eq_cstr(p->subtype, "rfc822") || str_case_eq_cstr(p->subtype, "global"));
+}
+
+/* The envelope, body and lines of a message/rfc822 part; an unparsed
+ * one (encoded, too deep) gets an empty envelope and body. */
+static int write_encapsulated(struct buf *out, const struct msg_part *p, bool ext, bool utf8)
+{
+	int r = buf_append_char(out, ' ');
+	if (p->is_message_rfc822) {
+		r |= msg_imap_write_envelope(out, p->children, utf8);
+		r |= buf_append_char(out, ' ');
+		r |= write_part(out, p->children, ext, utf8);
+	} else {
+		r |= buf_append_str(out, "(NIL NIL NIL NIL NIL NIL NIL NIL NIL NIL) ");
+		r |= write_empty_text(out, ext);
+	}
+	return r | buf_printf(out, " %zu", p->body.lines);
+}
+
 static int write_single(struct buf *out, const struct msg_part *p, bool ext, bool utf8)
 {
 	int r = buf_append_char(out, '(');
@@ -218,7 +241,9 @@ static int write_single(struct buf *out, const struct msg_part *p, bool ext, boo
 	r |= msg_imap_write_string(out, p->subtype, utf8);
 	r |= buf_append_char(out, ' ');
 	bool text = str_case_eq_cstr(p->type, "text");
-	if (p->param_count == 0 && !p->type_explicit && text)
+	/* A text part without parameters is us-ascii (RFC 2046 4.1.2);
+	 * Dovecot says so explicitly, and clients are used to it. */
+	if (p->param_count == 0 && text)
 		r |= buf_append_str(out, "(\"charset\" \"us-ascii\")");
 	else
 		r |= write_params(out, p->params, p->param_count, utf8);
@@ -229,12 +254,8 @@ static int write_single(struct buf *out, const struct msg_part *p, bool ext, boo
 	r |= buf_append_char(out, ' ');
 	r |= msg_imap_write_string(out, p->encoding.p ? p->encoding : STR_LIT("7bit"), utf8);
 	r |= buf_printf(out, " %zu", p->body.crlf_octets);
-	if (p->is_message_rfc822 && r == 0) {
-		r |= buf_append_char(out, ' ');
-		r |= msg_imap_write_envelope(out, p->children, utf8);
-		r |= buf_append_char(out, ' ');
-		r |= write_part(out, p->children, ext, utf8);
-		r |= buf_printf(out, " %zu", p->body.lines);
+	if (is_message_type(p) && r == 0) {
+		r |= write_encapsulated(out, p, ext, utf8);
 	} else if (text) {
 		r |= buf_printf(out, " %zu", p->body.lines);
 	}
@@ -248,7 +269,8 @@ static int write_single(struct buf *out, const struct msg_part *p, bool ext, boo
 
 static int write_part(struct buf *out, const struct msg_part *p, bool ext, bool utf8)
 {
-	return p->is_multipart ? write_multipart(out, p, ext, utf8) :
+	return p->is_multipart || str_case_eq_cstr(p->type, "multipart") ?
+		       write_multipart(out, p, ext, utf8) :
 				 write_single(out, p, ext, utf8);
 }
 

@@ -3,11 +3,13 @@
 /* IMAP ENVELOPE, BODY and BODYSTRUCTURE (RFC 9051 7.5.2, RFC 3501 7.4.2)
  * written from a parsed message, for FETCH and for the index's cache.
  *
- * Strings are quoted when they can be: no NUL, CR or LF and, unless utf8
- * is set, no 8-bit octet (utf8: IMAP4rev2 or UTF8=ACCEPT, and then only
- * well-formed UTF-8 is quoted). Anything else is a literal {n}\r\n...,
- * with NUL octets (never allowed in IMAP text) written as 0x80. Absent
- * values are NIL. Everything is appended to out; each function returns 0,
+ * Strings are quoted when they can be: no NUL, CR, LF, '"' or '\\' and,
+ * unless utf8 is set, no 8-bit octet (utf8: IMAP4rev2 or UTF8=ACCEPT, and
+ * then only well-formed UTF-8 is quoted). Anything else is a literal
+ * {n}\r\n..., with NUL octets (never allowed in IMAP text) written as 0x80.
+ * The output follows Dovecot's where RFC 9051 leaves a choice (default
+ * charset of text parts, language lists, empty stand-in bodies), since
+ * clients are used to it. Absent values are NIL. Everything is appended to out; each function returns 0,
  * or -1 when out is full (the output is then incomplete). */
 
 #include <stdbool.h>

@@ -184,7 +184,7 @@ static void test_mixed_alternative_attachment(void **state)
 	      "(\"application\" \"pdf\" (\"name\" \"map.pdf\") \"<map@a.test>\" \"The map\" "
 	      "\"base64\" 8) \"mixed\")");
 	CHECK(mixed, ENVELOPE,
-	      "(NIL \"=?utf-8?q?Caf=C3=A9?= \\\"plans\\\"\" "
+	      "(NIL {29}\r\n=?utf-8?q?Caf=C3=A9?= \"plans\" "
 	      "((\"Alice Example\" NIL \"alice\" \"a.test\")) "
 	      "((\"Alice Example\" NIL \"alice\" \"a.test\")) "
 	      "((NIL NIL \"list\" \"a.test\")) "
@@ -217,7 +217,8 @@ static void test_strings(void **state)
 	assert_int_equal(msg_imap_write_string(&b, (struct str){ NULL, 0 }, false), 0);
 	assert_int_equal(msg_imap_write_string(&b, STR_LIT(" a\"b\\c "), false), 0);
 	assert_int_equal(msg_imap_write_string(&b, STR_LIT(""), false), 0);
-	assert_string_equal(b.data, "NIL\" a\\\"b\\\\c \"\"\"");
+	assert_int_equal(msg_imap_write_string(&b, STR_LIT("plain text"), false), 0);
+	assert_string_equal(b.data, "NIL{7}\r\n a\"b\\c \"\"\"plain text\"");
 	buf_reset(&b);
 	assert_int_equal(msg_imap_write_string(&b, STR_LIT("caf\xc3\xa9"), false), 0);
 	assert_string_equal(b.data, "{5}\r\ncaf\xc3\xa9");
@@ -242,7 +243,8 @@ static void test_strings(void **state)
 
 static void test_envelope_odd(void **state)
 {
-	/* Folded subject, empty Sender falls back to From, 8-bit subject. */
+	/* Folded subject, empty Sender falls back to From, 8-bit subject,
+	 * a language list of one, text/plain without charset. */
 	static const char msg[] =
 		"Subject: a\n b\n"
 		"From: f@x.test\n"
@@ -258,6 +260,15 @@ static void test_envelope_odd(void **state)
 	check(bits, sizeof bits - 1, ENVELOPE, true,
 	      "(NIL \"Gr\xc3\xbc\xc3\x9f" "e\" NIL NIL NIL NIL NIL NIL NIL NIL)");
 	CHECK("", ENVELOPE, "(NIL NIL NIL NIL NIL NIL NIL NIL NIL NIL)");
+	CHECK("Content-Type: text/plain\nContent-Language: en\n\nhi", BODYSTRUCTURE,
+	      "(\"text\" \"plain\" (\"charset\" \"us-ascii\") NIL NIL \"7bit\" 2 0 NIL NIL "
+	      "(\"en\") NIL)");
+	/* Multipart without boundary: a multipart with one empty part. */
+	CHECK("Content-Type: multipart/mixed\n\n--x\n\nbody\n", BODYSTRUCTURE,
+	      "((\"text\" \"plain\" (\"charset\" \"us-ascii\") NIL NIL \"7bit\" 0 0 NIL NIL NIL NIL) "
+	      "\"mixed\" NIL NIL NIL NIL)");
+	CHECK("Content-Type: multipart/mixed\n\n--x\n\nbody\n", BODY,
+	      "((\"text\" \"plain\" (\"charset\" \"us-ascii\") NIL NIL \"7bit\" 0 0) \"mixed\")");
 	CHECK("", BODYSTRUCTURE,
 	      "(\"text\" \"plain\" (\"charset\" \"us-ascii\") NIL NIL \"7bit\" 0 0 NIL NIL NIL NIL)");
 }
