@@ -142,13 +142,29 @@ static int key_modseq(struct sctx *c, const struct imap_arg **pa, struct imap_se
 	return 0;
 }
 
+/* The n keys (1 for NOT, 2 for OR) that a key applies to. */
+static int key_sub(struct sctx *c, int n, const struct imap_arg **pa,
+		   struct imap_search_key *k)
+{
+	struct imap_search_key *sub, *last = NULL;
+	for (int i = 0; i < n; i++) {
+		if (parse_key(c, pa, &sub) < 0)
+			return -1;
+		if (last != NULL)
+			last->next = sub;
+		else
+			k->child = sub;
+		last = sub;
+	}
+	return 0;
+}
+
 /* The argument of a key from the table; a points past the key name. */
 static int key_arg(struct sctx *c, const struct key_def *d, const struct imap_arg **pa,
 		   struct imap_search_key *k)
 {
 	const struct imap_arg *a = *pa;
 	uint32_t n32;
-	struct imap_search_key *sub;
 	unsigned flag;
 
 	switch (d->arg) {
@@ -187,21 +203,9 @@ static int key_arg(struct sctx *c, const struct key_def *d, const struct imap_ar
 		break;
 	case KA_MODSEQ:
 		return key_modseq(c, pa, k);
-	case KA_OR: {
-		struct imap_search_key *first;
-		if (parse_key(c, &a, &first) < 0 || parse_key(c, &a, &sub) < 0)
-			return -1;
-		first->next = sub;
-		k->child = first;
-		*pa = a;
-		return 0;
-	}
+	case KA_OR:
 	case KA_NOT:
-		if (parse_key(c, &a, &sub) < 0)
-			return -1;
-		k->child = sub;
-		*pa = a;
-		return 0;
+		return key_sub(c, d->arg == KA_OR ? 2 : 1, pa, k);
 	}
 	*pa = a + 1;
 	return 0;
