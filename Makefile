@@ -27,6 +27,7 @@ test: build-test
 bench: build
 	@scripts/deps bench
 	@bench/smtp-ingest
+	@bench/imap
 
 fuzz: deps
 	@CC=clang cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPOSTBOX_FUZZ=ON >/dev/null
