@@ -481,6 +481,51 @@ static void test_line_mode(void **state)
 			    "CMD b IDLE []\nLINE DONE\nCMD c NOOP []\n");
 }
 
+/* An overlong raw line is skipped like any other; literal markers in it
+ * mean nothing. */
+static void test_line_mode_overlong(void **state)
+{
+	struct policy pol = default_policy();
+	char in[256];
+	(void)state;
+	pol.set.line_max = 32;
+	int n = snprintf(in, sizeof in, "a AUTHENTICATE PLAIN\r\n%s {5+}\r\nb NOOP\r\n",
+			 "QUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFB");
+	assert_string_equal(run_pol(in, (size_t)n, &pol, "AUTHENTICATE"),
+			    "CMD a AUTHENTICATE [PLAIN]\nBAD * Command line too long\nCMD b NOOP []\n");
+}
+
+/* reset drops a half-read command; accept/reject outside a literal
+ * event do nothing. */
+static void test_reset_and_misuse(void **state)
+{
+	struct imap_reader *r = imap_reader_new(NULL);
+	size_t used;
+	(void)state;
+	assert_false(imap_reader_literal_accept(r));
+	imap_reader_literal_reject(r, true, "x");
+	assert_int_equal(imap_reader_feed(r, "a LOGIN {3}\r\nj", 15, &used), IMAP_READ_LITERAL);
+	assert_int_equal(used, 13);
+	/* feeding before deciding gives the same event and takes nothing */
+	assert_int_equal(imap_reader_feed(r, "j", 1, &used), IMAP_READ_LITERAL);
+	assert_int_equal(used, 0);
+	assert_true(imap_reader_literal_accept(r));
+	assert_false(imap_reader_literal_accept(r));
+	assert_int_equal(imap_reader_feed(r, "j", 1, &used), IMAP_READ_MORE);
+	imap_reader_want_line(r);
+	imap_reader_reset(r);
+	assert_int_equal(imap_reader_feed(r, "b NOOP\r\n", 8, &used), IMAP_READ_COMMAND);
+	assert_int_equal(used, 8);
+	assert_memory_equal(imap_reader_command(r)->tag.p, "b", 1);
+	/* bytes after a command are left for later (STARTTLS) */
+	assert_int_equal(imap_reader_feed(r, "c STARTTLS\r\n\x16\x03", 14, &used),
+			 IMAP_READ_COMMAND);
+	assert_int_equal(used, 12);
+	imap_reader_free(&r);
+	assert_null(r);
+	imap_reader_free(&r);
+}
+
 /* ---- values ---- */
 
 static const struct imap_arg *args_try(const char *line, const char **why_r);
@@ -1480,6 +1525,8 @@ int main(void)
 		cmocka_unit_test_teardown(test_overlong, teardown),
 		cmocka_unit_test_teardown(test_overlong_default, teardown),
 		cmocka_unit_test_teardown(test_line_mode, teardown),
+		cmocka_unit_test_teardown(test_line_mode_overlong, teardown),
+		cmocka_unit_test(test_reset_and_misuse),
 		cmocka_unit_test_teardown(test_numbers, teardown_args),
 		cmocka_unit_test_teardown(test_seqsets, teardown_args),
 		cmocka_unit_test_teardown(test_flags, teardown_args),
