@@ -6,6 +6,7 @@
 #include <event2/event.h>
 
 #include "cli/serve.h"
+#include "imap/imap_message.h"
 #include "imap/imap_session.h"
 #include "lib/log.h"
 
@@ -226,4 +227,5 @@ void serve_imap_init(struct server *srv)
 	srv->services[LISTEN_IMAP] = svc;
 	svc.implicit_tls = true;
 	srv->services[LISTEN_IMAPS] = svc;
+	mail_store_set_parser(&imap_msg_parser);
 }
