@@ -153,7 +153,7 @@ static int cmd_delete(struct imap_session *s)
 
 static int cmd_rename(struct imap_session *s)
 {
-	char from[MAIL_NAME_MAX + 1], to[MAIL_NAME_MAX + 2];
+	char from[MAIL_NAME_MAX + 1], to[MAIL_NAME_MAX + 1];
 	const char *err = NULL;
 	if (imap_args_count(s->args) != 2) {
 		imap_bad(s, "RENAME takes two mailbox names");
@@ -162,9 +162,6 @@ static int cmd_rename(struct imap_session *s)
 	if (imap_mailbox_arg(s, &s->args[0], from, sizeof from) < 0 ||
 	    imap_mailbox_arg(s, &s->args[1], to, sizeof to) < 0)
 		return 1;
-	size_t len = strlen(to);
-	if (len > 1 && to[len - 1] == '/')
-		to[len - 1] = '\0';
 	if (!mail_store_name_valid(to)) {
 		imap_tagged(s, "NO [CANNOT] Invalid mailbox name");
 		return 1;
