@@ -188,7 +188,9 @@ static void write_simple(struct imap_session *s, struct fetch_ctx *c, const stru
 		buf_printf(out, "%sRFC822.SIZE %llu", *sep, (unsigned long long)m->vsize);
 		*sep = " ";
 	}
-	if ((f->items & IMAP_FETCH_MODSEQ) || f->changedsince) {
+	/* \Seen set by this FETCH is a change CONDSTORE clients track. */
+	if ((f->items & IMAP_FETCH_MODSEQ) || f->changedsince ||
+	    (c->flags_always && (s->enabled & IMAP_ENABLED_CONDSTORE))) {
 		buf_printf(out, "%sMODSEQ (%llu)", *sep, (unsigned long long)m->modseq);
 		*sep = " ";
 	}

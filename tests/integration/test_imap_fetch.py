@@ -300,6 +300,53 @@ class TestFetchSections(FetchCase):
         self.assertEqual(lits, [b"hello world", b"alt one"])
 
 
+class TestOddFiles(FetchCase):
+    def test_crlf_file_kept(self):
+        """A file that already has CRLF line ends is sent as it is."""
+        data = crlf(PLAIN)
+        self.put(data)
+        m = self.imap()
+        text, lit = self.fetch1(m, "1", "(RFC822.SIZE BODY.PEEK[])")
+        self.assertIn(b"RFC822.SIZE %d" % len(data), text)
+        self.assertEqual(lit, data)
+
+    def test_nul_octets(self):
+        """BODY never sends NUL (RFC 9051 4.3: 0x80 stands in, sizes
+        kept); BINARY sends it in a literal8 (RFC 3516 4.2)."""
+        self.put(b"From: a@x.test\nSubject: nul\n\nab\x00cd\n")
+        m = self.imap()
+        _, lit = self.fetch1(m, "1", "BODY.PEEK[TEXT]")
+        self.assertEqual(lit, b"ab\x80cd\r\n")
+        lines = self.raw(m, "FETCH 1 BINARY.PEEK[1]")
+        self.assertIn(b"BINARY[1] ~{7}", lines[0])
+        _, lit = self.fetch1(m, "1", "BINARY.PEEK[1]")
+        self.assertEqual(lit, b"ab\x00cd\r\n")
+
+    def test_no_blank_line(self):
+        self.put(b"From: a@x.test\nSubject: only a header")
+        m = self.imap()
+        _, lit = self.fetch1(m, "1", "BODY.PEEK[HEADER]")
+        self.assertEqual(lit, b"From: a@x.test\r\nSubject: only a header")
+        text, lit = self.fetch1(m, "1", "BODY.PEEK[TEXT]")
+        self.assertEqual(lit or b"", b"")
+        text, _ = self.fetch1(m, "1", "(ENVELOPE BODYSTRUCTURE)")
+        self.assertIn(b'"only a header"', text)
+
+    def test_client_like_header_scan(self):
+        """What Thunderbird asks for a new folder."""
+        for _ in range(5):
+            self.put(NESTED)
+        m = self.imap()
+        typ, data = m.uid("FETCH", "1:*", "(UID RFC822.SIZE FLAGS BODY.PEEK[HEADER.FIELDS "
+                          "(From To Cc Bcc Subject Date Message-ID Priority X-Priority "
+                          "References Newsgroups In-Reply-To Content-Type Reply-To)])")
+        self.assertEqual(typ, "OK")
+        lits = [d[1] for d in data if isinstance(d, tuple)]
+        self.assertEqual(len(lits), 5)
+        self.assertTrue(lits[0].startswith(b"From: Alice <a@x.test>\r\nTo: "), lits[0])
+        self.assertIn(b"Content-Type: multipart/mixed; boundary=outer\r\n\r\n", lits[0])
+
+
 class TestBinary(FetchCase):
     def test_binary_decodes(self):
         """RFC 3516: BINARY is transfer-decoded; NUL needs literal8."""
