@@ -1,7 +1,218 @@
-/* The search command family's table: the commands are being written;
- * each entry names the file that holds it. */
-#include "imap/imap_private.h"
+/* SEARCH and UID SEARCH (RFC 9051 6.4.4, RFC 3501 6.4.4, RFC 4731
+ * ESEARCH, RFC 7162 3.1.5 MODSEQ), the search family's command table and
+ * its sequence-set helpers. */
+#include "imap/imap_search.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "lib/log.h"
+
+#define SE IMAP_STATES_SE
 
 const struct imap_command_def imap_commands_search[] = {
+	{ "SEARCH", SE, IMAP_CMD_UID | IMAP_CMD_NO_EXPUNGE, imap_cmd_search, "ESEARCH" },
+	{ "SORT", SE, IMAP_CMD_UID | IMAP_CMD_NO_EXPUNGE, imap_cmd_sort, "SORT" },
+	{ "THREAD", SE, IMAP_CMD_UID | IMAP_CMD_NO_EXPUNGE, imap_cmd_thread,
+	  "THREAD=REFERENCES THREAD=ORDEREDSUBJECT" },
+	{ "COPY", SE, IMAP_CMD_UID | IMAP_CMD_NO_EXPUNGE, imap_cmd_copy, NULL },
+	{ "MOVE", SE, IMAP_CMD_UID, imap_cmd_move, "MOVE" },
+	{ "EXPUNGE", SE, IMAP_CMD_UID, imap_cmd_expunge, NULL },
+	{ NULL, 0, 0, NULL, "WITHIN" },
 	{ NULL, 0, 0, NULL, NULL },
 };
+
+bool imap_search_charset_ok(struct imap_session *s, struct str charset)
+{
+	if (charset.len == 0 || str_case_eq_cstr(charset, "UTF-8") ||
+	    str_case_eq_cstr(charset, "US-ASCII"))
+		return true;
+	imap_tagged(s, "NO [BADCHARSET (UTF-8 US-ASCII)] Unsupported charset");
+	return false;
+}
+
+static int range_cmp(const void *a, const void *b)
+{
+	const struct mail_range *x = a, *y = b;
+	return x->lo < y->lo ? -1 : x->lo > y->lo;
+}
+
+int imap_seqset_ranges(const struct imap_seqset *set, uint32_t star,
+		       struct mail_range **ranges_r, size_t *n_r)
+{
+	size_t n = 0;
+	struct mail_range *r = malloc((set->count + 1) * sizeof *r);
+	if (r == NULL)
+		return -1;
+	for (size_t i = 0; i < set->count; i++) {
+		uint32_t lo = set->ranges[i].lo, hi = set->ranges[i].hi;
+		lo = lo == IMAP_SEQ_STAR ? star : lo;
+		hi = hi == IMAP_SEQ_STAR ? star : hi;
+		if (lo > hi) {
+			uint32_t t = lo;
+			lo = hi;
+			hi = t;
+		}
+		if (hi == 0)
+			continue;   /* "*" of an empty folder */
+		r[n++] = (struct mail_range){ lo == 0 ? 1 : lo, hi };
+	}
+	qsort(r, n, sizeof *r, range_cmp);
+	size_t o = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (o > 0 && (r[o - 1].hi == UINT32_MAX || r[i].lo <= r[o - 1].hi + 1)) {
+			if (r[i].hi > r[o - 1].hi)
+				r[o - 1].hi = r[i].hi;
+		} else {
+			r[o++] = r[i];
+		}
+	}
+	*ranges_r = r;
+	*n_r = o;
+	return 0;
+}
+
+uint32_t imap_view_max_uid(struct imap_session *s)
+{
+	uint32_t count = mail_folder_count(s->folder);
+	return count > 0 ? mail_folder_seq_to_uid(s->folder, count) : 0;
+}
+
+int imap_seqset_uids(struct imap_session *s, const struct imap_seqset *set, bool uid,
+		     struct mail_range **uids_r, size_t *n_r, bool *bad_r)
+{
+	uint32_t count = mail_folder_count(s->folder);
+	struct mail_range *r;
+	size_t n;
+	*bad_r = false;
+	if (set->searchres) {   /* no saved result (RFC 5182 2.1) */
+		*uids_r = malloc(sizeof **uids_r);
+		*n_r = 0;
+		return *uids_r == NULL ? -1 : 0;
+	}
+	if (imap_seqset_ranges(set, uid ? imap_view_max_uid(s) : count, &r, &n) < 0)
+		return -1;
+	if (uid) {
+		*uids_r = r;
+		*n_r = n;
+		return 0;
+	}
+	if (n > 0 && r[n - 1].hi > count) {
+		free(r);
+		*bad_r = true;
+		return -1;
+	}
+	int ret = mail_folder_seqs_to_uids(s->folder, r, n, uids_r, n_r);
+	free(r);
+	return ret;
+}
+
+void imap_write_number_set(struct buf *out, const uint32_t *v, size_t n)
+{
+	for (size_t i = 0; i < n;) {
+		size_t j = i;
+		while (j + 1 < n && v[j + 1] == v[j] + 1)
+			j++;
+		if (i > 0)
+			buf_append_char(out, ',');
+		if (j > i)
+			buf_printf(out, "%u:%u", v[i], v[j]);
+		else
+			buf_printf(out, "%u", v[i]);
+		i = j + 1;
+	}
+}
+
+/* ---- SEARCH ---- */
+
+struct hits {
+	uint32_t *v;
+	size_t n, cap;
+	uint64_t max_modseq;
+	bool uid;
+};
+
+static int collect(void *ctx, const struct mail_msg *m)
+{
+	struct hits *h = ctx;
+	if (h->n == h->cap) {
+		size_t cap = h->cap ? h->cap * 2 : 256;
+		uint32_t *v = realloc(h->v, cap * sizeof *v);
+		if (v == NULL)
+			return -1;
+		h->v = v;
+		h->cap = cap;
+	}
+	h->v[h->n++] = h->uid ? m->uid : m->seq;
+	if (m->modseq > h->max_modseq)
+		h->max_modseq = m->modseq;
+	return 0;
+}
+
+/* "* SEARCH 2 3 5" (RFC 9051 7.3.4 for IMAP4rev1; with MODSEQ, RFC 7162). */
+static void write_search(struct imap_session *s, const struct hits *h, bool modseq)
+{
+	buf_append_str(&s->out, "* SEARCH");
+	for (size_t i = 0; i < h->n; i++)
+		buf_printf(&s->out, " %u", h->v[i]);
+	if (modseq && h->n > 0)
+		buf_printf(&s->out, " (MODSEQ %llu)", (unsigned long long)h->max_modseq);
+	buf_append_str(&s->out, "\r\n");
+}
+
+/* "* ESEARCH (TAG "a") UID MIN 2 MAX 5 COUNT 3 ALL 2:3,5" (RFC 4731 3.1). */
+static void write_esearch(struct imap_session *s, const struct hits *h, unsigned ret,
+			  bool modseq)
+{
+	buf_append_str(&s->out, "* ESEARCH (TAG ");
+	imap_write_string(&s->out, str_from(s->tag));
+	buf_append_char(&s->out, ')');
+	if (s->uid)
+		buf_append_str(&s->out, " UID");
+	if (ret & IMAP_SEARCH_RETURN_MIN && h->n > 0)
+		buf_printf(&s->out, " MIN %u", h->v[0]);
+	if (ret & IMAP_SEARCH_RETURN_MAX && h->n > 0)
+		buf_printf(&s->out, " MAX %u", h->v[h->n - 1]);
+	if (ret & IMAP_SEARCH_RETURN_COUNT)
+		buf_printf(&s->out, " COUNT %zu", h->n);
+	if (ret & IMAP_SEARCH_RETURN_ALL && h->n > 0) {
+		buf_append_str(&s->out, " ALL ");
+		imap_write_number_set(&s->out, h->v, h->n);
+	}
+	if (modseq && h->n > 0)
+		buf_printf(&s->out, " MODSEQ %llu", (unsigned long long)h->max_modseq);
+	buf_append_str(&s->out, "\r\n");
+}
+
+int imap_cmd_search(struct imap_session *s)
+{
+	struct imap_search *search = NULL;
+	const char *err = NULL;
+	if (imap_parse_search(s->args, &search, &err) < 0) {
+		imap_bad(s, err);
+		return 1;
+	}
+	if (!imap_search_charset_ok(s, search->charset)) {
+		imap_search_free(&search);
+		return 1;
+	}
+	struct hits h = { .uid = s->uid };
+	bool modseq = false;
+	if (imap_search_foreach(s, search, 0, collect, &h, &modseq, &err) < 0) {
+		log_err("imap %s: SEARCH in %s: %s", s->id, s->folder_name, err ? err : "?");
+		imap_tagged(s, "NO [SERVERBUG] SEARCH failed");
+	} else {
+		if (modseq)   /* RFC 7162 3.1: a CONDSTORE enabling command */
+			s->enabled |= IMAP_ENABLED_CONDSTORE;
+		unsigned ret = search->esearch ? search->ret & ~IMAP_SEARCH_RETURN_SAVE
+					       : IMAP_SEARCH_RETURN_ALL;
+		if (search->esearch || (s->enabled & IMAP_ENABLED_REV2))
+			write_esearch(s, &h, ret, modseq);
+		else
+			write_search(s, &h, modseq);
+		imap_tagged(s, "OK %sSEARCH completed", s->uid ? "UID " : "");
+	}
+	free(h.v);
+	imap_search_free(&search);
+	return 1;
+}

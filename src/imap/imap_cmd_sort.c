@@ -1,0 +1,169 @@
+/* SORT and THREAD (RFC 5256; DISPLAYFROM/DISPLAYTO of RFC 5957), on the
+ * messages a SEARCH key list selects. Keys come from the index's cached
+ * fields: no message file is read unless a BODY/TEXT key asks for it. */
+#include "imap/imap_search.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "imap/imap_thread.h"
+#include "lib/log.h"
+#include "msg/address.h"
+#include "msg/encoded_word.h"
+
+#define SORT_TEXT_MAX (64 * 1024)
+
+/* Lower-case (ASCII) copy, as RFC 5256's i;ascii-casemap compares. */
+static char *lower_dup(struct str s)
+{
+	char *d = malloc(s.len + 1);
+	if (d == NULL)
+		return NULL;
+	for (size_t i = 0; i < s.len; i++)
+		d[i] = s.p[i] >= 'A' && s.p[i] <= 'Z' ? (char)(s.p[i] + 32) : s.p[i];
+	d[s.len] = '\0';
+	return d;
+}
+
+/* addr-mailbox of the first address (RFC 5256 3), or with display the
+ * decoded display name, else addr-spec (RFC 5957). "" when none. */
+static char *address_key(const char *value, bool display)
+{
+	struct msg_address_list *l = NULL;
+	const char *err;
+	char *r = NULL;
+	if (value != NULL && msg_address_parse(str_from(value), &l, &err) == 0) {
+		for (size_t i = 0; i < l->count && r == NULL; i++) {
+			const struct msg_address *a = &l->addrs[i];
+			if (a->kind != MSG_ADDR_MAILBOX)
+				continue;
+			struct buf b;
+			buf_init(&b, SORT_TEXT_MAX);
+			if (display && a->name.p != NULL && a->name.len > 0)
+				(void)msg_encoded_words_decode(a->name, &b);
+			else if (display)
+				(void)msg_address_write_addr_spec(&b, a);
+			else if (a->mailbox.p != NULL)
+				(void)buf_append(&b, a->mailbox.p, a->mailbox.len);
+			r = lower_dup(buf_str(&b));
+			buf_free(&b);
+		}
+		msg_address_list_free(&l);
+	}
+	return r != NULL ? r : lower_dup(STR_LIT(""));
+}
+
+struct sort_ctx {
+	const struct imap_sort *sort;
+	struct imap_thread_msg *msgs;
+	size_t n, cap;
+	bool failed;
+};
+
+static bool wants(const struct imap_sort *sort, enum imap_sort_key key)
+{
+	for (size_t i = 0; i < sort->criteria_count; i++)
+		if (sort->criteria[i].key == key)
+			return true;
+	return false;
+}
+
+static int sort_collect(void *ctx, const struct mail_msg *m)
+{
+	struct sort_ctx *c = ctx;
+	if (c->n == c->cap) {
+		size_t cap = c->cap ? c->cap * 2 : 256;
+		struct imap_thread_msg *v = realloc(c->msgs, cap * sizeof *v);
+		if (v == NULL)
+			return -1;
+		c->msgs = v;
+		c->cap = cap;
+	}
+	struct imap_thread_msg *t = &c->msgs[c->n];
+	memset(t, 0, sizeof *t);
+	t->uid = m->uid;
+	t->seq = m->seq;
+	t->size = m->vsize;
+	t->arrival = m->internal_date;
+	t->date = m->date_sent != 0 ? m->date_sent : m->internal_date;
+	const struct imap_sort *s = c->sort;
+	bool disp = wants(s, IMAP_SORT_DISPLAYFROM) || wants(s, IMAP_SORT_DISPLAYTO);
+	if (wants(s, IMAP_SORT_FROM) || wants(s, IMAP_SORT_DISPLAYFROM))
+		t->from = address_key(m->h_from, disp);
+	if (wants(s, IMAP_SORT_TO) || wants(s, IMAP_SORT_DISPLAYTO))
+		t->to = address_key(m->h_to, disp);
+	if (wants(s, IMAP_SORT_CC))
+		t->cc = address_key(m->h_cc, false);
+	if (wants(s, IMAP_SORT_SUBJECT))
+		t->subject = imap_base_subject(m->h_subject, NULL);
+	c->n++;
+	return 0;
+}
+
+/* qsort has no context argument; commands run on worker threads. */
+static __thread const struct imap_sort *tl_sort;
+
+static int cmp_str(const char *a, const char *b)
+{
+	return strcmp(a != NULL ? a : "", b != NULL ? b : "");
+}
+
+static int cmp_num(long long a, long long b)
+{
+	return a < b ? -1 : a > b;
+}
+
+static int sort_cmp(const void *pa, const void *pb)
+{
+	const struct imap_thread_msg *a = pa, *b = pb;
+	const struct imap_sort *s = tl_sort;
+	for (size_t i = 0; i < s->criteria_count; i++) {
+		int r = 0;
+		switch (s->criteria[i].key) {
+		case IMAP_SORT_ARRIVAL: r = cmp_num(a->arrival, b->arrival); break;
+		case IMAP_SORT_DATE: r = cmp_num(a->date, b->date); break;
+		case IMAP_SORT_SIZE: r = cmp_num((long long)a->size, (long long)b->size); break;
+		case IMAP_SORT_CC: r = cmp_str(a->cc, b->cc); break;
+		case IMAP_SORT_FROM:
+		case IMAP_SORT_DISPLAYFROM: r = cmp_str(a->from, b->from); break;
+		case IMAP_SORT_TO:
+		case IMAP_SORT_DISPLAYTO: r = cmp_str(a->to, b->to); break;
+		case IMAP_SORT_SUBJECT: r = cmp_str(a->subject, b->subject); break;
+		}
+		if (r != 0)
+			return s->criteria[i].reverse ? -r : r;
+	}
+	return cmp_num(a->seq, b->seq);   /* RFC 5256 3: ties by sequence number */
+}
+
+int imap_cmd_sort(struct imap_session *s)
+{
+	struct imap_sort *sort = NULL;
+	const char *err = NULL;
+	if (imap_parse_sort(s->args, &sort, &err) < 0) {
+		imap_bad(s, err);
+		return 1;
+	}
+	if (!imap_search_charset_ok(s, sort->charset)) {
+		imap_sort_free(&sort);
+		return 1;
+	}
+	struct sort_ctx c = { .sort = sort };
+	if (imap_search_foreach(s, sort->search, MAIL_FETCH_HEADERS, sort_collect, &c, NULL,
+				&err) < 0) {
+		log_err("imap %s: SORT in %s: %s", s->id, s->folder_name, err ? err : "?");
+		imap_tagged(s, "NO [SERVERBUG] SORT failed");
+	} else {
+		tl_sort = sort;
+		if (c.n > 1)
+			qsort(c.msgs, c.n, sizeof *c.msgs, sort_cmp);
+		buf_append_str(&s->out, "* SORT");
+		for (size_t i = 0; i < c.n; i++)
+			buf_printf(&s->out, " %u", s->uid ? c.msgs[i].uid : c.msgs[i].seq);
+		buf_append_str(&s->out, "\r\n");
+		imap_tagged(s, "OK %sSORT completed", s->uid ? "UID " : "");
+	}
+	imap_thread_msgs_free(c.msgs, c.n);
+	imap_sort_free(&sort);
+	return 1;
+}

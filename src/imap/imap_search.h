@@ -1,0 +1,61 @@
+#ifndef PB_IMAP_SEARCH_H
+#define PB_IMAP_SEARCH_H
+/* The search command family's shared parts: evaluating a parsed SEARCH
+ * key tree over the selected folder's view (also for SORT and THREAD),
+ * sequence sets to store ranges, and the untagged reports of EXPUNGE,
+ * UID EXPUNGE and MOVE.
+ *
+ * Flag, size, date and header keys are answered from the index (struct
+ * mail_msg's cached columns); only BODY and TEXT open message files, and
+ * only for the messages every cheaper key of the same AND let through. */
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "imap/imap_private.h"
+
+/* Called for each message of the view that matches, ascending by UID.
+ * m is valid only during the call. Return 0 to go on, -1 to stop (the
+ * search then fails with *error_r "out of memory"). */
+typedef int imap_search_cb(void *ctx, const struct mail_msg *m);
+
+/* Runs search over the selected folder's view. fields: extra
+ * MAIL_FETCH_* columns the callback wants in m. *uses_modseq_r (may be
+ * NULL) tells whether a MODSEQ key was used (RFC 7162 3.1.5). "$" (RFC
+ * 5182) is the empty set: SEARCHRES is not offered. 0, or -1 with
+ * *error_r. */
+int imap_search_foreach(struct imap_session *s, const struct imap_search *search,
+			unsigned fields, imap_search_cb *cb, void *ctx,
+			bool *uses_modseq_r, const char **error_r);
+
+/* CHARSET of SEARCH, SORT, THREAD: true for UTF-8 and US-ASCII. When
+ * false, the tagged NO [BADCHARSET (...)] has been written. */
+bool imap_search_charset_ok(struct imap_session *s, struct str charset);
+
+/* A sequence set as sorted, merged ranges: "*" is star (the highest
+ * sequence number or UID in use; 0 in an empty folder, which makes "*"
+ * match nothing). malloc'd; 0, or -1 out of memory. */
+int imap_seqset_ranges(const struct imap_seqset *set, uint32_t star,
+		       struct mail_range **ranges_r, size_t *n_r);
+/* The UIDs a command's sequence set names in the view: for a UID command
+ * the set as UIDs, else sequence numbers converted. A sequence number past
+ * the view is an error (*bad_r true: answer BAD). 0, or -1. */
+int imap_seqset_uids(struct imap_session *s, const struct imap_seqset *set, bool uid,
+		     struct mail_range **uids_r, size_t *n_r, bool *bad_r);
+/* The highest UID of the view, 0 when empty. */
+uint32_t imap_view_max_uid(struct imap_session *s);
+
+/* Appends v[0..n) as an IMAP sequence set, in the given order, with runs
+ * of consecutive ascending numbers as "a:b". */
+void imap_write_number_set(struct buf *out, const uint32_t *v, size_t n);
+
+/* After the folder changed under this session's own hand (EXPUNGE, MOVE):
+ * the untagged EXPUNGE (descending) or, under QRESYNC, VANISHED, then
+ * EXISTS and FETCH FLAGS of other changes. 0, or -1 with *error_r. */
+int imap_report_changes(struct imap_session *s, const char **error_r);
+
+imap_cmd_fn imap_cmd_search, imap_cmd_sort, imap_cmd_thread, imap_cmd_copy, imap_cmd_move,
+	imap_cmd_expunge;
+
+#endif
