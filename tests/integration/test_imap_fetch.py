@@ -7,7 +7,8 @@ with CRLF and count their sizes that way."""
 import imaplib
 import os
 import re
-import socket
+import shutil
+import subprocess
 import time
 import unittest
 
@@ -345,6 +346,23 @@ class TestOddFiles(FetchCase):
         self.assertEqual(len(lits), 5)
         self.assertTrue(lits[0].startswith(b"From: Alice <a@x.test>\r\nTo: "), lits[0])
         self.assertIn(b"Content-Type: multipart/mixed; boundary=outer\r\n\r\n", lits[0])
+
+
+class TestCurl(FetchCase):
+    @unittest.skipUnless(shutil.which("curl"), "curl not installed")
+    def test_curl_fetches_sections(self):
+        """curl, a client nobody here wrote: UID FETCH of BODY[],
+        BODY[HEADER] and BODY[TEXT] through IMAP URLs (RFC 5092)."""
+        self.put(PLAIN)
+        url = "imap://127.0.0.1:%d/INBOX;UID=1" % self.srv.ports["imap"]
+        head, _, body = PLAIN.partition(b"\n\n")
+        for suffix, want in (("", crlf(PLAIN)), (";SECTION=HEADER", crlf(head + b"\n\n")),
+                             (";SECTION=TEXT", crlf(body))):
+            p = subprocess.run(["curl", "-sS", "--max-time", "20", "--user",
+                                USER + ":" + PW, url + suffix],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=30)
+            self.assertEqual(p.returncode, 0, p.stderr)
+            self.assertEqual(p.stdout, want)
 
 
 class TestBinary(FetchCase):
