@@ -510,6 +510,9 @@ class TestCondstore(FetchCase):
         self.assertIn(b"MODSEQ (", data[0])
 
 
+FILLER = b"x" * 300
+
+
 class TestBigMailbox(FetchCase):
     N = 2000
 
@@ -517,7 +520,7 @@ class TestBigMailbox(FetchCase):
         """Every one of 2,000 messages is answered, in order, however
         many slices the answer takes."""
         for i in range(self.N):
-            self.put(b"From: s%d@x.test\nSubject: msg %d\n\nbody %d\n" % (i, i, i))
+            self.put(b"From: s%d@x.test\nSubject: msg %d\n\nbody %d\n%s\n" % (i, i, i, FILLER))
         m = self.imap()
         typ, data = m.fetch("1:*", "FLAGS")
         self.assertEqual(typ, "OK")
@@ -534,6 +537,11 @@ class TestBigMailbox(FetchCase):
         lits = [d[1] for d in data if isinstance(d, tuple)]
         self.assertEqual(len(lits), self.N)
         self.assertTrue(all(re.match(rb"Subject: msg \d+\r\n\r\n$", l) for l in lits))
+        # Well over one slice of output (256 KiB): every message whole.
+        typ, data = m.fetch("1:*", "(BODY.PEEK[TEXT])")
+        lits = [d[1] for d in data if isinstance(d, tuple)]
+        self.assertEqual(len(lits), self.N)
+        self.assertTrue(all(re.match(rb"body \d+\r\n" + FILLER + rb"\r\n$", l) for l in lits))
 
 
 class TestHostile(FetchCase):
