@@ -88,9 +88,25 @@ static int create_use(struct imap_session *s, const struct imap_arg *arg, const 
 	return 0;
 }
 
+/* RFC 9051 6.3.4 and 6.3.6: the superior names of a new name are
+ * created too (SHOULD), so each level can be selected. */
+static int create_parents(struct imap_session *s, const char *name, const char *what)
+{
+	char parent[MAIL_NAME_MAX + 1];
+	const char *err = NULL;
+	for (const char *p = name; (p = strchr(p, '/')) != NULL; p++) {
+		snprintf(parent, sizeof parent, "%.*s", (int)(p - name), name);
+		if (mail_store_create(s->store, parent, &err) < 0 && errno != EEXIST) {
+			imap_store_error(s, what, err);
+			return -1;
+		}
+	}
+	return 0;
+}
+
 static int cmd_create(struct imap_session *s)
 {
-	char name[MAIL_NAME_MAX + 2], parent[MAIL_NAME_MAX + 2];
+	char name[MAIL_NAME_MAX + 2];
 	const char *err = NULL;
 	if (imap_arg_is_eol(&s->args[0]) || (!imap_arg_is_eol(&s->args[1]) &&
 					     !imap_arg_is_eol(&s->args[2]))) {
@@ -109,14 +125,8 @@ static int cmd_create(struct imap_session *s)
 		imap_tagged(s, "NO [CANNOT] Invalid mailbox name");
 		return 1;
 	}
-	/* RFC 9051 6.3.4: the superior names are created too (SHOULD). */
-	for (char *p = name; (p = strchr(p, '/')) != NULL; p++) {
-		snprintf(parent, sizeof parent, "%.*s", (int)(p - name), name);
-		if (mail_store_create(s->store, parent, &err) < 0 && errno != EEXIST) {
-			imap_store_error(s, "CREATE", err);
-			return 1;
-		}
-	}
+	if (create_parents(s, name, "CREATE") < 0)
+		return 1;
 	if (mail_store_create(s->store, name, &err) < 0) {
 		imap_store_error(s, "CREATE", err);
 		return 1;
@@ -171,6 +181,8 @@ static int cmd_rename(struct imap_session *s)
 		return 1;
 	}
 	close_if_affected(s, from);
+	if (create_parents(s, to, "RENAME") < 0)
+		return 1;
 	imap_tagged(s, "OK RENAME completed");
 	return 1;
 }
