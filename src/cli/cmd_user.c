@@ -3,12 +3,14 @@
  * standard input, never from argv, where any local user could read them in
  * /proc or ps. */
 #include <errno.h>
+#include <ftw.h>
 #include <limits.h>
 #include <pwd.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "auth/address.h"
@@ -16,6 +18,7 @@
 #include "cli/commands.h"
 #include "lib/config.h"
 #include "lib/fs.h"
+#include "store/store.h"
 
 #define GROUP "user"
 
@@ -164,30 +167,57 @@ static int give_to_server_user(const struct config *cfg, const char *const *path
 	return 0;
 }
 
-/* DATA/mail/DOMAIN/LOCAL/{cur,new,tmp}, 0700: the Maildir++ root. Existing
+static uid_t tree_uid;
+static gid_t tree_gid;
+
+static int chown_entry(const char *path, const struct stat *st, int type, struct FTW *ftw)
+{
+	(void)st;
+	(void)type;
+	(void)ftw;
+	return lchown(path, tree_uid, tree_gid) < 0 ? -1 : 0;
+}
+
+/* The store made folders and index.db below dir: all of it the server's. */
+static int give_tree_to_server_user(const struct config *cfg, const char *dir)
+{
+	if (cfg->user[0] == '\0' || geteuid() != 0)
+		return 0;
+	struct passwd *pw = getpwnam(cfg->user);
+	if (pw == NULL)
+		return cli_fail(GROUP, "[server] user %s does not exist", cfg->user);
+	tree_uid = pw->pw_uid;
+	tree_gid = pw->pw_gid;
+	if (nftw(dir, chown_entry, 16, FTW_PHYS) != 0)
+		return cli_fail(GROUP, "chown below %s: %s", dir, strerror(errno));
+	return 0;
+}
+
+/* DATA/mail/DOMAIN/LOCAL, 0700: the Maildir++ root with INBOX and the
+ * special-use folders (Sent, Drafts, Trash, Junk, Archive), so mail
+ * clients, and mutt reading in place, find them from the start. Existing
  * directories (a re-added user) are kept as they are. */
 static int make_maildir(const struct config *cfg, const struct address *a,
 			char *dir, size_t size)
 {
-	char paths[6][PATH_MAX];
+	char paths[3][PATH_MAX];
 	const char *err = NULL;
-	static const char *const subs[] = { "cur", "new", "tmp" };
+	struct mail_store *store = NULL;
 	if (snprintf(dir, size, "%s/mail/%s/%s", cfg->data_dir, a->domain, a->local) >= (int)size)
 		return cli_fail(GROUP, "mailbox path too long");
+	if (mail_store_maildir_open(cfg->data_dir, a->domain, a->local, &store, &err) < 0 ||
+	    mail_store_ensure_defaults(store, &err) < 0) {
+		mail_store_free(&store);
+		return cli_fail(GROUP, "%s: %s", dir, err ? err : strerror(errno));
+	}
+	mail_store_free(&store);
 	snprintf(paths[0], sizeof paths[0], "%s/mail", cfg->data_dir);
 	snprintf(paths[1], sizeof paths[1], "%s/mail/%s", cfg->data_dir, a->domain);
 	snprintf(paths[2], sizeof paths[2], "%s", dir);
-	for (size_t i = 0; i < 3; i++) {
-		if (snprintf(paths[3 + i], sizeof paths[3 + i], "%s/%s", dir, subs[i]) >=
-		    (int)sizeof paths[3 + i])
-			return cli_fail(GROUP, "mailbox path too long");
-		if (fs_mkdir_p(paths[3 + i], 0700, &err) < 0)
-			return cli_fail(GROUP, "%s: %s: %s", paths[3 + i], err, strerror(errno));
-	}
-	const char *list[6];
-	for (size_t i = 0; i < 6; i++)
-		list[i] = paths[i];
-	return give_to_server_user(cfg, list, 6);
+	const char *list[3] = { paths[0], paths[1], paths[2] };
+	if (give_to_server_user(cfg, list, 3) != 0)
+		return 1;
+	return give_tree_to_server_user(cfg, dir);
 }
 
 static void forget_password(char **pw)

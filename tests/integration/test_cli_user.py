@@ -97,6 +97,10 @@ class UserTest(CliTest):
             st = os.stat(os.path.join(root, sub))
             self.assertTrue(stat.S_ISDIR(st.st_mode))
             self.assertEqual(stat.S_IMODE(st.st_mode), 0o700, sub)
+        # Issue 3 / RFC 6154: new users get the special-use folders too.
+        for folder in (".Sent", ".Drafts", ".Trash", ".Junk", ".Archive"):
+            for sub in ("cur", "new", "tmp"):
+                self.assertTrue(os.path.isdir(os.path.join(root, folder, sub)), folder)
         st = os.stat(os.path.join(self.data, "postbox.db"))
         self.assertEqual(stat.S_IMODE(st.st_mode), 0o600)
         with self.db() as db:
@@ -211,7 +215,7 @@ class UserTest(CliTest):
             f.write("user = nobody\n")
         self.add_user("alice@a.test")
         root = os.path.join(self.data, "mail", "a.test", "alice")
-        for sub in ("", "cur", "new", "tmp", "..", "../.."):
+        for sub in ("", "cur", "new", "tmp", "..", "../..", "index.db", ".Sent/cur"):
             st = os.stat(os.path.normpath(os.path.join(root, sub)))
             self.assertEqual((st.st_uid, st.st_gid), (nobody.pw_uid, nobody.pw_gid), sub)
 
