@@ -10,6 +10,7 @@
  * \Noselect parents). */
 #include "imap/imap_mailbox.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +22,11 @@
 /* A pattern longer than this cannot match a name once its runs of
  * wildcards are collapsed: each other byte must meet a byte of the name. */
 #define PAT_MAX (2 * MAIL_NAME_MAX + 2)
+
+/* Steps of the matcher one command may take (each step is cheap): a
+ * user with many folders and 64 patterns full of wildcards gets NO
+ * [LIMIT] instead of a busy worker thread. */
+#define MATCH_BUDGET (64ULL * 1024 * 1024)
 
 #define SPECIAL_ATTRS (MAIL_ATTR_SENT | MAIL_ATTR_DRAFTS | MAIL_ATTR_TRASH | \
 		       MAIL_ATTR_JUNK | MAIL_ATTR_ARCHIVE)
@@ -39,6 +45,7 @@ struct lctx {
 	size_t pat_len[IMAP_LIST_PATTERNS_MAX];
 	size_t npats;
 	bool want_delim;        /* an empty pattern: the delimiter */
+	uint64_t budget;        /* matcher steps left */
 	struct lent *v;
 	size_t n, cap;
 };
@@ -52,9 +59,9 @@ static void lctx_free(struct lctx *c)
 }
 
 /* "*" matches anything, "%" anything but "/": one pass over the name,
- * keeping the set of pattern positions reached (no backtracking, so no
- * pattern can make it slow). */
-static bool wild_match(const char *pat, size_t m, const char *name)
+ * keeping the set of pattern positions reached (no backtracking: at most
+ * name length x pattern length steps, taken from *budget). */
+static bool wild_match(const char *pat, size_t m, const char *name, uint64_t *budget)
 {
 	bool st[PAT_MAX + 1], nx[PAT_MAX + 1];
 	memset(st, 0, m + 1);
@@ -63,6 +70,11 @@ static bool wild_match(const char *pat, size_t m, const char *name)
 		st[j + 1] |= st[j] && (pat[j] == '*' || pat[j] == '%');
 	for (const char *c = name; *c != '\0'; c++) {
 		bool any = false;
+		if (*budget < m + 1) {
+			*budget = 0;   /* spent: the command fails */
+			return false;
+		}
+		*budget -= m + 1;
 		memset(nx, 0, m + 1);
 		for (size_t j = 0; j < m; j++) {
 			if (!st[j])
@@ -213,7 +225,7 @@ static void classify(struct lctx *c)
 			e->selected = e->selected && (e->attrs & SPECIAL_ATTRS) &&
 				      !(e->attrs & MAIL_ATTR_NONEXISTENT);
 		for (size_t p = 0; p < c->npats && !e->matched; p++)
-			e->matched = wild_match(c->pats[p], c->pat_len[p], e->name);
+			e->matched = wild_match(c->pats[p], c->pat_len[p], e->name, &c->budget);
 	}
 	if (!c->lsub && !(sel & IMAP_LIST_SEL_RECURSIVEMATCH))
 		return;
@@ -325,6 +337,7 @@ static int do_list(struct imap_session *s, bool lsub)
 	}
 	c->l = l;
 	c->lsub = lsub;
+	c->budget = MATCH_BUDGET;
 	for (size_t i = 0; i < l->pattern_count; i++) {
 		if (l->patterns[i].len == 0)
 			c->want_delim = true;
@@ -335,8 +348,12 @@ static int do_list(struct imap_session *s, bool lsub)
 		imap_store_error(s, lsub ? "LSUB" : "LIST", err);
 	} else {
 		classify(c);
-		write_all(s, c);
-		imap_tagged(s, "OK %s completed", lsub ? "LSUB" : "LIST");
+		if (c->budget == 0) {
+			imap_tagged(s, "NO [LIMIT] Patterns too complex");
+		} else {
+			write_all(s, c);
+			imap_tagged(s, "OK %s completed", lsub ? "LSUB" : "LIST");
+		}
 	}
 	lctx_free(c);
 	imap_list_free(&l);
