@@ -192,6 +192,12 @@ int imap_cmd_search(struct imap_session *s)
 		imap_bad(s, err);
 		return 1;
 	}
+	if (search->ret & IMAP_SEARCH_RETURN_SAVE) {
+		/* SEARCHRES (RFC 5182) is not offered: no session keeps "$". */
+		imap_search_free(&search);
+		imap_bad(s, "RETURN (SAVE) is not supported");
+		return 1;
+	}
 	if (!imap_search_charset_ok(s, search->charset)) {
 		imap_search_free(&search);
 		return 1;
@@ -204,8 +210,7 @@ int imap_cmd_search(struct imap_session *s)
 	} else {
 		if (modseq)   /* RFC 7162 3.1: a CONDSTORE enabling command */
 			s->enabled |= IMAP_ENABLED_CONDSTORE;
-		unsigned ret = search->esearch ? search->ret & ~IMAP_SEARCH_RETURN_SAVE
-					       : IMAP_SEARCH_RETURN_ALL;
+		unsigned ret = search->esearch ? search->ret : IMAP_SEARCH_RETURN_ALL;
 		if (search->esearch || (s->enabled & IMAP_ENABLED_REV2))
 			write_esearch(s, &h, ret, modseq);
 		else

@@ -554,10 +554,46 @@ static int roots_of(struct tree *t)
 }
 
 /* REFERENCES (RFC 5256 3). Returns the root list. */
+/* Cuts every THREAD_DEPTH_MAX-th level off as a root of its own: linking
+ * whole chains under chains can still grow a tree without bound, and
+ * the later steps recurse over it. Iterative, with depths memoized. */
+static int limit_depth(struct tree *t)
+{
+	int *depth = malloc((t->n + 1) * sizeof *depth), *stack = malloc((t->n + 1) * sizeof *stack);
+	if (depth == NULL || stack == NULL) {
+		free(depth);
+		free(stack);
+		return -1;
+	}
+	memset(depth, 0xff, (t->n + 1) * sizeof *depth);
+	for (size_t i = 0; i < t->n; i++) {
+		size_t sp = 0;
+		int x = (int)i;
+		while (x >= 0 && depth[x] < 0) {
+			stack[sp++] = x;
+			x = t->c[x].parent;
+		}
+		int d = x >= 0 ? depth[x] : -1;
+		while (sp > 0) {
+			x = stack[--sp];
+			d = t->c[x].parent >= 0 && (d + 1) % THREAD_DEPTH_MAX == 0 ? 0 : d + 1;
+			depth[x] = d;
+		}
+	}
+	for (size_t i = 0; i < t->n; i++)
+		if (depth[i] == 0)
+			unlink_cont(t, (int)i);
+	free(depth);
+	free(stack);
+	return 0;
+}
+
 static int references(struct tree *t)
 {
 	for (size_t i = 0; i < t->nmsgs; i++)
 		link_message(t, i);
+	if (limit_depth(t) < 0)
+		return -1;
 	int head = prune(t, roots_of(t), -1);
 	head = sort_list(t, head);
 	head = group_subjects(t, head);

@@ -348,7 +348,7 @@ class TestSearchResponses(SearchCase):
         for bad in ("SEARCH (SEEN", "SEARCH SEEN)", "SEARCH ((((", "SEARCH", "SEARCH OR SEEN",
                     "SEARCH NOT", "SEARCH FROM", "SEARCH BEFORE 31-Feb-2026",
                     "SEARCH LARGER -1", "SEARCH BOGUSKEY", "SEARCH UID x:y",
-                    "SEARCH RETURN (BOGUS) ALL", "SEARCH 0", "SEARCH LARGER 99999999999999999999"):
+                    "SEARCH RETURN (BOGUS) ALL", "SEARCH RETURN (SAVE) ALL", "SEARCH 0", "SEARCH LARGER 99999999999999999999"):
             u, t = c.cmd(bad)
             self.assertRegex(t, rb"^t\d+ BAD", bad)
         u, t = c.cmd("SEARCH " + "NOT " * 1000 + "SEEN")
@@ -533,3 +533,33 @@ class TestLargeMailbox(SearchCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class TestThreadHostile(SearchCase):
+    def test_loops_and_deep_chains(self):
+        """References that loop, point at themselves or chain 2,500 deep
+        give a well-formed THREAD response, never a crash."""
+        md = self.md
+        md.add(message(subject="loop a", headers="Message-ID: <a@l>\nReferences: <b@l>\n"))
+        md.add(message(subject="loop b", headers="Message-ID: <b@l>\nReferences: <a@l>\n"))
+        md.add(message(subject="self", headers="Message-ID: <s@l>\nReferences: <s@l> <s@l>\n"))
+        md.add(message(subject="dup", headers="Message-ID: <a@l>\n"))
+        refs = ""
+        for i in range(2500):
+            md.add(message(subject="Re: chain", date="Mon, 2 Feb 2026 10:%02d:%02d +0000"
+                           % (i // 60 % 60, i % 60),
+                           headers="Message-ID: <c%d@l>\nIn-Reply-To: <c%d@l>\n"
+                                   % (i, i - 1)))
+        c = self.raw()
+        for alg in ("REFERENCES", "ORDEREDSUBJECT"):
+            u, t = c.ok("THREAD %s UTF-8 ALL" % alg)
+            line = u[0]
+            self.assertTrue(line.startswith(b"* THREAD ("), line[:100])
+            self.assertEqual(line.count(b"("), line.count(b")"))
+            nums = sorted(int(x) for x in re.findall(rb"\d+", line))
+            self.assertEqual(nums, list(range(1, 2505)))
+        u, t = c.ok("THREAD REFERENCES UTF-8 1:4")
+        self.assertEqual(sorted(int(x) for x in re.findall(rb"\d+", u[0])), [1, 2, 3, 4])
+        u, t = c.cmd("THREAD BOGUS UTF-8 ALL")
+        self.assertRegex(t, rb"^t\d+ BAD")
+        c.ok("NOOP")
