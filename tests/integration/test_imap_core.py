@@ -558,6 +558,28 @@ class TestSelect(ImapCase):
             self.assertRegex(t, rb"^\S+ NO", name)
         c.ok("SELECT INBOX")
 
+    def test_create_rename_names_that_escape(self):
+        """Issue 3 / RFC 9051 5.1 and 6.3.4: names with "..", a leading
+        "/" or ".", or empty levels are refused by CREATE and
+        RENAME with NO (or BAD), and nothing appears outside the user's
+        Maildir; a valid hierarchical name works."""
+        c = self.raw()
+        c.login()
+        bad = ['"../../escape"', '"a/../../escape"', '"/abs"', '".hidden"', '"a/./b"',
+               '"a//b"', '"x/.."']
+        for name in bad:
+            u, t = c.cmd("CREATE " + name)
+            self.assertRegex(t, rb"^\S+ (NO|BAD)", name)
+            u, t = c.cmd("RENAME Trash " + name)
+            self.assertRegex(t, rb"^\S+ (NO|BAD)", name)
+        c.ok('CREATE "Projects/2024"')
+        c.ok('SELECT "Projects/2024"')
+        found = []
+        for dirpath, dirnames, filenames in os.walk(self.srv.data_dir):
+            found += [os.path.join(dirpath, d) for d in dirnames if "escape" in d or "abs" in d]
+        self.assertEqual(found, [])
+        self.assertTrue(os.path.isdir(os.path.join(self.srv.maildir(USER), ".Projects.2024")))
+
     def test_select_utf8_name_with_utf8_accept(self):
         """RFC 6855 3: after ENABLE UTF8=ACCEPT a UTF-8 name is taken as
         is; invalid UTF-8 is refused."""
@@ -643,6 +665,66 @@ class TestIdle(ImapCase):
             c.send("DONE\r\n")
             u, t = c.collect(tag)
             self.assertTagged(t, "OK")
+
+    def read_until(self, c, pred, timeout=5.0):
+        """Lines until one matches pred; returns (all lines, seconds)."""
+        t0 = time.monotonic()
+        lines = []
+        while True:
+            left = timeout - (time.monotonic() - t0)
+            self.assertGreater(left, 0, "no matching line; got %r" % lines)
+            lines.append(c.read_line(timeout=left))
+            if pred(lines[-1]):
+                return lines, time.monotonic() - t0
+
+    def test_idle_sees_other_session_flags_and_expunge(self):
+        """RFC 2177 3, RFC 9051 7.4.1 and 7.5.2: changes made by another
+        session reach an IDLE session within one second: a STORE as an
+        untagged FETCH with the new FLAGS, an EXPUNGE as "* n EXPUNGE"."""
+        for s in ("one", "two", "three"):
+            deliver(self.srv, USER, s)
+        a = self.raw()
+        a.login()
+        a.ok("SELECT INBOX")
+        b = self.raw()
+        b.login()
+        b.ok("SELECT INBOX")
+        a.send("i IDLE\r\n")
+        self.assertTrue(a.read_line().startswith(b"+"))
+        b.ok("STORE 1 +FLAGS.SILENT (\\Flagged)")
+        lines, took = self.read_until(a, lambda l: l.startswith(b"* 1 FETCH"))
+        self.assertRegex(lines[-1], rb"FLAGS \([^)]*\\Flagged")
+        self.assertLess(took, 1.0, "FETCH came %.2fs after the STORE" % took)
+        b.ok("STORE 2 +FLAGS.SILENT (\\Deleted)")
+        b.ok("EXPUNGE")
+        lines, took = self.read_until(a, lambda l: l == b"* 2 EXPUNGE")
+        self.assertLess(took, 1.0, "EXPUNGE came %.2fs after the EXPUNGE" % took)
+        a.send("DONE\r\n")
+        u, t = a.collect("i")
+        self.assertTagged(t, "OK")
+        u, t = a.ok("FETCH 1:* (FLAGS)")
+        self.assertEqual(len([x for x in u if b" FETCH " in x]), 2, u)
+
+    def test_no_expunge_during_fetch_store_search(self):
+        """RFC 9051 7.5.1: no EXPUNGE response while answering FETCH,
+        STORE or SEARCH (sequence numbers must not shift under the
+        client); the next NOOP reports it."""
+        for s in ("one", "two"):
+            deliver(self.srv, USER, s)
+        a = self.raw()
+        a.login()
+        a.ok("SELECT INBOX")
+        b = self.raw()
+        b.login()
+        b.ok("SELECT INBOX")
+        b.ok("STORE 1 +FLAGS.SILENT (\\Deleted)")
+        b.ok("EXPUNGE")
+        for cmd in ("FETCH 1:* (FLAGS)", "STORE 2 +FLAGS (\\Seen)", "SEARCH ALL",
+                    "UID FETCH 1:* (FLAGS)", "UID SEARCH ALL"):
+            u, t = a.ok(cmd)
+            self.assertFalse([x for x in u if x.endswith(b"EXPUNGE")], (cmd, u))
+        u, t = a.ok("NOOP")
+        self.assertIn(b"* 1 EXPUNGE", u)
 
 
 class TestHostile(ImapCase):
