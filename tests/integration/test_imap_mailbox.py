@@ -283,6 +283,14 @@ class TestList(MailboxCase):
         self.ok(c, 'DELETE "z"')
         su = list_names(self.ok(c, 'LIST (SPECIAL-USE) "" "*" RETURN (SPECIAL-USE)'))
         self.assertEqual(set(su), {"Sent", "Drafts", "Trash", "Junk", "Archive"})
+        # RFC 6154 3: CREATE with USE, possible only where the store has it
+        u, t = c.cmd(r'CREATE "Other" (USE (\Sent))')
+        self.assertTagged(t, "NO", "USEATTR")
+        self.ok(c, "DELETE Trash")
+        self.ok(c, r'CREATE "Trash" (USE (\Trash))')
+        self.assertIn("\\Trash", list_names(self.ok(c, 'LIST "" "Trash"'))["Trash"][0])
+        u, t = c.cmd(r'CREATE "x" (BOGUS)')
+        self.assertTagged(t, "BAD")
         deliver(self.srv, self.user, "one")
         u = self.ok(c, 'LIST "" "*" RETURN (STATUS (MESSAGES UNSEEN SIZE))')
         for i, line in enumerate(u):
