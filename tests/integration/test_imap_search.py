@@ -442,6 +442,21 @@ class TestExpungeCopyMove(SearchCase):
         u, t = c.ok("SEARCH SUBJECT m")
         self.assertEqual(search_numbers(u), [1, 2, 3, 4])
 
+    def test_other_session_sees_move(self):
+        """A second session with the folder selected learns of the move at
+        its next NOOP: EXPUNGEs in descending order, numbers of its own
+        view. A SEARCH in between keeps the old numbering (no EXPUNGE may
+        come with it, RFC 9051 7.5.1); the gone messages match nothing."""
+        a, b = self.raw(), self.raw()
+        a.cmd("CREATE Dest")
+        a.ok("MOVE 2:3 Dest")
+        u, t = b.ok("SEARCH ALL")
+        self.assertEqual(search_numbers(u), [1, 4, 5, 6])
+        u, t = b.ok("NOOP")
+        self.assertEqual([x for x in u if b"EXPUNGE" in x], [b"* 3 EXPUNGE", b"* 2 EXPUNGE"])
+        u, t = b.ok("SEARCH ALL")
+        self.assertEqual(search_numbers(u), [1, 2, 3, 4])
+
     def test_move_imaplib(self):
         m = self.imap()
         m.create("Dest")
