@@ -84,6 +84,7 @@ static int sort_collect(void *ctx, const struct mail_msg *m)
 	t->uid = m->uid;
 	t->seq = m->seq;
 	t->size = m->vsize;
+	t->modseq = m->modseq;
 	t->arrival = m->internal_date;
 	t->date = m->date_sent != 0 ? m->date_sent : m->internal_date;
 	const struct imap_sort *s = c->sort;
@@ -136,6 +137,23 @@ static int sort_cmp(const void *pa, const void *pb)
 	return cmp_num(a->seq, b->seq);   /* RFC 5256 3: ties by sequence number */
 }
 
+/* "* SORT 3 1 2", with "(MODSEQ n)" after a MODSEQ key (RFC 7162 3.1.5). */
+static void write_sort(struct imap_session *s, const struct sort_ctx *c, bool modseq)
+{
+	uint64_t max = 0;
+	buf_append_str(&s->out, "* SORT");
+	for (size_t i = 0; i < c->n; i++) {
+		buf_printf(&s->out, " %u", s->uid ? c->msgs[i].uid : c->msgs[i].seq);
+		if (c->msgs[i].modseq > max)
+			max = c->msgs[i].modseq;
+	}
+	if (modseq && c->n > 0) {
+		buf_printf(&s->out, " (MODSEQ %llu)", (unsigned long long)max);
+		s->enabled |= IMAP_ENABLED_CONDSTORE;
+	}
+	buf_append_str(&s->out, "\r\n");
+}
+
 int imap_cmd_sort(struct imap_session *s)
 {
 	struct imap_sort *sort = NULL;
@@ -149,7 +167,8 @@ int imap_cmd_sort(struct imap_session *s)
 		return 1;
 	}
 	struct sort_ctx c = { .sort = sort };
-	if (imap_search_foreach(s, sort->search, MAIL_FETCH_HEADERS, sort_collect, &c, NULL,
+	bool modseq = false;
+	if (imap_search_foreach(s, sort->search, MAIL_FETCH_HEADERS, sort_collect, &c, &modseq,
 				&err) < 0) {
 		log_err("imap %s: SORT in %s: %s", s->id, s->folder_name, err ? err : "?");
 		imap_tagged(s, "NO [SERVERBUG] SORT failed");
@@ -157,10 +176,7 @@ int imap_cmd_sort(struct imap_session *s)
 		tl_sort = sort;
 		if (c.n > 1)
 			qsort(c.msgs, c.n, sizeof *c.msgs, sort_cmp);
-		buf_append_str(&s->out, "* SORT");
-		for (size_t i = 0; i < c.n; i++)
-			buf_printf(&s->out, " %u", s->uid ? c.msgs[i].uid : c.msgs[i].seq);
-		buf_append_str(&s->out, "\r\n");
+		write_sort(s, &c, modseq);
 		imap_tagged(s, "OK %sSORT completed", s->uid ? "UID " : "");
 	}
 	imap_thread_msgs_free(c.msgs, c.n);

@@ -13,6 +13,7 @@
 struct imap_thread_msg {
 	uint32_t uid, seq;
 	uint64_t size;
+	uint64_t modseq;
 	time_t arrival;          /* internal date */
 	time_t date;             /* sent date, UTC; internal date when unknown */
 	char *from, *to, *cc;    /* sort keys */

@@ -498,6 +498,8 @@ class TestSortThread(SearchCase):
         self.assertEqual(self.sort("(CC ARRIVAL) US-ASCII ALL")[-1], 1)
         self.assertEqual(self.sort("(REVERSE SIZE) UTF-8 ALL")[:2], [1, 3])
         self.assertEqual(self.sort("(SUBJECT) UTF-8 FROM adam"), [2])
+        u, t = self.c.ok("SORT (DATE) UTF-8 MODSEQ 1")
+        self.assertRegex(u[0], rb"^\* SORT 3 1 2 4 5 \(MODSEQ \d+\)$")
         u, t = self.c.ok("UID SORT (DATE) UTF-8 ALL")
         self.assertTrue(u[0].startswith(b"* SORT "), u)
         u, t = self.c.cmd("SORT (DATE) KOI8-R ALL")
