@@ -19,7 +19,7 @@ const struct imap_command_def imap_commands_core[] = {
 	{ "LOGOUT", ANY, IMAP_CMD_ON_LOOP, imap_cmd_logout, NULL },
 	{ "STARTTLS", NA, IMAP_CMD_ON_LOOP, imap_cmd_starttls, NULL },
 	{ "ID", ANY, IMAP_CMD_ON_LOOP, imap_cmd_id, "ID" },
-	{ "ENABLE", AU | SE, IMAP_CMD_ON_LOOP, imap_cmd_enable, "ENABLE" },
+	{ "ENABLE", AU | SE, IMAP_CMD_ON_LOOP, imap_cmd_enable, "ENABLE UTF8=ACCEPT" },
 	{ "NAMESPACE", AU | SE, IMAP_CMD_ON_LOOP, imap_cmd_namespace, "NAMESPACE" },
 	{ "LOGIN", NA, 0, imap_cmd_login, NULL },
 	{ "AUTHENTICATE", NA, 0, imap_cmd_authenticate, "SASL-IR" },
