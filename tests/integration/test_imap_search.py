@@ -320,6 +320,11 @@ class TestSearchResponses(SearchCase):
         self.assertRegex(t, rb"^t\d+ OK SEARCH completed")
         u, t = c.ok("SEARCH FROM nobody-here")
         self.assertEqual(u, [b"* SEARCH"])
+        # WITHIN (RFC 5032): the files were written just now
+        u, t = c.ok("SEARCH YOUNGER 3600")
+        self.assertEqual(search_numbers(u), [1, 2, 3, 4, 5, 6])
+        u, t = c.ok("SEARCH OLDER 3600")
+        self.assertEqual(search_numbers(u), [])
 
     def test_esearch(self):
         """RFC 4731 3.1: RETURN options; the tag is quoted; UID marks a UID
