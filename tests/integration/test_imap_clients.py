@@ -261,8 +261,9 @@ class TestMbsync(ClientCase):
     @unittest.skipUnless(have("mbsync"), "mbsync (isync) not installed")
     def test_mbsync_folders_both_ways(self):
         """mbsync Create Both: a folder made locally is created on the
-        server (CREATE) with its mail (APPEND); one made on the server
-        (CREATE, APPEND by imaplib) comes down with its message."""
+        server (CREATE, RFC 9051 6.3.4) with its mail (APPEND, 6.3.12);
+        one made on the server (CREATE, APPEND by imaplib) comes down with
+        its message and its \\Seen flag."""
         self.mbsync()
         os.makedirs(os.path.join(self.root, "Projects", "new"))
         os.makedirs(os.path.join(self.root, "Projects", "cur"))
@@ -314,8 +315,9 @@ class TestFetchmail(ClientCase):
     @unittest.skipUnless(have("fetchmail"), "fetchmail not installed")
     def test_fetchmail_keep_over_starttls(self):
         """fetchmail over the plaintext port with STARTTLS required
-        (sslproto tls1.2+) and --keep: it fetches only what is new to it,
-        leaves the mail on the server and marks it \\Seen."""
+        (sslproto tls1.2+, RFC 9051 6.2.1) and keep: it fetches only what
+        is new to it, leaves the mail on the server and marks it \\Seen
+        (RFC 9051 6.4.5)."""
         deliver(self.srv, USER, "k1")
         mbox = os.path.join(self.tmp, "mbox")
         rc = os.path.join(self.tmp, "fetchmailrc")
