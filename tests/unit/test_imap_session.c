@@ -123,6 +123,8 @@ static void normalise(struct buf *t)
 {
 	normalise_key(t, "[UIDVALIDITY ");
 	normalise_key(t, "[HIGHESTMODSEQ ");
+	normalise_key(t, "[APPENDUID ");
+	normalise_key(t, "[COPYUID ");
 }
 
 static void transcript_opts(const struct opts *o, const char *in, const char *want,
@@ -472,6 +474,42 @@ static void test_literals(void **st)
 			"b LOGIN {8}\r\nv@a.test secret\r\n", want, 2000);
 }
 
+/* RFC 9051 6.3.12, 6.4.5, 6.4.6, 6.4.3, RFC 4315: a folder's life in one
+ * transcript (CREATE, APPEND with a literal, FETCH, STORE, EXPUNGE,
+ * DELETE), whole and trickled: the literal, the sliced FETCH and the
+ * updates must come out the same. The folder is gone at the end, so the
+ * second run starts where the first did. */
+static void test_message_life(void **st)
+{
+	(void)st;
+	const char *in =
+		"a LOGIN v@a.test secret\r\nb CREATE Life\r\nc SELECT Life\r\n"
+		"d APPEND Life (\\Flagged) \"01-Jan-2024 10:00:00 +0000\" {37}\r\n"
+		"From: a@b.test\r\nSubject: hi\r\n\r\nbody\r\n\r\n"
+		"e NOOP\r\nf FETCH 1 (FLAGS INTERNALDATE RFC822.SIZE BODY[TEXT])\r\n"
+		"g STORE 1 +FLAGS (\\Deleted)\r\nh UID EXPUNGE 1\r\ni CLOSE\r\n"
+		"j DELETE Life\r\n";
+	struct buf whole, trickled;
+	run_both(in, &whole, &trickled);
+	const char *must[] = {
+		"b OK", "c OK [READ-WRITE]", "+ Ready for literal data\r\n",
+		"* 1 EXISTS\r\nd OK [APPENDUID * 1]", "e OK NOOP completed\r\n",
+		"* 1 FETCH (FLAGS (\\Seen \\Flagged) INTERNALDATE \" 1-Jan-2024 10:00:00 +0000\" "
+		"RFC822.SIZE 37 BODY[TEXT] {6}\r\nbody\r\n)\r\nf OK",
+		"* 1 FETCH (FLAGS (\\Seen \\Flagged \\Deleted))\r\ng OK",
+		"* 1 EXPUNGE\r\nh OK", "i OK CLOSE completed\r\n", "j OK",
+	};
+	const char *p = whole.data;
+	for (size_t i = 0; i < sizeof must / sizeof must[0]; i++) {
+		const char *q = strstr(p, must[i]);
+		if (q == NULL)
+			fail_msg("missing, in order:\n%s\n--- in ---\n%s", must[i], whole.data);
+		p = q + strlen(must[i]);
+	}
+	buf_free(&whole);
+	buf_free(&trickled);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -484,6 +522,7 @@ int main(void)
 		cmocka_unit_test(test_id_enable_namespace),
 		cmocka_unit_test(test_hostile),
 		cmocka_unit_test(test_literals),
+		cmocka_unit_test(test_message_life),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
