@@ -14,6 +14,7 @@
 #define IMAP_IDLE_SECONDS (30 * 60 + 60)
 /* How often IDLE looks for changes: well within the one second promised. */
 #define IDLE_POLL_MS 400
+#define OUTPUT_HIGH_WATER (512 * 1024)
 
 struct imap_glue {
 	struct worker_job job;       /* first: the pool's view */
@@ -23,6 +24,7 @@ struct imap_glue {
 	struct imap_session *session;
 	struct event *timer;         /* IDLE polls and login-failure delays */
 	bool in_task, orphaned, shutting_down, polling;
+	bool wait_drain;             /* the next slice waits for the client to read */
 };
 
 static void glue_free(struct imap_glue *g)
@@ -50,7 +52,15 @@ static void proceed(struct imap_glue *g)
 	buf_reset(out);
 	switch (imap_session_next(g->session)) {
 	case IMAP_NEXT_RUN:
-		start_task(g, false);
+		/* A big FETCH goes out in slices; the next one is made only when
+		 * the client has taken most of the last, so a slow reader costs
+		 * memory for one slice, not for the whole answer. */
+		if (conn_output_pending(g->conn) > OUTPUT_HIGH_WATER) {
+			g->wait_drain = true;
+			conn_pause(g->conn);
+		} else {
+			start_task(g, false);
+		}
 		break;
 	case IMAP_NEXT_STARTTLS:
 		if (conn_starttls(g->conn) < 0)
@@ -176,6 +186,15 @@ static void imap_timeout(void *session)
 	buf_reset(out);
 }
 
+static void imap_drained(void *session)
+{
+	struct imap_glue *g = session;
+	if (g->wait_drain && !g->in_task) {
+		g->wait_drain = false;
+		start_task(g, false);
+	}
+}
+
 static void imap_tls_ready(void *session)
 {
 	struct imap_glue *g = session;
@@ -212,6 +231,7 @@ static const struct conn_proto imap_proto = {
 	.timeout = imap_timeout,
 	.tls_ready = imap_tls_ready,
 	.shutdown = imap_shutdown,
+	.drained = imap_drained,
 	.close = imap_close,
 };
 

@@ -71,6 +71,7 @@ int imap_cmd_enable(struct imap_session *s)
 	static const struct { const char *name; unsigned bit; } known[] = {
 		{ "IMAP4rev2", IMAP_ENABLED_REV2 },
 		{ "UTF8=ACCEPT", IMAP_ENABLED_UTF8 },
+		{ "CONDSTORE", IMAP_ENABLED_CONDSTORE },   /* RFC 7162 3.1 */
 	};
 	struct imap_enable en;
 	const char *err;

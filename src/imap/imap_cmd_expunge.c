@@ -1,56 +1,10 @@
-/* EXPUNGE and UID EXPUNGE (RFC 9051 6.4.3, RFC 4315 2.1), and the
- * untagged reports of a folder this session changed itself (also MOVE). */
+/* EXPUNGE and UID EXPUNGE (RFC 9051 6.4.3, RFC 4315 2.1). */
 #include "imap/imap_search.h"
 
 #include <stdlib.h>
 #include <string.h>
 
 #include "lib/log.h"
-
-static void write_flag_changes(struct imap_session *s, const struct mail_changes *ch)
-{
-	const char *err = NULL;
-	for (size_t i = 0; i < ch->changed_count; i++) {
-		struct mail_range r = { ch->changed_uids[i], ch->changed_uids[i] };
-		struct mail_iter *it;
-		const struct mail_msg *m;
-		if (mail_folder_iter_init(s->folder, &r, 1, 0, &it, &err) < 0)
-			return;
-		while (mail_folder_iter_next(it, &m, &err) == 1) {
-			buf_printf(&s->out, "* %u FETCH (UID %u FLAGS ", m->seq, m->uid);
-			imap_write_flags(&s->out, m->flags, m->keywords);
-			if (s->enabled & (IMAP_ENABLED_CONDSTORE | IMAP_ENABLED_QRESYNC))
-				buf_printf(&s->out, " MODSEQ (%llu)", (unsigned long long)m->modseq);
-			buf_append_str(&s->out, ")\r\n");
-		}
-		mail_folder_iter_deinit(&it);
-	}
-}
-
-int imap_report_changes(struct imap_session *s, const char **error_r)
-{
-	struct mail_changes ch;
-	memset(&ch, 0, sizeof ch);
-	if (mail_folder_sync(s->folder, error_r) < 0 ||
-	    mail_folder_changes(s->folder, s->known_modseq, &ch, error_r) < 0)
-		return -1;
-	if (ch.expunged_count > 0 && (s->enabled & IMAP_ENABLED_QRESYNC)) {
-		/* RFC 7162 3.2.10: VANISHED replaces EXPUNGE. */
-		buf_append_str(&s->out, "* VANISHED ");
-		imap_write_number_set(&s->out, ch.expunged_uids, ch.expunged_count);
-		buf_append_str(&s->out, "\r\n");
-	} else {
-		for (size_t i = 0; i < ch.expunged_count; i++)
-			imap_untagged(s, "%u EXPUNGE", ch.expunged_seqs[i]);
-	}
-	if (ch.new_count > 0)
-		imap_untagged(s, "%u EXISTS", ch.exists);
-	write_flag_changes(s, &ch);
-	if (ch.highest_modseq > s->known_modseq)
-		s->known_modseq = ch.highest_modseq;
-	mail_changes_clear(&ch);
-	return 0;
-}
 
 int imap_cmd_expunge(struct imap_session *s)
 {

@@ -2,6 +2,7 @@
  * selected folder (RFC 9051 6.3.2-6.3.3, 6.4.1, 7.4.1, 7.5; RFC 2177;
  * RFC 3691). */
 #include "imap/imap_private.h"
+#include "imap/imap_search.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,8 +20,7 @@ void imap_unselect(struct imap_session *s)
 		imap_set_state(s, IMAP_STATE_AUTH);
 }
 
-/* "* n FETCH (UID u FLAGS (...))" for messages whose flags changed. */
-static int send_flag_changes(struct imap_session *s, const struct mail_changes *ch)
+static void write_flag_changes(struct imap_session *s, const struct mail_changes *ch)
 {
 	const char *err = NULL;
 	for (size_t i = 0; i < ch->changed_count; i++) {
@@ -28,14 +28,40 @@ static int send_flag_changes(struct imap_session *s, const struct mail_changes *
 		struct mail_iter *it;
 		const struct mail_msg *m;
 		if (mail_folder_iter_init(s->folder, &r, 1, 0, &it, &err) < 0)
-			return -1;
+			return;
 		while (mail_folder_iter_next(it, &m, &err) == 1) {
 			buf_printf(&s->out, "* %u FETCH (UID %u FLAGS ", m->seq, m->uid);
 			imap_write_flags(&s->out, m->flags, m->keywords);
+			if (s->enabled & (IMAP_ENABLED_CONDSTORE | IMAP_ENABLED_QRESYNC))
+				buf_printf(&s->out, " MODSEQ (%llu)", (unsigned long long)m->modseq);
 			buf_append_str(&s->out, ")\r\n");
 		}
 		mail_folder_iter_deinit(&it);
 	}
+}
+
+int imap_report_changes(struct imap_session *s, const char **error_r)
+{
+	struct mail_changes ch;
+	memset(&ch, 0, sizeof ch);
+	if (mail_folder_sync(s->folder, error_r) < 0 ||
+	    mail_folder_changes(s->folder, s->known_modseq, &ch, error_r) < 0)
+		return -1;
+	if (ch.expunged_count > 0 && (s->enabled & IMAP_ENABLED_QRESYNC)) {
+		/* RFC 7162 3.2.10: VANISHED replaces EXPUNGE. */
+		buf_append_str(&s->out, "* VANISHED ");
+		imap_write_number_set(&s->out, ch.expunged_uids, ch.expunged_count);
+		buf_append_str(&s->out, "\r\n");
+	} else {
+		for (size_t i = 0; i < ch.expunged_count; i++)
+			imap_untagged(s, "%u EXPUNGE", ch.expunged_seqs[i]);
+	}
+	if (ch.new_count > 0)
+		imap_untagged(s, "%u EXISTS", ch.exists);
+	write_flag_changes(s, &ch);
+	if (ch.highest_modseq > s->known_modseq)
+		s->known_modseq = ch.highest_modseq;
+	mail_changes_clear(&ch);
 	return 0;
 }
 
@@ -45,27 +71,9 @@ int imap_send_updates(struct imap_session *s, bool allow_expunge)
 	bool changed = false;
 	if (!allow_expunge || s->folder == NULL)
 		return 0;
-	if (mail_folder_poll(s->folder, &changed, &err) < 0)
-		goto fail;
-	if (!changed)
-		return 0;
-	struct mail_changes ch;
-	memset(&ch, 0, sizeof ch);
-	if (mail_folder_sync(s->folder, &err) < 0 ||
-	    mail_folder_changes(s->folder, s->known_modseq, &ch, &err) < 0)
-		goto fail;
-	for (size_t i = 0; i < ch.expunged_count; i++)
-		imap_untagged(s, "%u EXPUNGE", ch.expunged_seqs[i]);
-	if (ch.new_count > 0 || ch.expunged_count > 0)
-		imap_untagged(s, "%u EXISTS", ch.exists);
-	int r = send_flag_changes(s, &ch);
-	if (ch.highest_modseq > s->known_modseq)
-		s->known_modseq = ch.highest_modseq;
-	mail_changes_clear(&ch);
-	if (r == 0)
-		return 0;
-fail:
-	log_err("imap %s: updates of %s: %s", s->id, s->folder_name, err ? err : "?");
+	if (mail_folder_poll(s->folder, &changed, &err) < 0 ||
+	    (changed && imap_report_changes(s, &err) < 0))
+		log_err("imap %s: updates of %s: %s", s->id, s->folder_name, err ? err : "?");
 	return 0;  /* a missed update is sent at the next chance */
 }
 

@@ -119,6 +119,10 @@ int imap_mailbox_arg(struct imap_session *s, const struct imap_arg *arg, char *n
 /* Sends the untagged EXPUNGE/VANISHED, EXISTS and FETCH FLAGS updates of
  * the selected folder (RFC 9051 7.4.1, 5.2). */
 int imap_send_updates(struct imap_session *s, bool allow_expunge);
+/* Syncs the selected folder and sends what changed since the client's
+ * view: EXPUNGE (VANISHED under QRESYNC), EXISTS, FETCH FLAGS (with
+ * MODSEQ under CONDSTORE); then the view is current. */
+int imap_report_changes(struct imap_session *s, const char **error_r);
 /* Closes the selected folder (CLOSE, UNSELECT, SELECT of another). */
 void imap_unselect(struct imap_session *s);
 /* Flags as "(\Seen \Answered kw)". */

@@ -50,10 +50,6 @@ uint32_t imap_view_max_uid(struct imap_session *s);
  * of consecutive ascending numbers as "a:b". */
 void imap_write_number_set(struct buf *out, const uint32_t *v, size_t n);
 
-/* After the folder changed under this session's own hand (EXPUNGE, MOVE):
- * the untagged EXPUNGE (descending) or, under QRESYNC, VANISHED, then
- * EXISTS and FETCH FLAGS of other changes. 0, or -1 with *error_r. */
-int imap_report_changes(struct imap_session *s, const char **error_r);
 
 imap_cmd_fn imap_cmd_search, imap_cmd_sort, imap_cmd_thread, imap_cmd_copy, imap_cmd_move,
 	imap_cmd_expunge;

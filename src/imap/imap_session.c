@@ -46,6 +46,10 @@ void imap_untagged(struct imap_session *s, const char *fmt, ...)
 
 void imap_tagged(struct imap_session *s, const char *fmt, ...)
 {
+	/* Only errors in a row end the session: a long-lived client may get
+	 * an occasional BAD by the letter of the RFC. */
+	if (strncmp(fmt, "OK", 2) == 0)
+		s->errors = 0;
 	char prefix[sizeof s->tag + 1];
 	snprintf(prefix, sizeof prefix, "%s ", s->tag);
 	va_list ap;

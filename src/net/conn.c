@@ -218,6 +218,8 @@ static void write_cb(struct bufferevent *bev, void *arg)
 		start_tls_now(c);
 	else if (c->closing)
 		conn_destroy(c);
+	else if (c->session != NULL && c->svc->proto->drained != NULL)
+		c->svc->proto->drained(c->session);
 }
 
 static void tls_connected(struct conn *c)
@@ -273,6 +275,11 @@ void conn_write(struct conn *c, const void *data, size_t len)
 {
 	if (c->bev != NULL && len > 0)
 		bufferevent_write(c->bev, data, len);
+}
+
+size_t conn_output_pending(const struct conn *c)
+{
+	return c->bev ? evbuffer_get_length(bufferevent_get_output(c->bev)) : 0;
 }
 
 void conn_close_after_flush(struct conn *c)

@@ -27,6 +27,8 @@ struct conn_proto {
 	/* The server is stopping: say goodbye (421) and close, or finish the
 	 * work in progress first and close after it. */
 	void (*shutdown)(void *session);
+	/* Optional: everything written so far has been sent. */
+	void (*drained)(void *session);
 	/* The connection is gone: free the session. */
 	void (*close)(void *session);
 };
@@ -46,6 +48,8 @@ void conn_accept(struct event_base *base, const struct conn_service *svc, int fd
 
 /* Queues bytes for the peer. */
 void conn_write(struct conn *c, const void *data, size_t len);
+/* Bytes queued and not yet handed to the kernel. */
+size_t conn_output_pending(const struct conn *c);
 /* Closes once everything written has been sent. */
 void conn_close_after_flush(struct conn *c);
 /* Discards unread input, sends what is queued, then starts a TLS server
