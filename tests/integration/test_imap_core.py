@@ -540,6 +540,31 @@ class TestSelect(ImapCase):
         with self.assertRaises(imaplib.IMAP4.error):
             m.close()
 
+    def test_close_expunges_silently_unselect_does_not(self):
+        """RFC 9051 6.4.1: CLOSE removes the \\Deleted messages without
+        sending EXPUNGE responses, except when the mailbox was EXAMINEd;
+        6.4.2 (RFC 3691): UNSELECT removes nothing."""
+        for s in ("one", "two", "three"):
+            deliver(self.srv, USER, s)
+        c = self.raw()
+        c.login()
+        c.ok("SELECT INBOX")
+        c.ok("STORE 1:2 +FLAGS.SILENT (\\Deleted)")
+        u, t = c.ok("UNSELECT")
+        self.assertEqual(u, [])
+        u, t = c.ok("EXAMINE INBOX")
+        self.assertIn(b"* 3 EXISTS", u)
+        u, t = c.ok("CLOSE")
+        self.assertEqual(u, [])
+        u, t = c.ok("SELECT INBOX")
+        self.assertIn(b"* 3 EXISTS", u)
+        u, t = c.ok("CLOSE")
+        self.assertEqual(u, [])
+        u, t = c.ok("SELECT INBOX")
+        self.assertIn(b"* 1 EXISTS", u)
+        u, t = c.ok("FETCH 1 (BODY.PEEK[HEADER.FIELDS (SUBJECT)])")
+        self.assertIn(b"Subject: three", u[0])
+
     def test_select_mailbox_names(self):
         """RFC 3501 5.1.3 modified UTF-7: a broken encoding ("&Jjo" not
         closed, "&" alone, "&AGE-" which encodes ASCII) is refused with NO
