@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <openssl/ssl.h>
 
+#include "lib/buf.h"
 #include "lib/config.h"
 #include "net/conn.h"
 #include "net/worker.h"
@@ -46,6 +47,38 @@ struct server {
 int serve_auth_verify(const char *data_dir, const char *user, const char *password);
 /* Seconds a failed login waits before its answer (slows guessing). */
 #define SERVE_AUTH_FAIL_DELAY 2
+
+/* The common head of every protocol's per-connection glue: what the
+ * connection, the session and work in flight on another thread have to
+ * agree on. A connection that closes while work is in flight is freed
+ * when the work comes back; a shutdown says goodbye after it. */
+struct serve_glue {
+	struct worker_job job;        /* first: the task pool's view */
+	struct server *srv;
+	struct config_ref *cfg;       /* the configuration the session started with */
+	struct conn *conn;
+	bool busy;                    /* a task or a commit is in flight */
+	bool orphaned;                /* the connection went while busy */
+	bool shutting_down;           /* say goodbye once no longer busy */
+	void (*destroy)(struct serve_glue *g);   /* frees the whole glue */
+};
+
+void serve_glue_init(struct serve_glue *g, struct server *srv, struct conn *c,
+		     void (*destroy)(struct serve_glue *g));
+/* Drops the configuration reference (from destroy). */
+void serve_glue_fini(struct serve_glue *g);
+/* Sends what the session wrote and empties the buffer. */
+void serve_glue_send(struct serve_glue *g, struct buf *out);
+/* conn_proto.close: frees now, or when the work in flight comes back. */
+void serve_glue_close(struct serve_glue *g);
+/* conn_proto.shutdown: true when busy (goodbye later, shutting_down set). */
+bool serve_glue_shutdown_later(struct serve_glue *g);
+/* Runs run() on a task thread, then done() on the loop; input pauses. */
+void serve_glue_submit(struct serve_glue *g, void (*run)(struct worker_job *),
+		       void (*done)(struct worker_job *));
+/* First thing when work comes back: false when the glue was freed
+ * because the connection had gone. */
+bool serve_glue_back(struct serve_glue *g);
 
 /* Fill srv->services[] for their protocols. */
 void serve_smtp_init(struct server *srv);

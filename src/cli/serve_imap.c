@@ -17,20 +17,18 @@
 #define OUTPUT_HIGH_WATER (512 * 1024)
 
 struct imap_glue {
-	struct worker_job job;       /* first: the pool's view */
-	struct server *srv;
-	struct config_ref *cfg;
-	struct conn *conn;
+	struct serve_glue base;      /* first */
 	struct imap_session *session;
 	struct event *timer;         /* IDLE polls and login-failure delays */
-	bool in_task, orphaned, shutting_down, polling;
+	bool polling;
 	bool wait_drain;             /* the next slice waits for the client to read */
 };
 
-static void glue_free(struct imap_glue *g)
+static void glue_free(struct serve_glue *base)
 {
+	struct imap_glue *g = (struct imap_glue *)base;
 	imap_session_free(&g->session);
-	config_ref_release(&g->cfg);
+	serve_glue_fini(&g->base);
 	if (g->timer)
 		event_free(g->timer);
 	free(g);
@@ -47,34 +45,32 @@ static void arm_timer(struct imap_glue *g, unsigned ms)
 /* Sends the output, then does what the session wants next. */
 static void proceed(struct imap_glue *g)
 {
-	struct buf *out = imap_session_output(g->session);
-	conn_write(g->conn, out->data, out->len);
-	buf_reset(out);
+	serve_glue_send(&g->base, imap_session_output(g->session));
 	switch (imap_session_next(g->session)) {
 	case IMAP_NEXT_RUN:
 		/* A big FETCH goes out in slices; the next one is made only when
 		 * the client has taken most of the last, so a slow reader costs
 		 * memory for one slice, not for the whole answer. */
-		if (conn_output_pending(g->conn) > OUTPUT_HIGH_WATER) {
+		if (conn_output_pending(g->base.conn) > OUTPUT_HIGH_WATER) {
 			g->wait_drain = true;
-			conn_pause(g->conn);
+			conn_pause(g->base.conn);
 		} else {
 			start_task(g, false);
 		}
 		break;
 	case IMAP_NEXT_STARTTLS:
-		if (conn_starttls(g->conn) < 0)
-			conn_close_after_flush(g->conn);
+		if (conn_starttls(g->base.conn) < 0)
+			conn_close_after_flush(g->base.conn);
 		break;
 	case IMAP_NEXT_CLOSE:
-		conn_close_after_flush(g->conn);
+		conn_close_after_flush(g->base.conn);
 		break;
 	case IMAP_NEXT_IDLE:
 		arm_timer(g, IDLE_POLL_MS);
-		conn_resume(g->conn);
+		conn_resume(g->base.conn);
 		break;
 	default:
-		conn_resume(g->conn);
+		conn_resume(g->base.conn);
 		break;
 	}
 }
@@ -91,12 +87,9 @@ static void run_task(struct worker_job *job)
 static void task_done(struct worker_job *job)
 {
 	struct imap_glue *g = (struct imap_glue *)job;
-	g->in_task = false;
-	if (g->orphaned) {
-		glue_free(g);
+	if (!serve_glue_back(&g->base))
 		return;
-	}
-	if (g->shutting_down) {
+	if (g->base.shutting_down) {
 		imap_session_goodbye(g->session, "Server shutting down");
 		proceed(g);
 		return;
@@ -111,12 +104,8 @@ static void task_done(struct worker_job *job)
 
 static void start_task(struct imap_glue *g, bool poll)
 {
-	g->in_task = true;
 	g->polling = poll;
-	g->job.run = run_task;
-	g->job.done = task_done;
-	conn_pause(g->conn);
-	worker_submit(g->srv->tasks, &g->job);
+	serve_glue_submit(&g->base, run_task, task_done);
 }
 
 static void timer_fired(evutil_socket_t fd, short what, void *arg)
@@ -124,7 +113,7 @@ static void timer_fired(evutil_socket_t fd, short what, void *arg)
 	struct imap_glue *g = arg;
 	(void)fd;
 	(void)what;
-	if (g->in_task)
+	if (g->base.busy)
 		return;
 	if (imap_session_next(g->session) == IMAP_NEXT_IDLE &&
 	    buf_str(imap_session_output(g->session)).len == 0) {
@@ -140,10 +129,8 @@ static void *imap_open(struct conn *c, void *service_ctx)
 	struct imap_glue *g = calloc(1, sizeof *g);
 	if (g == NULL)
 		return NULL;
-	g->srv = srv;
-	g->conn = c;
-	g->cfg = config_ref_hold(srv->cfg_ref);
-	const struct config *cfg = &g->cfg->cfg;
+	serve_glue_init(&g->base, srv, c, glue_free);
+	const struct config *cfg = &g->base.cfg->cfg;
 	struct imap_session_settings set = {
 		.hostname = cfg->hostname,
 		.cfg = cfg,
@@ -156,7 +143,7 @@ static void *imap_open(struct conn *c, void *service_ctx)
 	g->timer = evtimer_new(srv->base, timer_fired, g);
 	g->session = g->timer ? imap_session_new(&set, conn_id(c), conn_is_tls(c)) : NULL;
 	if (g->session == NULL) {
-		glue_free(g);
+		glue_free(&g->base);
 		return NULL;
 	}
 	conn_set_timeout(c, IMAP_IDLE_SECONDS);
@@ -168,7 +155,7 @@ static void *imap_open(struct conn *c, void *service_ctx)
 static size_t imap_input(void *session, const char *data, size_t len)
 {
 	struct imap_glue *g = session;
-	if (g->in_task)
+	if (g->base.busy)
 		return 0;
 	size_t used = imap_session_input(g->session, data, len);
 	if (imap_session_next(g->session) != IMAP_NEXT_IDLE)
@@ -181,15 +168,13 @@ static void imap_timeout(void *session)
 {
 	struct imap_glue *g = session;
 	imap_session_goodbye(g->session, "Autologout; idle for too long");
-	struct buf *out = imap_session_output(g->session);
-	conn_write(g->conn, out->data, out->len);
-	buf_reset(out);
+	serve_glue_send(&g->base, imap_session_output(g->session));
 }
 
 static void imap_drained(void *session)
 {
 	struct imap_glue *g = session;
-	if (g->wait_drain && !g->in_task) {
+	if (g->wait_drain && !g->base.busy) {
 		g->wait_drain = false;
 		start_task(g, false);
 	}
@@ -205,10 +190,8 @@ static void imap_tls_ready(void *session)
 static void imap_shutdown(void *session)
 {
 	struct imap_glue *g = session;
-	if (g->in_task) {
-		g->shutting_down = true;
+	if (serve_glue_shutdown_later(&g->base))
 		return;
-	}
 	evtimer_del(g->timer);
 	imap_session_goodbye(g->session, "Server shutting down");
 	proceed(g);
@@ -217,11 +200,7 @@ static void imap_shutdown(void *session)
 static void imap_close(void *session)
 {
 	struct imap_glue *g = session;
-	if (g->in_task) {
-		g->orphaned = true;
-		return;
-	}
-	glue_free(g);
+	serve_glue_close(&g->base);
 }
 
 static const struct conn_proto imap_proto = {

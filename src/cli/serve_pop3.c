@@ -16,15 +16,11 @@
 enum task_kind { TASK_AUTH, TASK_RETRIEVE, TASK_UPDATE };
 
 struct pop3_glue {
-	struct worker_job job;       /* first: the pool's view */
-	struct server *srv;
-	struct config_ref *cfg;
-	struct conn *conn;
+	struct serve_glue base;      /* first */
 	struct pop3_server *session;
 	struct mail_store *store;    /* used by one task at a time */
 	struct mail_pop3 *drop;
 	struct event *delay;         /* a failed login's answer waits */
-	bool in_task, orphaned, shutting_down;
 
 	/* the task's input and output */
 	enum task_kind kind;
@@ -47,11 +43,12 @@ static void drop_close(struct pop3_glue *g)
 	mail_store_free(&g->store);
 }
 
-static void glue_free(struct pop3_glue *g)
+static void glue_free(struct serve_glue *base)
 {
+	struct pop3_glue *g = (struct pop3_glue *)base;
 	drop_close(g);
 	pop3_server_free(&g->session);
-	config_ref_release(&g->cfg);
+	serve_glue_fini(&g->base);
 	if (g->delay)
 		event_free(g->delay);
 	free(g->msgs);
@@ -62,14 +59,12 @@ static void glue_free(struct pop3_glue *g)
 
 static void flush(struct pop3_glue *g)
 {
-	struct buf *out = pop3_server_output(g->session);
-	conn_write(g->conn, out->data, out->len);
-	buf_reset(out);
+	serve_glue_send(&g->base, pop3_server_output(g->session));
 	if (pop3_server_want_starttls(g->session)) {
-		if (conn_starttls(g->conn) < 0)
-			conn_close_after_flush(g->conn);
+		if (conn_starttls(g->base.conn) < 0)
+			conn_close_after_flush(g->base.conn);
 	} else if (pop3_server_want_close(g->session) && !pop3_server_waiting(g->session)) {
-		conn_close_after_flush(g->conn);
+		conn_close_after_flush(g->base.conn);
 	}
 }
 
@@ -79,7 +74,7 @@ static enum pop3_auth_result open_maildrop(struct pop3_glue *g)
 {
 	const char *err = NULL;
 	const char *at = strrchr(g->user, '@');
-	if (at == NULL || !config_is_local_domain(&g->cfg->cfg, at + 1, strlen(at + 1)))
+	if (at == NULL || !config_is_local_domain(&g->base.cfg->cfg, at + 1, strlen(at + 1)))
 		return POP3_AUTH_FAILED;
 	char local[65];
 	size_t n = (size_t)(at - g->user);
@@ -88,7 +83,7 @@ static enum pop3_auth_result open_maildrop(struct pop3_glue *g)
 	memcpy(local, g->user, n);
 	local[n] = '\0';
 	bool in_use = false;
-	if (mail_store_maildir_open(g->cfg->cfg.data_dir, at + 1, local, &g->store, &err) < 0 ||
+	if (mail_store_maildir_open(g->base.cfg->cfg.data_dir, at + 1, local, &g->store, &err) < 0 ||
 	    mail_pop3_open(g->store, &g->drop, &in_use, &err) < 0) {
 		if (!in_use)
 			log_err("pop3: maildrop of %s: %s", g->user, err ? err : "?");
@@ -116,7 +111,7 @@ static void run_task(struct worker_job *job)
 	case TASK_AUTH: {
 		for (char *p = g->user; *p; p++)
 			*p = (char)(*p >= 'A' && *p <= 'Z' ? *p + 32 : *p);
-		int r = serve_auth_verify(g->cfg->cfg.data_dir, g->user, g->password);
+		int r = serve_auth_verify(g->base.cfg->cfg.data_dir, g->user, g->password);
 		g->auth = r < 0 ? POP3_AUTH_TEMPFAIL : r == 0 ? POP3_AUTH_FAILED : open_maildrop(g);
 		break;
 	}
@@ -142,7 +137,7 @@ static void answer_auth(struct pop3_glue *g)
 	free(g->msgs);
 	g->msgs = NULL;
 	flush(g);
-	conn_resume(g->conn);
+	conn_resume(g->base.conn);
 }
 
 static void delay_done(evutil_socket_t fd, short what, void *arg)
@@ -155,23 +150,20 @@ static void delay_done(evutil_socket_t fd, short what, void *arg)
 static void task_done(struct worker_job *job)
 {
 	struct pop3_glue *g = (struct pop3_glue *)job;
-	g->in_task = false;
 	if (g->password != NULL) {
 		explicit_bzero(g->password, strlen(g->password));
 		free(g->password);
 		g->password = NULL;
 	}
-	if (g->orphaned) {
-		glue_free(g);
+	if (!serve_glue_back(&g->base))
 		return;
-	}
 	switch (g->kind) {
 	case TASK_AUTH:
-		log_info("pop3 %s: login %s for %s from [%s]", conn_id(g->conn),
-			 g->auth == POP3_AUTH_OK ? "ok" : "failed", g->user, conn_peer(g->conn));
+		log_info("pop3 %s: login %s for %s from [%s]", conn_id(g->base.conn),
+			 g->auth == POP3_AUTH_OK ? "ok" : "failed", g->user, conn_peer(g->base.conn));
 		if (g->auth == POP3_AUTH_FAILED) {
 			struct timeval tv = { SERVE_AUTH_FAIL_DELAY, 0 };
-			g->delay = g->delay ? g->delay : evtimer_new(g->srv->base, delay_done, g);
+			g->delay = g->delay ? g->delay : evtimer_new(g->base.srv->base, delay_done, g);
 			evtimer_add(g->delay, &tv);
 			return;
 		}
@@ -186,20 +178,16 @@ static void task_done(struct worker_job *job)
 		pop3_server_update_done(g->session, g->ok);
 		break;
 	}
-	if (g->shutting_down)
+	if (g->base.shutting_down)
 		pop3_server_goodbye(g->session, "Server shutting down");
 	flush(g);
-	conn_resume(g->conn);
+	conn_resume(g->base.conn);
 }
 
 static void start_task(struct pop3_glue *g, enum task_kind kind)
 {
 	g->kind = kind;
-	g->in_task = true;
-	g->job.run = run_task;
-	g->job.done = task_done;
-	conn_pause(g->conn);
-	worker_submit(g->srv->tasks, &g->job);
+	serve_glue_submit(&g->base, run_task, task_done);
 }
 
 static void hook_auth(void *ctx, const char *user, const char *password)
@@ -243,10 +231,8 @@ static void *pop3_open(struct conn *c, void *service_ctx)
 	struct pop3_glue *g = calloc(1, sizeof *g);
 	if (g == NULL)
 		return NULL;
-	g->srv = srv;
-	g->conn = c;
-	g->cfg = config_ref_hold(srv->cfg_ref);
-	const struct config *cfg = &g->cfg->cfg;
+	serve_glue_init(&g->base, srv, c, glue_free);
+	const struct config *cfg = &g->base.cfg->cfg;
 	struct pop3_server_settings set = {
 		.hostname = cfg->hostname,
 		.tls_available = srv->tls_ctx != NULL,
@@ -255,7 +241,7 @@ static void *pop3_open(struct conn *c, void *service_ctx)
 	};
 	g->session = pop3_server_new(&set, &hooks, g, conn_id(c), conn_is_tls(c));
 	if (g->session == NULL) {
-		glue_free(g);
+		glue_free(&g->base);
 		return NULL;
 	}
 	conn_set_timeout(c, POP3_IDLE_SECONDS);
@@ -276,9 +262,7 @@ static void pop3_timeout(void *session)
 {
 	struct pop3_glue *g = session;
 	pop3_server_goodbye(g->session, "Autologout; idle for too long");
-	struct buf *out = pop3_server_output(g->session);
-	conn_write(g->conn, out->data, out->len);
-	buf_reset(out);
+	serve_glue_send(&g->base, pop3_server_output(g->session));
 }
 
 static void pop3_tls_ready(void *session)
@@ -291,10 +275,8 @@ static void pop3_tls_ready(void *session)
 static void pop3_shutdown(void *session)
 {
 	struct pop3_glue *g = session;
-	if (g->in_task) {
-		g->shutting_down = true;
+	if (serve_glue_shutdown_later(&g->base))
 		return;
-	}
 	pop3_server_goodbye(g->session, "Server shutting down");
 	flush(g);
 }
@@ -303,11 +285,7 @@ static void pop3_close(void *session)
 {
 	struct pop3_glue *g = session;
 	/* Without QUIT nothing is deleted (RFC 1939 6); the lock goes. */
-	if (g->in_task) {
-		g->orphaned = true;
-		return;
-	}
-	glue_free(g);
+	serve_glue_close(&g->base);
 }
 
 static const struct conn_proto pop3_proto = {

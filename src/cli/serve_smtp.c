@@ -13,16 +13,11 @@
 #include "smtp/smtp_server.h"
 
 struct smtp_glue {
-	struct server *srv;
-	struct config_ref *cfg;     /* the configuration this session started with */
-	struct conn *conn;
+	struct serve_glue base;      /* first; busy = a commit in flight */
 	struct smtp_server *session;
 	struct local_job job;
 	char return_path[600];
 	struct timespec commit_start;
-	bool in_commit;
-	bool orphaned;         /* the connection went while committing */
-	bool shutting_down;
 };
 
 /* What rcpt_check keeps per recipient: the mailboxes it delivers to. */
@@ -31,27 +26,26 @@ struct rcpt_targets {
 	struct local_target t[];
 };
 
-static void glue_free(struct smtp_glue *g)
+static void glue_free(struct serve_glue *base)
 {
+	struct smtp_glue *g = (struct smtp_glue *)base;
 	smtp_server_free(&g->session);
-	config_ref_release(&g->cfg);
+	serve_glue_fini(&g->base);
 	free(g->job.targets);
 	free(g);
 }
 
 static void flush(struct smtp_glue *g)
 {
-	struct buf *out = smtp_server_output(g->session);
-	conn_write(g->conn, out->data, out->len);
-	buf_reset(out);
+	serve_glue_send(&g->base, smtp_server_output(g->session));
 	if (smtp_server_want_starttls(g->session)) {
-		if (conn_starttls(g->conn) < 0)
-			conn_close_after_flush(g->conn);
+		if (conn_starttls(g->base.conn) < 0)
+			conn_close_after_flush(g->base.conn);
 	} else if (smtp_server_want_close(g->session)) {
-		conn_close_after_flush(g->conn);
+		conn_close_after_flush(g->base.conn);
 	} else {
-		const struct config *cfg = &g->cfg->cfg;
-		conn_set_timeout(g->conn, smtp_server_timeout(g->session, cfg->timeout_command,
+		const struct config *cfg = &g->base.cfg->cfg;
+		conn_set_timeout(g->base.conn, smtp_server_timeout(g->session, cfg->timeout_command,
 							      cfg->timeout_data));
 	}
 }
@@ -64,10 +58,10 @@ static enum smtp_rcpt_verdict rcpt_check(void *ctx, const struct smtp_mailbox *m
 	struct resolve_result *res = malloc(sizeof *res);
 	if (res == NULL)
 		return SMTP_RCPT_TEMPFAIL;
-	int r = resolve_local(g->srv->userdb, &g->cfg->cfg, mb->local, mb->domain, res, &err);
+	int r = resolve_local(g->base.srv->userdb, &g->base.cfg->cfg, mb->local, mb->domain, res, &err);
 	if (r <= 0) {
 		if (r < 0)
-			log_err("smtp %s: recipient lookup failed: %s", conn_id(g->conn),
+			log_err("smtp %s: recipient lookup failed: %s", conn_id(g->base.conn),
 				err ? err : "?");
 		free(res);
 		return r == 0 ? SMTP_RCPT_UNKNOWN : SMTP_RCPT_TEMPFAIL;
@@ -81,7 +75,7 @@ static enum smtp_rcpt_verdict rcpt_check(void *ctx, const struct smtp_mailbox *m
 	for (size_t i = 0; i < res->count; i++) {
 		if (res->rcpt[i].remote) {
 			/* Remote alias targets need the queue (not built yet). */
-			log_warn("smtp %s: remote alias target %s skipped", conn_id(g->conn),
+			log_warn("smtp %s: remote alias target %s skipped", conn_id(g->base.conn),
 				 res->rcpt[i].address);
 			continue;
 		}
@@ -149,10 +143,10 @@ static void commit(void *ctx, struct smtp_tx *tx)
 	g->job.error = NULL;
 	g->job.done = commit_done;
 	g->job.ctx = g;
-	g->in_commit = true;
+	g->base.busy = true;
 	clock_gettime(CLOCK_MONOTONIC, &g->commit_start);
-	conn_pause(g->conn);
-	local_deliver(g->srv->local, &g->job);
+	conn_pause(g->base.conn);
+	local_deliver(g->base.srv->local, &g->job);
 }
 
 static void log_delivery(struct smtp_glue *g, const struct smtp_tx *tx)
@@ -170,29 +164,26 @@ static void log_delivery(struct smtp_glue *g, const struct smtp_tx *tx)
 		o = w < 0 ? o : o + (size_t)w;
 	}
 	log_info("smtp %s: %s: from=<%s> size=%zu nrcpt=%zu to=%s delivered to maildir (%ld ms)",
-		 conn_id(g->conn), tx->id, tx->sender, tx->size, g->job.target_count, rcpts, ms);
+		 conn_id(g->base.conn), tx->id, tx->sender, tx->size, g->job.target_count, rcpts, ms);
 }
 
 static void commit_done(struct local_job *job)
 {
 	struct smtp_glue *g = job->ctx;
-	g->in_commit = false;
-	if (g->orphaned) {
-		glue_free(g);
+	if (!serve_glue_back(&g->base))
 		return;
-	}
 	/* The transaction is still intact here: log it before it is reset. */
 	if (job->error == NULL)
 		log_delivery(g, smtp_server_tx(g->session));
 	smtp_server_commit_done(g->session, job->error);
-	if (g->shutting_down)
+	if (g->base.shutting_down)
 		smtp_server_goodbye(g->session, "421 4.3.2 Service shutting down");
 	if (smtp_server_want_close(g->session)) {
 		flush(g);  /* closes: g may be gone */
 		return;
 	}
 	flush(g);
-	conn_resume(g->conn);
+	conn_resume(g->base.conn);
 }
 
 static const struct smtp_server_hooks hooks = {
@@ -207,10 +198,8 @@ static void *smtp_open(struct conn *c, void *service_ctx)
 	struct smtp_glue *g = calloc(1, sizeof *g);
 	if (g == NULL)
 		return NULL;
-	g->srv = srv;
-	g->conn = c;
-	g->cfg = config_ref_hold(srv->cfg_ref);
-	const struct config *cfg = &g->cfg->cfg;
+	serve_glue_init(&g->base, srv, c, glue_free);
+	const struct config *cfg = &g->base.cfg->cfg;
 	struct smtp_server_settings set = {
 		.role = SMTP_ROLE_MX,
 		.hostname = cfg->hostname,
@@ -225,7 +214,7 @@ static void *smtp_open(struct conn *c, void *service_ctx)
 	g->session = smtp_server_new(&set, &hooks, g, conn_id(c), conn_peer(c), conn_is_tls(c),
 				     conn_tls_info(c));
 	if (g->session == NULL) {
-		glue_free(g);
+		glue_free(&g->base);
 		return NULL;
 	}
 	smtp_server_greet(g->session);
@@ -237,14 +226,10 @@ static size_t smtp_input(void *session, const char *data, size_t len)
 {
 	struct smtp_glue *g = session;
 	size_t used = smtp_server_input(g->session, data, len);
-	if (!g->in_commit)
+	if (!g->base.busy)
 		flush(g);
-	else {
-		/* Replies before the commit (pipelined) go out now. */
-		struct buf *out = smtp_server_output(g->session);
-		conn_write(g->conn, out->data, out->len);
-		buf_reset(out);
-	}
+	else  /* replies before the commit (pipelined) go out now */
+		serve_glue_send(&g->base, smtp_server_output(g->session));
 	return used;
 }
 
@@ -252,25 +237,21 @@ static void smtp_timeout(void *session)
 {
 	struct smtp_glue *g = session;
 	smtp_server_goodbye(g->session, "421 4.4.2 Error: timeout exceeded");
-	struct buf *out = smtp_server_output(g->session);
-	conn_write(g->conn, out->data, out->len);
-	buf_reset(out);
+	serve_glue_send(&g->base, smtp_server_output(g->session));
 }
 
 static void smtp_tls_ready(void *session)
 {
 	struct smtp_glue *g = session;
-	smtp_server_tls_started(g->session, conn_tls_info(g->conn));
+	smtp_server_tls_started(g->session, conn_tls_info(g->base.conn));
 	flush(g);
 }
 
 static void smtp_shutdown(void *session)
 {
 	struct smtp_glue *g = session;
-	if (g->in_commit) {
-		g->shutting_down = true;
+	if (serve_glue_shutdown_later(&g->base))
 		return;
-	}
 	smtp_server_goodbye(g->session, "421 4.3.2 Service shutting down");
 	flush(g);
 }
@@ -278,11 +259,7 @@ static void smtp_shutdown(void *session)
 static void smtp_close(void *session)
 {
 	struct smtp_glue *g = session;
-	if (g->in_commit) {
-		g->orphaned = true;
-		return;
-	}
-	glue_free(g);
+	serve_glue_close(&g->base);
 }
 
 static const struct conn_proto smtp_proto = {
