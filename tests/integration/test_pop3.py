@@ -3,6 +3,7 @@ RFC 5034) against a real postbox serve, with python3's poplib, curl and
 fetchmail. Mail arrives over SMTP first, as it would in real life."""
 
 import base64
+import imaplib
 import os
 import poplib
 import smtplib
@@ -30,7 +31,7 @@ class Pop3Case(unittest.TestCase):
 
     def setUp(self):
         self.srv = pbtest.Server(users=["v@a.test", "w@a.test"],
-                                 services=["pop3", "pop3s"], server=self.server_keys)
+                                 services=["pop3", "pop3s", "imaps"], server=self.server_keys)
         self.srv.__enter__()
         self.addCleanup(self.srv.__exit__, None, None, None)
         # poplib cannot pass a server name: check the chain, not the name
@@ -110,13 +111,22 @@ class TestPop3(Pop3Case):
                          len(self.srv.maildir_messages("v@a.test", "cur")), 2)
 
     def test_maildrop_locked_against_second_pop3_session(self):
-        """RFC 1939 8: one POP3 session at a time: [IN-USE] (RFC 2449 8.1.1)."""
+        """RFC 1939 8: one POP3 session at a time: [IN-USE] (RFC 2449 8.1.1);
+        IMAP keeps working on the same mailbox meanwhile (issue 3)."""
+        deliver(self.srv, "v@a.test", "locked")
         p = self.login(self.pop3s())
         q = self.pop3s()
         q.user("v@a.test")
         with self.assertRaises(poplib.error_proto) as e:
             q.pass_(PW)
         self.assertIn(b"[IN-USE]", e.exception.args[0])
+        m = imaplib.IMAP4_SSL("127.0.0.1", self.srv.ports["imaps"], ssl_context=self.ctx)
+        m.login("v@a.test", PW)
+        self.assertEqual(m.select("INBOX"), ("OK", [b"1"]))
+        typ, data = m.fetch("1", "(BODY.PEEK[HEADER.FIELDS (SUBJECT)])")
+        self.assertEqual(typ, "OK")
+        self.assertIn(b"Subject: locked", data[0][1])
+        m.logout()
         p.quit()
         self.login(q).quit()
 
