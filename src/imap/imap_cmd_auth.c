@@ -68,6 +68,7 @@ static void login(struct imap_session *s, struct str user, const char *password)
 		return;
 	}
 	log_info("imap %s: login ok for %s", s->id, s->user);
+	s->errors = 0;
 	imap_set_state(s, IMAP_STATE_AUTH);
 	buf_append_str(&s->out, s->tag);
 	buf_append_str(&s->out, " OK [CAPABILITY ");
@@ -101,9 +102,15 @@ static void sasl_plain(struct imap_session *s, struct str b64)
 {
 	struct buf dec;
 	buf_init(&dec, 2048);
-	if (base64_decode(&dec, b64.p, b64.len) < 0 || dec.len == 0) {
+	if (base64_decode(&dec, b64.p, b64.len) < 0) {
 		buf_free(&dec);
 		imap_bad(s, "Invalid base64 in SASL response");
+		return;
+	}
+	if (dec.len == 0) {
+		/* RFC 4959: "=" is an empty response, which PLAIN cannot use. */
+		buf_free(&dec);
+		imap_tagged(s, "NO [AUTHENTICATIONFAILED] Empty SASL PLAIN response");
 		return;
 	}
 	const char *a = dec.data, *end = dec.data + dec.len;

@@ -317,7 +317,7 @@ static void test_authenticate(void **st)
 	/* "\0v@a.test\0secret" and "v@a.test\0v@a.test\0secret" */
 	snprintf(want, sizeof want,
 		 "%s+ \r\na BAD Authentication cancelled\r\n"
-		 "b BAD Invalid base64 in SASL response\r\n"
+		 "b NO [AUTHENTICATIONFAILED] Empty SASL PLAIN response\r\n"
 		 "c NO [CANNOT] Unsupported authentication mechanism\r\n"
 		 "+ \r\nd OK [CAPABILITY %s] Logged in\r\n",
 		 GREET(caps_na_tls), caps_au);
