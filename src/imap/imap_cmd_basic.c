@@ -68,13 +68,17 @@ int imap_cmd_id(struct imap_session *s)
 
 int imap_cmd_enable(struct imap_session *s)
 {
-	static const struct { const char *name; unsigned bit; } known[] = {
-		{ "IMAP4rev2", IMAP_ENABLED_REV2 },
-		{ "UTF8=ACCEPT", IMAP_ENABLED_UTF8 },
-		{ "CONDSTORE", IMAP_ENABLED_CONDSTORE },   /* RFC 7162 3.1 */
+	/* also: what comes with it, unlisted (QRESYNC implies CONDSTORE,
+	 * RFC 7162 3.2.3). */
+	static const struct { const char *name; unsigned bit, also; } known[] = {
+		{ "IMAP4rev2", IMAP_ENABLED_REV2, 0 },
+		{ "UTF8=ACCEPT", IMAP_ENABLED_UTF8, 0 },
+		{ "CONDSTORE", IMAP_ENABLED_CONDSTORE, 0 },   /* RFC 7162 3.1 */
+		{ "QRESYNC", IMAP_ENABLED_QRESYNC, IMAP_ENABLED_CONDSTORE },
 	};
 	struct imap_enable en;
 	const char *err;
+	unsigned before = s->enabled, listed = 0;
 	if (imap_parse_enable(s->args, &en, &err) < 0) {
 		imap_bad(s, err);
 		return 1;
@@ -86,8 +90,9 @@ int imap_cmd_enable(struct imap_session *s)
 		for (size_t k = 0; k < sizeof known / sizeof known[0]; k++) {
 			/* RFC 5161 3.1: only newly enabled ones are listed. */
 			if (str_case_eq_cstr(en.caps[i], known[k].name) &&
-			    !(s->enabled & known[k].bit)) {
-				s->enabled |= known[k].bit;
+			    !((before | listed) & known[k].bit)) {
+				s->enabled |= known[k].bit | known[k].also;
+				listed |= known[k].bit;
 				buf_printf(&line, " %s", known[k].name);
 			}
 		}

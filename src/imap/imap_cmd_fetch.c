@@ -63,6 +63,42 @@ static unsigned store_fields(const struct imap_fetch *f)
 	return fields;
 }
 
+/* RFC 7162 3.2.6: UID FETCH (CHANGEDSINCE m VANISHED) first reports the
+ * UIDs of the set expunged since m. The set is taken as sent, not cut to
+ * the UIDs that exist ("*" reaches every UID ever given). On -1 a tagged
+ * reply has been written. */
+static int write_vanished(struct imap_session *s, const struct imap_seqset *set,
+			  uint64_t since)
+{
+	struct mail_range *want = malloc((set->count > 0 ? set->count : 1) * sizeof *want);
+	struct mail_range *gone = NULL;
+	size_t ngone = 0;
+	const char *err = "out of memory";
+	if (want == NULL) {
+		imap_tagged(s, "NO [SERVERBUG] Out of memory");
+		return -1;
+	}
+	for (size_t i = 0; i < set->count; i++) {
+		const struct imap_seq_range *q = &set->ranges[i];
+		want[i].lo = q->lo == IMAP_SEQ_STAR ? UINT32_MAX : q->lo;
+		want[i].hi = q->hi == IMAP_SEQ_STAR ? UINT32_MAX : q->hi;
+	}
+	int r = mail_folder_expunged_since(s->folder, since, want, set->count, &gone, &ngone,
+					   &err);
+	free(want);
+	if (r < 0) {
+		imap_store_error(s, "UID FETCH", err);
+		return -1;
+	}
+	if (ngone > 0) {
+		buf_append_str(&s->out, "* VANISHED (EARLIER) ");
+		imap_msg_write_set(s, &s->out, gone, ngone, true);
+		buf_append_str(&s->out, "\r\n");
+	}
+	free(gone);
+	return 0;
+}
+
 /* Parses and checks the command; on 0, s->cmd_ctx holds the state. */
 static int fetch_start(struct imap_session *s)
 {
@@ -75,10 +111,12 @@ static int fetch_start(struct imap_session *s)
 		imap_bad(s, err);
 		return -1;
 	}
-	if (fetch->vanished) {
+	if (fetch->vanished && (!s->uid || !(s->enabled & IMAP_ENABLED_QRESYNC))) {
+		/* RFC 7162 3.2.6 */
 		imap_seqset_free(&set);
 		imap_fetch_free(&fetch);
-		imap_bad(s, "VANISHED needs QRESYNC, which is not enabled");
+		imap_bad(s, s->uid ? "VANISHED needs QRESYNC, which is not enabled" :
+			 "VANISHED is only for UID FETCH");
 		return -1;
 	}
 	struct fetch_ctx *c = calloc(1, sizeof *c);
@@ -92,6 +130,8 @@ static int fetch_start(struct imap_session *s)
 	s->cmd_ctx = c;
 	s->cmd_ctx_free = ctx_free;
 	int r = imap_msg_uid_ranges(s, set, s->uid, &c->uids, &c->n);
+	if (r == 0 && fetch->vanished)
+		r = write_vanished(s, set, fetch->changedsince_modseq);
 	imap_seqset_free(&set);
 	if (r < 0)
 		return -1;

@@ -100,6 +100,75 @@ static void select_responses(struct imap_session *s, const struct mail_status *s
 	buf_append_str(&s->out, "\r\n");
 }
 
+static void write_uid_ranges(struct buf *out, const struct mail_range *r, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (r[i].lo == r[i].hi)
+			buf_printf(out, "%s%u", i > 0 ? "," : "", r[i].lo);
+		else
+			buf_printf(out, "%s%u:%u", i > 0 ? "," : "", r[i].lo, r[i].hi);
+	}
+}
+
+/* RFC 7162 3.2.5: what the client missed since its modseq, after the
+ * SELECT responses: VANISHED (EARLIER) (only of its known UIDs when it
+ * sent them), then FETCH UID FLAGS MODSEQ of what changed. The
+ * seq-match-data is a hint for servers that forget expunges: the store
+ * keeps them all, so it is not needed. */
+static void qresync_responses(struct imap_session *s, const struct imap_select *sel,
+			      uint64_t highest)
+{
+	struct mail_range *known = NULL, *gone = NULL;
+	size_t nknown = 0, ngone = 0;
+	const char *err = NULL;
+	const struct imap_seqset *k = sel->known_uids;
+	if (k != NULL && (known = malloc((k->count > 0 ? k->count : 1) * sizeof *known)) == NULL)
+		err = "out of memory";
+	for (size_t i = 0; known != NULL && i < k->count; i++, nknown++)
+		known[i] = (struct mail_range){ k->ranges[i].lo, k->ranges[i].hi };
+	if (err == NULL && mail_folder_expunged_since(s->folder, sel->modseq, known, nknown,
+						      &gone, &ngone, &err) == 0 && ngone > 0) {
+		buf_append_str(&s->out, "* VANISHED (EARLIER) ");
+		write_uid_ranges(&s->out, gone, ngone);
+		buf_append_str(&s->out, "\r\n");
+	}
+	free(known);
+	free(gone);
+	if (err != NULL)
+		log_err("imap %s: QRESYNC of %s: %s", s->id, s->folder_name, err);
+	if (sel->modseq >= highest)
+		return;
+	s->known_modseq = sel->modseq;
+	if (imap_report_changes(s, &err) < 0) {
+		log_err("imap %s: QRESYNC changes of %s: %s", s->id, s->folder_name,
+			err ? err : "?");
+		s->known_modseq = highest;
+	}
+}
+
+/* Opens the folder as the selected one; on -1 a tagged NO is written. */
+static int open_folder(struct imap_session *s, const char *name, bool readonly,
+		       struct mail_status *st)
+{
+	const char *err = NULL;
+	const char *what = readonly ? "EXAMINE" : "SELECT";
+	if (mail_folder_open(s->store, name, readonly ? MAIL_OPEN_READONLY : 0, &s->folder,
+			     &err) < 0) {
+		imap_store_error(s, what, err);
+		return -1;
+	}
+	if (mail_folder_sync(s->folder, &err) < 0 || mail_folder_status(s->folder, st, &err) < 0) {
+		imap_store_error(s, what, err);
+		mail_folder_close(&s->folder);
+		return -1;
+	}
+	snprintf(s->folder_name, sizeof s->folder_name, "%s", name);
+	s->readonly = readonly;
+	s->known_modseq = st->highest_modseq;
+	imap_set_state(s, IMAP_STATE_SELECTED);
+	return 0;
+}
+
 static int do_select(struct imap_session *s, bool readonly)
 {
 	struct imap_select *sel = NULL;
@@ -109,34 +178,34 @@ static int do_select(struct imap_session *s, bool readonly)
 		imap_bad(s, err);
 		return 1;
 	}
-	struct imap_arg marg = { .type = IMAP_ARG_STRING, .str = sel->mailbox };
-	int r = imap_mailbox_arg(s, &marg, name, sizeof name);
-	imap_select_free(&sel);
-	if (r < 0)
+	if (sel->qresync && !(s->enabled & IMAP_ENABLED_QRESYNC)) {
+		/* RFC 7162 3.2.5 */
+		imap_select_free(&sel);
+		imap_bad(s, "QRESYNC must be ENABLEd first");
 		return 1;
+	}
+	struct imap_arg marg = { .type = IMAP_ARG_STRING, .str = sel->mailbox };
+	if (imap_mailbox_arg(s, &marg, name, sizeof name) < 0) {
+		imap_select_free(&sel);
+		return 1;
+	}
+	if (sel->condstore)
+		s->enabled |= IMAP_ENABLED_CONDSTORE;   /* RFC 7162 3.1.8 */
 	if (s->folder != NULL) {
 		imap_unselect(s);
-		/* RFC 9051 7.1: the old mailbox is closed before the new. */
+		/* RFC 9051 7.1, RFC 7162 3.2.11: the old mailbox is closed
+		 * before the new. */
 		imap_untagged(s, "OK [CLOSED] Previous mailbox closed");
 	}
 	struct mail_status st;
-	if (mail_folder_open(s->store, name, readonly ? MAIL_OPEN_READONLY : 0, &s->folder,
-			     &err) < 0) {
-		imap_store_error(s, readonly ? "EXAMINE" : "SELECT", err);
-		return 1;
+	if (open_folder(s, name, readonly, &st) == 0) {
+		select_responses(s, &st);
+		if (sel->qresync && sel->uidvalidity == st.uidvalidity)
+			qresync_responses(s, sel, st.highest_modseq);
+		imap_tagged(s, "OK [%s] %s completed", readonly ? "READ-ONLY" : "READ-WRITE",
+			    readonly ? "EXAMINE" : "SELECT");
 	}
-	if (mail_folder_sync(s->folder, &err) < 0 || mail_folder_status(s->folder, &st, &err) < 0) {
-		imap_store_error(s, readonly ? "EXAMINE" : "SELECT", err);
-		mail_folder_close(&s->folder);
-		return 1;
-	}
-	snprintf(s->folder_name, sizeof s->folder_name, "%s", name);
-	s->readonly = readonly;
-	s->known_modseq = st.highest_modseq;
-	imap_set_state(s, IMAP_STATE_SELECTED);
-	select_responses(s, &st);
-	imap_tagged(s, "OK [%s] %s completed", readonly ? "READ-ONLY" : "READ-WRITE",
-		    readonly ? "EXAMINE" : "SELECT");
+	imap_select_free(&sel);
 	return 1;
 }
 

@@ -23,7 +23,7 @@ const struct imap_command_def imap_commands_core[] = {
 	{ "NAMESPACE", AU | SE, IMAP_CMD_ON_LOOP, imap_cmd_namespace, "NAMESPACE" },
 	{ "LOGIN", NA, 0, imap_cmd_login, NULL },
 	{ "AUTHENTICATE", NA, 0, imap_cmd_authenticate, "SASL-IR" },
-	{ "SELECT", AU | SE, 0, imap_cmd_select, NULL },
+	{ "SELECT", AU | SE, 0, imap_cmd_select, "QRESYNC" },
 	{ "EXAMINE", AU | SE, 0, imap_cmd_examine, NULL },
 	{ "CLOSE", SE, 0, imap_cmd_close, NULL },
 	{ "UNSELECT", SE, 0, imap_cmd_unselect, "UNSELECT" },

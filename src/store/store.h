@@ -357,4 +357,14 @@ int mail_pop3_commit(struct mail_pop3 *p, const size_t *indexes, size_t n,
 /* Unlocks. */
 void mail_pop3_close(struct mail_pop3 **p);
 
+/* ---- QRESYNC (RFC 7162 3.2) ----
+ * The UIDs expunged from the folder with a modseq above since_modseq, for
+ * VANISHED (EARLIER): sorted, merged UID ranges (malloc'd; NULL/0 when
+ * none). within (n ranges in any order, overlapping allowed; NULL = no
+ * limit) restricts them. UIDs still in the view are left out: the view
+ * learns of them through mail_folder_changes (plain VANISHED). */
+int mail_folder_expunged_since(struct mail_folder *f, uint64_t since_modseq,
+			       const struct mail_range *within, size_t n,
+			       struct mail_range **uids_r, size_t *n_r, const char **error_r);
+
 #endif
