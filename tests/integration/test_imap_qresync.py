@@ -218,6 +218,17 @@ class TestVanished(QresyncCase):
         u, t = c.ok("UID EXPUNGE 1:5")
         self.assertEqual(u, [b"* VANISHED 1"])
 
+    def test_move_reports_vanished(self):
+        # RFC 6851 4.3: MOVE under QRESYNC reports VANISHED, not EXPUNGE.
+        c = self.raw()
+        c.ok("ENABLE QRESYNC")
+        name = self.new_box(c, 3)
+        dest = self.new_box(c, 0)
+        c.ok("SELECT %s" % name)
+        u, t = c.ok("UID MOVE 2 %s" % dest)
+        self.assertIn(b"* VANISHED 2", u)
+        self.assertFalse(has_line(u, rb"^\* \d+ EXPUNGE"), u)
+
     def test_other_session_expunge_seen_at_noop(self):
         a = self.raw()
         a.ok("ENABLE QRESYNC")
