@@ -240,3 +240,11 @@ void mail_pop3_close(struct mail_pop3 **p)
 	(*p)->store->v->pop3_close(*p);
 	*p = NULL;
 }
+
+int mail_folder_expunged_since(struct mail_folder *f, uint64_t since_modseq,
+			       const struct mail_range *within, size_t n,
+			       struct mail_range **uids_r, size_t *n_r, const char **error_r)
+{
+	return f->store->v->folder_expunged_since(f, since_modseq, within, n, uids_r, n_r,
+						  error_r);
+}

@@ -214,6 +214,11 @@ struct mail_store_vfuncs {
 	int (*pop3_commit)(struct mail_pop3 *p, const size_t *indexes, size_t n,
 			   const char **error_r);
 	void (*pop3_close)(struct mail_pop3 *p);
+
+	int (*folder_expunged_since)(struct mail_folder *f, uint64_t since_modseq,
+				     const struct mail_range *within, size_t n,
+				     struct mail_range **uids_r, size_t *n_r,
+				     const char **error_r);
 };
 
 /* The common head of every implementation's objects. */

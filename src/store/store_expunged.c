@@ -80,9 +80,9 @@ static int collect(struct mfolder *mf, uint64_t since, const struct mail_range *
 	return rc == SQLITE_DONE ? 0 : store_db_error(mf->ms, "expunged", error_r);
 }
 
-int mail_folder_expunged_since(struct mail_folder *f, uint64_t since_modseq,
-			       const struct mail_range *within, size_t n,
-			       struct mail_range **uids_r, size_t *n_r, const char **error_r)
+int store_v_folder_expunged_since(struct mail_folder *f, uint64_t since_modseq,
+				  const struct mail_range *within, size_t n,
+				  struct mail_range **uids_r, size_t *n_r, const char **error_r)
 {
 	struct mfolder *mf = (struct mfolder *)f;
 	struct mail_range *w = NULL;
@@ -91,11 +91,6 @@ int mail_folder_expunged_since(struct mail_folder *f, uint64_t since_modseq,
 	size_t count = 0;
 	*uids_r = NULL;
 	*n_r = 0;
-	if (f->store->v != &store_maildir_vfuncs) {
-		*error_r = "expunge history not kept by this store";
-		errno = ENOTSUP;
-		return -1;
-	}
 	if (within != NULL && (w = ranges_sorted(within, n, &nw)) == NULL) {
 		*error_r = "out of memory";
 		errno = ENOMEM;

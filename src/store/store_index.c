@@ -361,4 +361,5 @@ const struct mail_store_vfuncs store_maildir_vfuncs = {
 	.pop3_read = store_v_pop3_read,
 	.pop3_commit = store_v_pop3_commit,
 	.pop3_close = store_v_pop3_close,
+	.folder_expunged_since = store_v_folder_expunged_since,
 };
