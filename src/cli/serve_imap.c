@@ -12,8 +12,9 @@
 
 /* RFC 9051 5.4: an autologout timer of at least 30 minutes. */
 #define IMAP_IDLE_SECONDS (30 * 60 + 60)
-/* How often IDLE looks for changes: well within the one second promised. */
-#define IDLE_POLL_MS 400
+/* How often IDLE looks for changes: within the one second promised, with
+ * room for the poll itself. */
+#define IDLE_POLL_MS 700
 #define OUTPUT_HIGH_WATER (512 * 1024)
 
 struct imap_glue {

@@ -247,4 +247,5 @@ void imap_session_idle_poll(struct imap_session *s)
 {
 	if (s->idling && s->state == IMAP_STATE_SELECTED)
 		imap_send_updates(s, true);
+	mail_store_trim(s->store);
 }

@@ -246,10 +246,14 @@ void imap_session_run(struct imap_session *s)
 	s->awaiting_line = false;
 	int r = s->cmd->run(s);
 	if (r != 0) {
-		/* Done: next is READ, or what the command asked (CLOSE...). */
+		/* Done: next is READ, or what the command asked (CLOSE...). An
+		 * idle session keeps no index pages: thousands of them may wait. */
 		end_command(s);
+		mail_store_trim(s->store);
 		return;
 	}
+	if (s->idling)
+		mail_store_trim(s->store);
 	if (s->idling)
 		s->next = IMAP_NEXT_IDLE;
 	else if (s->awaiting_line)

@@ -30,6 +30,12 @@ void mail_folder_info_free(struct mail_folder_info **list, size_t count)
 	*list = NULL;
 }
 
+void mail_store_trim(struct mail_store *s)
+{
+	if (s != NULL)
+		s->v->trim(s);
+}
+
 void mail_store_free(struct mail_store **s)
 {
 	if (*s == NULL)

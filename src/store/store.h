@@ -162,6 +162,7 @@ struct mail_pop3;
 
 struct mail_store_vfuncs {
 	void (*free)(struct mail_store *s);
+	void (*trim)(struct mail_store *s);
 	int (*ensure_defaults)(struct mail_store *s, const char **error_r);
 	int (*list)(struct mail_store *s, struct mail_folder_info **list_r,
 		    size_t *count_r, const char **error_r);
@@ -250,6 +251,9 @@ int mail_store_maildir_open_root(const char *root, struct mail_store **s_r,
 /* ---- Store-level operations ---- */
 
 void mail_store_free(struct mail_store **s);
+/* Gives back the memory caches hold (index pages): call when a session
+ * goes idle, so thousands of idle sessions cost little. */
+void mail_store_trim(struct mail_store *s);
 /* Creates INBOX and Sent, Drafts, Trash, Junk, Archive (SPECIAL-USE),
  * all subscribed, if missing. Idempotent. */
 int mail_store_ensure_defaults(struct mail_store *s, const char **error_r);

@@ -267,7 +267,7 @@ int store_index_open(struct mstore *ms, const char **error_r)
 	 * transactions, never the mail, and the next sync redoes them from
 	 * the Maildir (which is fsync'd before the index is told). */
 	if (store_exec(ms, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
-		       " PRAGMA cache_size=-16000; PRAGMA temp_store=MEMORY", error_r) < 0)
+		       " PRAGMA cache_size=-4000; PRAGMA temp_store=MEMORY", error_r) < 0)
 		return -1;
 	if (store_begin(ms, error_r) < 0)
 		return -1;
@@ -286,6 +286,13 @@ void store_index_close(struct mstore *ms)
 	}
 	sqlite3_close(ms->db);
 	ms->db = NULL;
+}
+
+static void store_v_trim(struct mail_store *s)
+{
+	struct mstore *ms = (struct mstore *)s;
+	if (ms->db != NULL)
+		sqlite3_db_release_memory(ms->db);
 }
 
 static void store_v_free(struct mail_store *s)
@@ -332,6 +339,7 @@ int mail_store_maildir_open(const char *data_dir, const char *domain, const char
 }
 
 const struct mail_store_vfuncs store_maildir_vfuncs = {
+	.trim = store_v_trim,
 	.free = store_v_free,
 	.ensure_defaults = store_v_ensure_defaults,
 	.list = store_v_list,
