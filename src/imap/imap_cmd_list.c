@@ -17,6 +17,7 @@
 #include <strings.h>
 
 #include "imap/imap_mutf7.h"
+#include "lib/utf8.h"
 #include "lib/log.h"
 
 /* A pattern longer than this cannot match a name once its runs of
@@ -101,7 +102,7 @@ static int to_utf8(struct imap_session *s, struct str in, struct buf *out)
 		if (in.p[i] == '\0')
 			return -1;
 	if (s->enabled & (IMAP_ENABLED_UTF8 | IMAP_ENABLED_REV2))
-		return imap_utf8_valid(in) ? buf_append(out, in.p, in.len) : -1;
+		return utf8_valid(in) ? buf_append(out, in.p, in.len) : -1;
 	return imap_mutf7_to_utf8(in, out, &err);
 }
 

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "imap/imap_mutf7.h"
+#include "lib/utf8.h"
 #include "lib/log.h"
 
 #define NA IMAP_STATES_NA
@@ -124,7 +125,7 @@ int imap_mailbox_arg(struct imap_session *s, const struct imap_arg *arg, char *n
 	buf_init(&b, size - 1);
 	int r;
 	if (s->enabled & (IMAP_ENABLED_UTF8 | IMAP_ENABLED_REV2))
-		r = imap_utf8_valid(raw) ? buf_append(&b, raw.p, raw.len) : -1;
+		r = utf8_valid(raw) ? buf_append(&b, raw.p, raw.len) : -1;
 	else
 		r = imap_mutf7_to_utf8(raw, &b, &err);
 	if (r < 0 || b.len == 0) {

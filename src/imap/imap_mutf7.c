@@ -1,70 +1,14 @@
 /* Modified UTF-7 (RFC 3501 5.1.3) and UTF-8 (RFC 3629). */
 #include "imap/imap_mutf7.h"
 
+#include "lib/utf8.h"
+
 #include <stdint.h>
 
 static const char b64[] =
 	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+,";
 
-/* Length of the well-formed UTF-8 sequence at p[0..n), or 0. Overlong
- * forms, surrogates and code points past U+10FFFF are refused (RFC 3629
- * 4), so one name has exactly one spelling in octets. */
-static size_t utf8_seq(const unsigned char *p, size_t n, uint32_t *cp_r)
-{
-	unsigned char lo = 0x80, hi = 0xbf;
-	size_t len;
-	uint32_t cp;
 
-	if (p[0] < 0x80) {
-		*cp_r = p[0];
-		return 1;
-	} else if (p[0] >= 0xc2 && p[0] <= 0xdf) {
-		len = 2;
-		cp = p[0] & 0x1f;
-	} else if (p[0] >= 0xe0 && p[0] <= 0xef) {
-		len = 3;
-		cp = p[0] & 0x0f;
-		if (p[0] == 0xe0)
-			lo = 0xa0;
-		else if (p[0] == 0xed)
-			hi = 0x9f;
-	} else if (p[0] >= 0xf0 && p[0] <= 0xf4) {
-		len = 4;
-		cp = p[0] & 0x07;
-		if (p[0] == 0xf0)
-			lo = 0x90;
-		else if (p[0] == 0xf4)
-			hi = 0x8f;
-	} else {
-		return 0;
-	}
-	if (n < len || p[1] < lo || p[1] > hi)
-		return 0;
-	for (size_t i = 1; i < len; i++) {
-		if ((p[i] & 0xc0) != 0x80)
-			return 0;
-		cp = (cp << 6) | (p[i] & 0x3f);
-	}
-	*cp_r = cp;
-	return len;
-}
-
-bool imap_utf8_valid(struct str s)
-{
-	const unsigned char *p = (const unsigned char *)s.p;
-	uint32_t cp;
-	for (size_t i = 0; i < s.len;) {
-		if (p[i] < 0x80) {
-			i++;
-			continue;
-		}
-		size_t n = utf8_seq(p + i, s.len - i, &cp);
-		if (n == 0)
-			return false;
-		i += n;
-	}
-	return true;
-}
 
 static int b64_value(char c)
 {

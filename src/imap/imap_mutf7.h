@@ -9,11 +9,8 @@
 #include <stddef.h>
 
 #include "lib/buf.h"
+#include "lib/utf8.h"
 
-/* True when s is well-formed UTF-8: no overlong forms, no surrogates,
- * nothing past U+10FFFF. NUL counts as well-formed; callers refuse it
- * where it matters. */
-bool imap_utf8_valid(struct str s);
 
 /* Decodes modified UTF-7 and appends the UTF-8 to out. Refused: octets
  * outside 0x20..0x7e, "&" not closed by "-", base64 outside the modified

@@ -144,7 +144,7 @@ static int read_quoted(struct tok *k)
 		r++;
 	}
 	struct str s = { t + k->pos + 1, w - (k->pos + 1) };
-	if (!imap_utf8_valid(s))
+	if (!utf8_valid(s))
 		return fail(k, "Quoted string is not UTF-8");
 	k->pos = r + 1;
 	struct tnode n = { .a = { .type = IMAP_ARG_STRING, .str = s } };

@@ -114,7 +114,7 @@ static int fold_append(struct str in, struct buf *out)
 			i++;
 			continue;
 		}
-		size_t n = msg_utf8_seq_len(p + i, in.len - i);
+		size_t n = utf8_seq(p + i, in.len - i, NULL);
 		if (n == 0) {
 			if (buf_append_char(out, (char)c) < 0)
 				return -1;

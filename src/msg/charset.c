@@ -1,5 +1,7 @@
 #include "msg/charset.h"
 
+#include "lib/utf8.h"
+
 #include <errno.h>
 #include <iconv.h>
 #include <string.h>
@@ -15,37 +17,6 @@ static const unsigned short cp1252_high[32] = {
 
 static const char replacement[] = "\xef\xbf\xbd";
 
-size_t msg_utf8_seq_len(const unsigned char *s, size_t len)
-{
-	unsigned char c = s[0];
-	if (c < 0x80)
-		return 1;
-	size_t n = c >= 0xc2 && c <= 0xdf ? 2 : c >= 0xe0 && c <= 0xef ? 3 :
-		   c >= 0xf0 && c <= 0xf4 ? 4 : 0;
-	if (n == 0 || n > len)
-		return 0;
-	for (size_t i = 1; i < n; i++)
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-	/* Overlongs and surrogates show in the second octet. */
-	if ((c == 0xe0 && s[1] < 0xa0) || (c == 0xed && s[1] > 0x9f) ||
-	    (c == 0xf0 && s[1] < 0x90) || (c == 0xf4 && s[1] > 0x8f))
-		return 0;
-	return n;
-}
-
-bool msg_utf8_valid(struct str s)
-{
-	const unsigned char *p = (const unsigned char *)s.p;
-	for (size_t i = 0; i < s.len;) {
-		size_t n = msg_utf8_seq_len(p + i, s.len - i);
-		if (n == 0)
-			return false;
-		i += n;
-	}
-	return true;
-}
-
 static int append_utf8_lenient(struct str in, struct buf *out)
 {
 	const unsigned char *p = (const unsigned char *)in.p;
@@ -53,7 +24,7 @@ static int append_utf8_lenient(struct str in, struct buf *out)
 	while (i < in.len) {
 		size_t start = i;
 		size_t n;
-		while (i < in.len && (n = msg_utf8_seq_len(p + i, in.len - i)) > 0)
+		while (i < in.len && (n = utf8_seq(p + i, in.len - i, NULL)) > 0)
 			i += n;
 		if (buf_append(out, p + start, i - start) < 0)
 			return -1;

@@ -12,6 +12,7 @@
 #include <stddef.h>
 
 #include "lib/buf.h"
+#include "lib/utf8.h"
 
 /* Appends in, read as charset, to out as UTF-8. An unknown charset is read
  * as UTF-8 (with replacement) and sets *unknown_r (may be NULL). 0, or -1
@@ -19,10 +20,6 @@
 int msg_charset_to_utf8(struct str charset, struct str in, struct buf *out,
 			bool *unknown_r);
 
-/* Whether s is well-formed UTF-8 (no overlongs, surrogates, > U+10FFFF). */
-bool msg_utf8_valid(struct str s);
 
-/* Length of the valid UTF-8 sequence at s[0..len), 0 if invalid. */
-size_t msg_utf8_seq_len(const unsigned char *s, size_t len);
 
 #endif

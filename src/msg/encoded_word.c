@@ -225,7 +225,7 @@ static void put_run(struct encoder *e, const unsigned char *p, size_t n, bool sp
 			       (space_before ? 1 : 0);
 		size_t limit = avail >= OVERHEAD + 12 && avail < WORD_MAX ? avail : WORD_MAX;
 		while (i < n) {
-			size_t s = msg_utf8_seq_len(p + i, n - i);
+			size_t s = utf8_seq(p + i, n - i, NULL);
 			if (s == 0)
 				s = 1;
 			size_t add = 0;

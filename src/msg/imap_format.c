@@ -18,7 +18,7 @@ static bool quotable(struct str s, bool utf8)
 			return false;
 		high |= c >= 0x80;
 	}
-	return !high || (utf8 && msg_utf8_valid(s));
+	return !high || (utf8 && utf8_valid(s));
 }
 
 int msg_imap_write_string(struct buf *out, struct str s, bool utf8)

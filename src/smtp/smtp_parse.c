@@ -1,5 +1,7 @@
 #include "smtp/smtp_parse.h"
 
+#include "lib/utf8.h"
+
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <stdint.h>
@@ -46,38 +48,6 @@ static bool is_atext(int c)
 	return is_alnum(c) || (c != 0 && strchr("!#$%&'*+-/=?^_`{|}~", c) != NULL);
 }
 
-/* Length of the well-formed UTF-8 sequence at p[0..n), or 0. Overlong
- * forms, surrogates and code points past U+10FFFF are refused (RFC 3629
- * 4), so one address has exactly one spelling in octets. */
-static size_t utf8_seq(const unsigned char *p, size_t n)
-{
-	unsigned char lo = 0x80, hi = 0xbf;
-	size_t len;
-
-	if (p[0] >= 0xc2 && p[0] <= 0xdf) {
-		len = 2;
-	} else if (p[0] >= 0xe0 && p[0] <= 0xef) {
-		len = 3;
-		if (p[0] == 0xe0)
-			lo = 0xa0;
-		else if (p[0] == 0xed)
-			hi = 0x9f;
-	} else if (p[0] >= 0xf0 && p[0] <= 0xf4) {
-		len = 4;
-		if (p[0] == 0xf0)
-			lo = 0x90;
-		else if (p[0] == 0xf4)
-			hi = 0x8f;
-	} else {
-		return 0;
-	}
-	if (n < len || p[1] < lo || p[1] > hi)
-		return 0;
-	for (size_t i = 2; i < len; i++)
-		if ((p[i] & 0xc0) != 0x80)
-			return 0;
-	return len;
-}
 
 static int fail(const char **error_r, const char *why)
 {
@@ -99,7 +69,7 @@ static int parse_dot_string(struct cur *c, struct smtp_mailbox *mb, const char *
 				return fail(error_r, "empty atom in local part");
 			need_atom = true;
 		} else if (ch >= 0x80) {
-			k = utf8_seq((const unsigned char *)c->p + c->pos, c->len - c->pos);
+			k = utf8_seq((const unsigned char *)c->p + c->pos, c->len - c->pos, NULL);
 			if (k == 0)
 				return fail(error_r, "invalid UTF-8 in local part");
 			mb->utf8 = true;
@@ -144,7 +114,7 @@ static int parse_quoted(struct cur *c, struct smtp_mailbox *mb, const char **err
 			src++;
 			c->pos++;
 		} else if (ch >= 0x80) {
-			k = utf8_seq((const unsigned char *)src, c->len - c->pos);
+			k = utf8_seq((const unsigned char *)src, c->len - c->pos, NULL);
 			if (k == 0)
 				return fail(error_r, "invalid UTF-8 in local part");
 			mb->utf8 = true;
@@ -186,7 +156,7 @@ static int parse_domain(struct cur *c, char *out, bool *utf8_r, bool helo_mode,
 			if (ch == '-' && label == 0)
 				return fail(error_r, "domain label starts with a hyphen");
 			if (ch >= 0x80) {
-				k = utf8_seq((const unsigned char *)c->p + c->pos, c->len - c->pos);
+				k = utf8_seq((const unsigned char *)c->p + c->pos, c->len - c->pos, NULL);
 				if (k == 0)
 					return fail(error_r, "invalid UTF-8 in domain");
 				*utf8_r = true;

@@ -110,18 +110,18 @@ static void test_encode_refuses_bad_utf8(void **state)
 static void test_utf8_valid(void **state)
 {
 	(void)state;
-	assert_true(imap_utf8_valid(S("")));
-	assert_true(imap_utf8_valid(S("plain")));
-	assert_true(imap_utf8_valid(S("\xc3\xa9\xe6\x97\xa5\xf0\x9f\x98\x80\xf4\x8f\xbf\xbf")));
-	assert_true(imap_utf8_valid(S("\xed\x9f\xbf")));      /* U+D7FF */
-	assert_false(imap_utf8_valid(S("\xc0\xaf")));         /* overlong '/' */
-	assert_false(imap_utf8_valid(S("\xe0\x9f\xbf")));     /* overlong */
-	assert_false(imap_utf8_valid(S("\xf0\x8f\xbf\xbf"))); /* overlong */
-	assert_false(imap_utf8_valid(S("\xed\xa0\x80")));     /* surrogate */
-	assert_false(imap_utf8_valid(S("\xf4\x90\x80\x80"))); /* > U+10FFFF */
-	assert_false(imap_utf8_valid(S("\xff")));
-	assert_false(imap_utf8_valid(S("\xe6\x97")));         /* truncated */
-	assert_false(imap_utf8_valid(S("\xe6\x97" "a")));
+	assert_true(utf8_valid(S("")));
+	assert_true(utf8_valid(S("plain")));
+	assert_true(utf8_valid(S("\xc3\xa9\xe6\x97\xa5\xf0\x9f\x98\x80\xf4\x8f\xbf\xbf")));
+	assert_true(utf8_valid(S("\xed\x9f\xbf")));      /* U+D7FF */
+	assert_false(utf8_valid(S("\xc0\xaf")));         /* overlong '/' */
+	assert_false(utf8_valid(S("\xe0\x9f\xbf")));     /* overlong */
+	assert_false(utf8_valid(S("\xf0\x8f\xbf\xbf"))); /* overlong */
+	assert_false(utf8_valid(S("\xed\xa0\x80")));     /* surrogate */
+	assert_false(utf8_valid(S("\xf4\x90\x80\x80"))); /* > U+10FFFF */
+	assert_false(utf8_valid(S("\xff")));
+	assert_false(utf8_valid(S("\xe6\x97")));         /* truncated */
+	assert_false(utf8_valid(S("\xe6\x97" "a")));
 }
 
 /* The output buffer's max is honoured and nothing is left half-done. */
@@ -169,7 +169,7 @@ static void test_round_trip_random(void **state)
 			assert_int_equal(buf_append(&u, t, k), 0);
 		}
 		seed = seed * 1103515245 + 12345;
-		assert_true(imap_utf8_valid(buf_str(&u)));
+		assert_true(utf8_valid(buf_str(&u)));
 		assert_int_equal(imap_utf8_to_mutf7(buf_str(&u), &m, &why), 0);
 		assert_int_equal(imap_mutf7_to_utf8(buf_str(&m), &back, &why), 0);
 		assert_int_equal(back.len, u.len);

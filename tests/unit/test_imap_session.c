@@ -494,8 +494,8 @@ static void test_message_life(void **st)
 	const char *must[] = {
 		"b OK", "c OK [READ-WRITE]", "+ Ready for literal data\r\n",
 		"* 1 EXISTS\r\nd OK [APPENDUID * 1]", "e OK NOOP completed\r\n",
-		"* 1 FETCH (FLAGS (\\Seen \\Flagged) INTERNALDATE \" 1-Jan-2024 10:00:00 +0000\" "
-		"RFC822.SIZE 37 BODY[TEXT] {6}\r\nbody\r\n)\r\nf OK",
+		("* 1 FETCH (FLAGS (\\Seen \\Flagged) INTERNALDATE \" 1-Jan-2024 10:00:00 +0000\" "
+		 "RFC822.SIZE 37 BODY[TEXT] {6}\r\nbody\r\n)\r\nf OK"),
 		"* 1 FETCH (FLAGS (\\Seen \\Flagged \\Deleted))\r\ng OK",
 		"* 1 EXPUNGE\r\nh OK", "i OK CLOSE completed\r\n", "j OK",
 	};
