@@ -56,10 +56,10 @@ static void check_mutf7(struct str s)
 	buf_init(&u, 1 << 20);
 	buf_init(&m, 1 << 20);
 	if (imap_mutf7_to_utf8(s, &u, &why) == 0) {
-		CHECK(imap_utf8_valid(buf_str(&u)));
+		CHECK(utf8_valid(buf_str(&u)));
 		CHECK(imap_utf8_to_mutf7(buf_str(&u), &m, &why) == 0);
 		CHECK(m.len == s.len && (s.len == 0 || memcmp(m.data, s.p, s.len) == 0));
-	} else if (imap_utf8_valid(s) && memchr(s.p, '\0', s.len) == NULL) {
+	} else if (utf8_valid(s) && memchr(s.p, '\0', s.len) == NULL) {
 		CHECK(imap_utf8_to_mutf7(s, &m, &why) == 0);
 		CHECK(imap_mutf7_to_utf8(buf_str(&m), &u, &why) == 0);
 		CHECK(u.len == s.len && (s.len == 0 || memcmp(u.data, s.p, s.len) == 0));

@@ -99,10 +99,10 @@ static void test_charset(void **state)
 	buf_init(&small, 4);
 	assert_int_equal(msg_charset_to_utf8(STR_LIT("iso-8859-1"), STR_LIT("\xe9\xe9\xe9"), &small, NULL), -1);
 	buf_free(&small);
-	assert_true(msg_utf8_valid(STR_LIT("\xe2\x82\xac")));
-	assert_false(msg_utf8_valid(STR_LIT("\xc0\xaf")));      /* overlong */
-	assert_false(msg_utf8_valid(STR_LIT("\xed\xa0\x80")));  /* surrogate */
-	assert_false(msg_utf8_valid(STR_LIT("\xf4\x90\x80\x80")));
+	assert_true(utf8_valid(STR_LIT("\xe2\x82\xac")));
+	assert_false(utf8_valid(STR_LIT("\xc0\xaf")));      /* overlong */
+	assert_false(utf8_valid(STR_LIT("\xed\xa0\x80")));  /* surrogate */
+	assert_false(utf8_valid(STR_LIT("\xf4\x90\x80\x80")));
 	buf_free(&b);
 }
 
