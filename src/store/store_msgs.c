@@ -50,27 +50,17 @@ int store_uids_to_ranges(const uint32_t *uids, size_t n, struct mail_range **r_r
 
 uint32_t store_v_folder_count(struct mail_folder *f)
 {
-	return (uint32_t)((struct mfolder *)f)->count;
+	return ((struct mfolder *)f)->view.count;
 }
 
 uint32_t store_v_seq_to_uid(struct mail_folder *f, uint32_t seq)
 {
-	struct mfolder *mf = (struct mfolder *)f;
-	return seq >= 1 && seq <= mf->count ? mf->uids[seq - 1] : 0;
+	return store_view_uid(&((struct mfolder *)f)->view, seq);
 }
 
 uint32_t store_v_uid_to_seq(struct mail_folder *f, uint32_t uid)
 {
-	struct mfolder *mf = (struct mfolder *)f;
-	size_t lo = 0, hi = mf->count;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		if (mf->uids[mid] < uid)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo < mf->count && mf->uids[lo] == uid ? (uint32_t)lo + 1 : 0;
+	return store_view_seq(&((struct mfolder *)f)->view, uid);
 }
 
 /* The folder's row inside a read transaction (no insert there). */
@@ -94,14 +84,14 @@ static int view_add(struct mfolder *mf, enum store_stmt id, uint32_t from,
 		sqlite3_bind_int64(st, 2, from);
 	int rc;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if (store_uids_push(&mf->uids, &mf->count, &mf->cap,
-				    (uint32_t)sqlite3_column_int64(st, 0)) < 0) {
+		if (store_view_push(&mf->view, (uint32_t)sqlite3_column_int64(st, 0)) < 0) {
 			sqlite3_reset(st);
 			*error_r = "out of memory";
 			return -1;
 		}
 	}
 	sqlite3_reset(st);
+	store_view_shrink(&mf->view);
 	return rc == SQLITE_DONE ? 0 : store_db_error(mf->ms, "view", error_r);
 }
 
@@ -110,7 +100,7 @@ int store_view_load(struct mfolder *mf, const char **error_r)
 	/* One read transaction: the row and the UIDs agree. */
 	if (store_exec(mf->ms, "BEGIN", error_r) < 0)
 		return -1;
-	mf->count = 0;
+	store_view_clear(&mf->view);
 	int r = row_read(mf, error_r);
 	if (r == 0)
 		r = view_add(mf, ST_VIEW_UIDS, 0, error_r);
@@ -158,16 +148,7 @@ static int view_remove(struct mfolder *mf, struct mail_changes *ch)
 	for (size_t i = 0; i < n; i++)
 		ch->expunged_seqs[n - 1 - i] = store_v_uid_to_seq(&mf->folder,
 								  ch->expunged_uids[i]);
-	size_t o = 0, e = 0;
-	for (size_t i = 0; i < mf->count; i++) {
-		while (e < n && ch->expunged_uids[e] < mf->uids[i])
-			e++;
-		if (e < n && ch->expunged_uids[e] == mf->uids[i])
-			continue;
-		mf->uids[o++] = mf->uids[i];
-	}
-	mf->count = o;
-	return 0;
+	return store_view_remove(&mf->view, ch->expunged_uids, n);
 }
 
 int store_v_folder_changes(struct mail_folder *f, uint64_t since_modseq,
@@ -190,7 +171,7 @@ int store_v_folder_changes(struct mail_folder *f, uint64_t since_modseq,
 		*error_r = "out of memory";
 		r = -1;
 	}
-	size_t before = mf->count;
+	uint32_t before = mf->view.count;
 	if (r == 0)
 		r = view_add(mf, ST_VIEW_NEW, mf->view_uidnext, error_r);
 	store_rollback(mf->ms);
@@ -198,8 +179,8 @@ int store_v_folder_changes(struct mail_folder *f, uint64_t since_modseq,
 		mail_changes_clear(ch_r);
 		return -1;
 	}
-	ch_r->new_count = (uint32_t)(mf->count - before);
-	ch_r->exists = (uint32_t)mf->count;
+	ch_r->new_count = mf->view.count - before;
+	ch_r->exists = mf->view.count;
 	ch_r->highest_modseq = mf->row.modseq;
 	mf->view_modseq = mf->row.modseq;
 	mf->view_uidnext = mf->row.uidnext;
@@ -234,7 +215,7 @@ int store_v_folder_status(struct mail_folder *f, struct mail_status *st_r,
 	struct mfolder *mf = (struct mfolder *)f;
 	if (store_count_status(mf, st_r, error_r) < 0)
 		return -1;
-	st_r->messages = (uint32_t)mf->count;
+	st_r->messages = mf->view.count;
 	st_r->uidnext = mf->view_uidnext;
 	st_r->highest_modseq = mf->view_modseq;
 	sqlite3_stmt *st = store_stmt(mf->ms, ST_FIRST_UNSEEN);

@@ -31,6 +31,27 @@ struct mstore {
 	char err[256];            /* error text of the last failed call */
 };
 
+/* store_view.c: an open folder's view (see store.h) as runs of
+ * consecutive UIDs, each with the number of messages before it. */
+struct store_run {
+	uint32_t lo, hi;
+	uint32_t before;
+};
+struct store_view {
+	struct store_run *runs;
+	size_t nruns, cap;
+	uint32_t count;
+};
+void store_view_clear(struct store_view *v);
+/* Appends uid (above every UID in the view); 0 or -1 (no memory). */
+int store_view_push(struct store_view *v, uint32_t uid);
+/* Gives back the spare capacity. */
+void store_view_shrink(struct store_view *v);
+/* 0 when out of range / not in the view. */
+uint32_t store_view_uid(const struct store_view *v, uint32_t seq);
+uint32_t store_view_seq(const struct store_view *v, uint32_t uid);
+int store_view_remove(struct store_view *v, const uint32_t *uids, size_t n);
+
 /* A folder: its directory and its index row. */
 struct folder_row {
 	int64_t id;
@@ -48,8 +69,7 @@ struct mfolder {
 	unsigned open_flags;
 	struct folder_row row;
 	/* the view (see store.h) */
-	uint32_t *uids;
-	size_t count, cap;
+	struct store_view view;
 	uint64_t view_modseq;
 	uint32_t view_uidnext;
 };

@@ -542,7 +542,7 @@ int store_v_folder_open(struct mail_store *s, const char *name, unsigned open_fl
 	*f_r = &mf->folder;
 	return 0;
 fail:
-	free(mf->uids);
+	store_view_clear(&mf->view);
 	free(mf);
 	return -1;
 }
@@ -550,7 +550,7 @@ fail:
 void store_v_folder_close(struct mail_folder *f)
 {
 	struct mfolder *mf = (struct mfolder *)f;
-	free(mf->uids);
+	store_view_clear(&mf->view);
 	free(mf);
 }
 
