@@ -251,8 +251,9 @@ int mail_store_maildir_open_root(const char *root, struct mail_store **s_r,
 /* ---- Store-level operations ---- */
 
 void mail_store_free(struct mail_store **s);
-/* Gives back the memory caches hold (index pages): call when a session
- * goes idle, so thousands of idle sessions cost little. */
+/* Gives back the memory caches hold (index pages, prepared statements):
+ * call when a session goes idle, so thousands of idle sessions cost
+ * little. */
 void mail_store_trim(struct mail_store *s);
 /* Creates INBOX and Sent, Drafts, Trash, Junk, Archive (SPECIAL-USE),
  * all subscribed, if missing. Idempotent. */

@@ -288,11 +288,23 @@ void store_index_close(struct mstore *ms)
 	ms->db = NULL;
 }
 
+/* An idle session keeps no prepared statements: they are most of what
+ * its connection holds once the page cache is given back, and preparing
+ * again costs microseconds. Closing the connection too would save ~4 KiB
+ * more but reparse the schema at every IDLE poll (4x the idle CPU). Not
+ * inside a transaction, whose statements may still be stepping. */
 static void store_v_trim(struct mail_store *s)
 {
 	struct mstore *ms = (struct mstore *)s;
-	if (ms->db != NULL)
-		sqlite3_db_release_memory(ms->db);
+	if (ms->db == NULL)
+		return;
+	if (sqlite3_get_autocommit(ms->db)) {
+		for (size_t i = 0; i < ST_COUNT; i++) {
+			sqlite3_finalize(ms->stmts[i]);
+			ms->stmts[i] = NULL;
+		}
+	}
+	sqlite3_db_release_memory(ms->db);
 }
 
 static void store_v_free(struct mail_store *s)
