@@ -6,6 +6,10 @@
 #include "store/store_private.h"
 
 #include <errno.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -267,7 +271,7 @@ int store_index_open(struct mstore *ms, const char **error_r)
 	 * transactions, never the mail, and the next sync redoes them from
 	 * the Maildir (which is fsync'd before the index is told). */
 	if (store_exec(ms, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
-		       " PRAGMA cache_size=-4000; PRAGMA temp_store=MEMORY", error_r) < 0)
+		       " PRAGMA cache_size=-1024; PRAGMA temp_store=MEMORY", error_r) < 0)
 		return -1;
 	if (store_begin(ms, error_r) < 0)
 		return -1;
@@ -293,6 +297,22 @@ void store_index_close(struct mstore *ms)
  * again costs microseconds. Closing the connection too would save ~4 KiB
  * more but reparse the schema at every IDLE poll (4x the idle CPU). Not
  * inside a transaction, whose statements may still be stepping. */
+/* Freed page caches and scans leave holes in the malloc arenas of the
+ * threads that ran them; without a trim those pages stay resident under
+ * the idle sessions. At most once a second for the whole process: one
+ * trim walks every arena. */
+static void trim_heap(void)
+{
+#ifdef __GLIBC__
+	static _Atomic int64_t last;
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	int64_t now = (int64_t)ts.tv_sec, prev = atomic_load(&last);
+	if (now != prev && atomic_compare_exchange_strong(&last, &prev, now))
+		malloc_trim(0);
+#endif
+}
+
 static void store_v_trim(struct mail_store *s)
 {
 	struct mstore *ms = (struct mstore *)s;
@@ -305,6 +325,7 @@ static void store_v_trim(struct mail_store *s)
 		}
 	}
 	sqlite3_db_release_memory(ms->db);
+	trim_heap();
 }
 
 static void store_v_free(struct mail_store *s)
