@@ -1,4 +1,5 @@
 #include <errno.h>
+#include <stdbool.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -93,4 +94,29 @@ char *cli_read_password(int from_stdin, const char **error_r)
 	}
 	free(b);
 	return a;
+}
+
+struct first_error {
+	char text[1024];
+	bool have;
+};
+
+/* Keeps the first error and drops warnings: a config that serve would
+ * start with is good enough for the admin commands, and STARTTLS or
+ * listener warnings belong to "postbox check", not to every user change. */
+static void keep_first_error(void *ctx, enum config_severity sev, const char *msg)
+{
+	struct first_error *fe = ctx;
+	if (sev == CONFIG_ERROR && !fe->have) {
+		snprintf(fe->text, sizeof fe->text, "%s", msg);
+		fe->have = true;
+	}
+}
+
+int cli_load_config(const char *group, const char *path, struct config *cfg)
+{
+	struct first_error fe = { "", false };
+	if (config_parse(path, cfg, keep_first_error, &fe) == 0)
+		return 0;
+	return cli_fail(group, "%s", fe.have ? fe.text : "invalid configuration");
 }

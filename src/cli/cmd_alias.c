@@ -99,31 +99,6 @@ static int check_shape(const struct alias_args *a)
 	return 0;
 }
 
-struct first_error {
-	char text[1024];
-	bool have;
-};
-
-/* Keeps the first error and drops warnings: a config that serve would
- * start with is good enough here, and STARTTLS or listener warnings belong
- * to "postbox check", not to every user or alias change. */
-static void keep_first_error(void *ctx, enum config_severity sev, const char *msg)
-{
-	struct first_error *fe = ctx;
-	if (sev == CONFIG_ERROR && !fe->have) {
-		snprintf(fe->text, sizeof fe->text, "%s", msg);
-		fe->have = true;
-	}
-}
-
-static int load_config(const char *path, struct config *cfg)
-{
-	struct first_error fe = { "", false };
-	if (config_parse(path, cfg, keep_first_error, &fe) == 0)
-		return 0;
-	return cli_fail(GROUP, "%s", fe.have ? fe.text : "invalid configuration");
-}
-
 /* Every target must be a well-formed address in one of our domains. */
 static int check_targets(const struct config *cfg, const struct alias_args *a)
 {
@@ -245,7 +220,7 @@ int cmd_alias(int argc, char **argv)
 		if (p == PARSE_HELP)
 			ret = 0;
 		else if (p == PARSE_GO && check_shape(&a) == 0) {
-			if (load_config(path, cfg) == 0)
+			if (cli_load_config(GROUP, path, cfg) == 0)
 				ret = run_sub(cfg, &a);
 		}
 	}

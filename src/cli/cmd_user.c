@@ -117,31 +117,6 @@ static int check_address(const struct config *cfg, const char *s, struct address
 	return 0;
 }
 
-struct first_error {
-	char text[1024];
-	bool have;
-};
-
-/* Keeps the first error and drops warnings: a config that serve would
- * start with is good enough here, and STARTTLS or listener warnings belong
- * to "postbox check", not to every user or alias change. */
-static void keep_first_error(void *ctx, enum config_severity sev, const char *msg)
-{
-	struct first_error *fe = ctx;
-	if (sev == CONFIG_ERROR && !fe->have) {
-		snprintf(fe->text, sizeof fe->text, "%s", msg);
-		fe->have = true;
-	}
-}
-
-static int load_config(const char *path, struct config *cfg)
-{
-	struct first_error fe = { "", false };
-	if (config_parse(path, cfg, keep_first_error, &fe) == 0)
-		return 0;
-	return cli_fail(GROUP, "%s", fe.have ? fe.text : "invalid configuration");
-}
-
 static int open_db(const struct config *cfg, struct userdb **db_r)
 {
 	const char *err = NULL;
@@ -345,7 +320,7 @@ int cmd_user(int argc, char **argv)
 	struct config *cfg = calloc(1, sizeof *cfg);
 	if (cfg == NULL)
 		return cli_fail(GROUP, "out of memory");
-	if (load_config(path, cfg) != 0) {
+	if (cli_load_config(GROUP, path, cfg) != 0) {
 		free(cfg);
 		return 1;
 	}

@@ -13,6 +13,10 @@ int cmd_alias(int argc, char **argv);
 /* Shared by the server-side commands: finds -c FILE / --config FILE in argv
  * (removing it), else config_default_path(). */
 const char *cli_config_path(int *argc, char **argv);
+/* Loads the config for an admin command: 0, or 1 after printing its first
+ * error as "postbox GROUP: FILE:LINE: ..." (warnings are not printed). */
+struct config;
+int cli_load_config(const char *group, const char *path, struct config *cfg);
 /* Prints "postbox GROUP: message" to stderr and returns 1. */
 int cli_fail(const char *group, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Reads a password: the first line of stdin with --password-stdin, else
