@@ -1,6 +1,6 @@
 #include "lib/base64.h"
 
-static const char alphabet[] =
+const char base64_alphabet[65] =
 	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
 int base64_encode(struct buf *out, const void *data, size_t n)
@@ -14,15 +14,15 @@ int base64_encode(struct buf *out, const void *data, size_t n)
 			v |= (unsigned)p[i + 1] << 8;
 		if (i + 2 < n)
 			v |= p[i + 2];
-		char q[4] = { alphabet[(v >> 18) & 63], alphabet[(v >> 12) & 63],
-			      i + 1 < n ? alphabet[(v >> 6) & 63] : '=',
-			      i + 2 < n ? alphabet[v & 63] : '=' };
+		char q[4] = { base64_alphabet[(v >> 18) & 63], base64_alphabet[(v >> 12) & 63],
+			      i + 1 < n ? base64_alphabet[(v >> 6) & 63] : '=',
+			      i + 2 < n ? base64_alphabet[v & 63] : '=' };
 		buf_append(out, q, 4);
 	}
 	return 0;
 }
 
-static int value_of(char c)
+int base64_value(unsigned char c)
 {
 	if (c >= 'A' && c <= 'Z')
 		return c - 'A';
@@ -46,7 +46,7 @@ int base64_decode(struct buf *out, const char *p, size_t n)
 		int v[4];
 		int pad = 0;
 		for (int k = 0; k < 4; k++) {
-			v[k] = value_of(p[i + k]);
+			v[k] = base64_value((unsigned char)p[i + k]);
 			if (p[i + k] == '=' && i + 4 == n && k >= 2) {
 				v[k] = 0;
 				pad++;

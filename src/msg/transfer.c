@@ -2,26 +2,10 @@
 
 #include <string.h>
 
+#include "lib/base64.h"
 #include "msg/header.h"
 
-static const char b64_alphabet[] =
-	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 static const char hex_upper[] = "0123456789ABCDEF";
-
-static int b64_of(unsigned char c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '+')
-		return 62;
-	if (c == '/')
-		return 63;
-	return -1;
-}
 
 static int hex_of(unsigned char c)
 {
@@ -59,7 +43,7 @@ int msg_base64_decode(struct str in, struct buf *out)
 	const unsigned char *p = (const unsigned char *)in.p;
 	unsigned acc = 0, n = 0;
 	for (size_t i = 0; i < in.len; i++) {
-		int v = b64_of(p[i]);
+		int v = base64_value(p[i]);
 		if (v < 0) {
 			if (p[i] == '=')
 				break;
@@ -170,10 +154,10 @@ int msg_base64_encode_lines(struct str in, bool crlf, struct buf *out)
 				v |= (unsigned)p[k + 1] << 8;
 			if (k + 2 < end)
 				v |= p[k + 2];
-			*o++ = b64_alphabet[(v >> 18) & 63];
-			*o++ = b64_alphabet[(v >> 12) & 63];
-			*o++ = k + 1 < end ? b64_alphabet[(v >> 6) & 63] : '=';
-			*o++ = k + 2 < end ? b64_alphabet[v & 63] : '=';
+			*o++ = base64_alphabet[(v >> 18) & 63];
+			*o++ = base64_alphabet[(v >> 12) & 63];
+			*o++ = k + 1 < end ? base64_alphabet[(v >> 6) & 63] : '=';
+			*o++ = k + 2 < end ? base64_alphabet[v & 63] : '=';
 		}
 		if (crlf)
 			*o++ = '\r';
