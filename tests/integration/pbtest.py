@@ -45,6 +45,21 @@ def postbox_bin():
     return path
 
 
+def free_ports(n):
+    """n distinct ports that were free a moment ago on 127.0.0.1: the
+    sockets are held together so the kernel cannot hand one out twice."""
+    socks = []
+    try:
+        for _ in range(n):
+            s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            socks.append(s)
+            s.bind(("127.0.0.1", 0))
+        return [s.getsockname()[1] for s in socks]
+    finally:
+        for s in socks:
+            s.close()
+
+
 def free_port():
     """A port that was free a moment ago on 127.0.0.1."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
@@ -428,9 +443,10 @@ class Server:
 
     def __enter__(self):
         try:
-            self.port = free_port()
-            for svc in self.services:
-                self.ports[svc] = free_port()
+            ports = free_ports(1 + len(self.services))
+            self.port = ports[0]
+            for svc, port in zip(self.services, ports[1:]):
+                self.ports[svc] = port
             self.write_config()
             os.makedirs(self.data_dir, exist_ok=True)
             for u in self.users:
@@ -453,7 +469,8 @@ class Server:
         port."""
         for attempt in range(3):
             if attempt:
-                self.port = free_port()
+                self.port = next(p for p in free_ports(len(self.ports) + 1)
+                                 if p not in self.ports.values())
                 self.write_config()
             self._stderr = open(self.stderr_path, "ab")
             self.proc = subprocess.Popen([postbox_bin(), "serve", "-c", self.conf],
