@@ -14,7 +14,7 @@
 #define IMAP_IDLE_SECONDS (30 * 60 + 60)
 /* How often IDLE looks for changes: within the one second promised, with
  * room for the poll itself. */
-#define IDLE_POLL_MS 700
+#define IDLE_POLL_MS 400
 #define OUTPUT_HIGH_WATER (512 * 1024)
 
 struct imap_glue {
