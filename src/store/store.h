@@ -297,7 +297,9 @@ int mail_store_append(struct mail_store *s, const char *name, const struct iovec
 int mail_folder_open(struct mail_store *s, const char *name, unsigned open_flags,
 		     struct mail_folder **f_r, const char **error_r);
 void mail_folder_close(struct mail_folder **f);
-/* SELECT's numbers for the view (messages = view size). */
+/* SELECT's numbers for the view: messages (the view's size), uidnext,
+ * uidvalidity, highest_modseq and first_unseen_seq; unseen, deleted and
+ * size stay 0 (mail_store_status counts those), so it never scans. */
 int mail_folder_status(struct mail_folder *f, struct mail_status *st_r,
 		       const char **error_r);
 /* Brings the index up to date with the Maildir: new files get UIDs,

@@ -107,33 +107,21 @@ static int add_row(struct mfolder *mf, const struct newfile *nf, unsigned flags,
 	sqlite3_stmt *st = store_stmt(ms, ST_MSG_ADD);
 	if (st == NULL)
 		return store_db_error(ms, "prepare", error_r);
-	const char *base = nf->fname + 4;
-	sqlite3_bind_int64(st, 1, mf->row.id);
-	sqlite3_bind_int64(st, 2, uid);
-	sqlite3_bind_text(st, 3, base, (int)store_base_len(base), SQLITE_STATIC);
-	sqlite3_bind_text(st, 4, nf->fname, -1, SQLITE_STATIC);
-	sqlite3_bind_int(st, 5, (int)flags);
-	sqlite3_bind_text(st, 6, kw, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 7, (int64_t)modseq);
-	sqlite3_bind_int64(st, 8, (int64_t)f->size);
-	sqlite3_bind_int64(st, 9, (int64_t)f->vsize);
-	sqlite3_bind_int64(st, 10, (int64_t)idate);
-	sqlite3_bind_int64(st, 11, (int64_t)f->date_sent);
+	sqlite3_bind_int64(st, 1, store_key(mf->row.id, uid));
+	sqlite3_bind_text(st, 2, nf->fname, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 3, (int)flags);
+	sqlite3_bind_text(st, 4, kw, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 5, (int64_t)modseq);
+	sqlite3_bind_int64(st, 6, (int64_t)f->size);
+	sqlite3_bind_int64(st, 7, (int64_t)f->vsize);
+	sqlite3_bind_int64(st, 8, (int64_t)idate);
 	int rc = sqlite3_step(st);
 	sqlite3_reset(st);
 	if (rc != SQLITE_DONE)
 		return store_db_error(ms, "add message", error_r);
-	if (f->header_raw == NULL && f->h[0] == NULL && f->envelope == NULL)
-		return 0;
-	st = store_stmt(ms, ST_CACHE_ADD);
-	if (st == NULL)
-		return store_db_error(ms, "prepare", error_r);
-	sqlite3_bind_int64(st, 1, mf->row.id);
-	sqlite3_bind_int64(st, 2, uid);
-	store_facts_bind(st, f);
-	rc = sqlite3_step(st);
-	sqlite3_reset(st);
-	return rc == SQLITE_DONE ? 0 : store_db_error(ms, "add cache", error_r);
+	if (store_cache_insert(mf, uid, f, error_r) < 0)
+		return -1;
+	return store_runs_add(mf, uid, uid, error_r);
 }
 
 /* Under the write lock: publish the file durably, then index it. */
@@ -247,28 +235,30 @@ fail:
 	return -1;
 }
 
+/* The copy's rows: the message's with a new key, name and modseq, and
+ * its cache rows as they are (a hard link has the same bytes). */
 static int copy_row(struct mfolder *src, struct mfolder *dst, const struct copied *x,
 		    uint32_t uid, const char **error_r)
 {
-	static const char *const q[2] = {
-		"INSERT INTO msgs SELECT ?1, ?2, ?3, ?4, flags, keywords, ?5, size, vsize,"
-		" idate, sent_date FROM msgs WHERE folder_id = ?6 AND uid = ?7",
-		"INSERT OR REPLACE INTO cache SELECT ?1, ?2, header, envelope, bodystructure,"
-		" body, h_from, h_to, h_cc, h_subject, h_date, h_message_id, h_in_reply_to,"
-		" h_references FROM cache WHERE folder_id = ?6 AND uid = ?7",
+	static const char *const q[4] = {
+		"INSERT INTO msgs SELECT ?1, ?3, flags, keywords, ?4, size, vsize, idate"
+		" FROM msgs WHERE id = ?2",
+		"INSERT OR REPLACE INTO hdrs SELECT ?1, sent_date, h_from, h_to, h_cc, h_subject,"
+		" h_date, h_message_id, h_in_reply_to, h_references FROM hdrs WHERE id = ?2",
+		"INSERT OR REPLACE INTO envs SELECT ?1, envelope FROM envs WHERE id = ?2",
+		"INSERT OR REPLACE INTO bodies SELECT ?1, bodystructure, body FROM bodies"
+		" WHERE id = ?2",
 	};
-	const char *base = x->nf.fname + 4;
-	for (int i = 0; i < 2; i++) {
+	for (int i = 0; i < 4; i++) {
 		sqlite3_stmt *st;
 		if (sqlite3_prepare_v2(dst->ms->db, q[i], -1, &st, NULL) != SQLITE_OK)
 			return store_db_error(dst->ms, "prepare", error_r);
-		sqlite3_bind_int64(st, 1, dst->row.id);
-		sqlite3_bind_int64(st, 2, uid);
-		sqlite3_bind_text(st, 3, base, (int)store_base_len(base), SQLITE_STATIC);
-		sqlite3_bind_text(st, 4, x->nf.fname, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(st, 5, (int64_t)dst->row.modseq);
-		sqlite3_bind_int64(st, 6, src->row.id);
-		sqlite3_bind_int64(st, 7, x->src_uid);
+		sqlite3_bind_int64(st, 1, store_key(dst->row.id, uid));
+		sqlite3_bind_int64(st, 2, store_key(src->row.id, x->src_uid));
+		if (i == 0) {
+			sqlite3_bind_text(st, 3, x->nf.fname, -1, SQLITE_STATIC);
+			sqlite3_bind_int64(st, 4, (int64_t)dst->row.modseq);
+		}
 		int rc = sqlite3_step(st);
 		sqlite3_finalize(st);
 		if (rc != SQLITE_DONE)
@@ -297,6 +287,7 @@ static int copy_locked(struct mfolder *src, struct mfolder *dst, struct copied *
 	if (n > 0 && fs_fsync_dir(cur, error_r) < 0)
 		return -1;
 	dst->row.modseq++;
+	uint32_t first = dst->row.uidnext;
 	for (size_t i = 0; i < n; i++) {
 		uint32_t uid = dst->row.uidnext++;
 		if (copy_row(src, dst, &c[i], uid, error_r) < 0)
@@ -305,7 +296,8 @@ static int copy_locked(struct mfolder *src, struct mfolder *dst, struct copied *
 		r->dst_uids[i] = uid;
 	}
 	r->count = n;
-	if (store_folder_row_save(dst->ms, &dst->row, error_r) < 0)
+	if ((n > 0 && store_runs_add(dst, first, dst->row.uidnext - 1, error_r) < 0) ||
+	    store_folder_row_save(dst->ms, &dst->row, error_r) < 0)
 		return -1;
 	if (!move)
 		return 0;

@@ -63,7 +63,7 @@ static int collect(struct mfolder *mf, uint64_t since, const struct mail_range *
 	sqlite3_bind_int64(st, 2, since > INT64_MAX ? INT64_MAX : (int64_t)since);
 	int rc;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		uint32_t uid = (uint32_t)sqlite3_column_int64(st, 0);
+		uint32_t uid = store_key_uid(sqlite3_column_int64(st, 0));
 		if (within != NULL && !in_ranges(within, nwithin, &pos, uid))
 			continue;
 		/* Still in the view: mail_folder_changes reports it. */

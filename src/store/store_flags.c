@@ -34,6 +34,32 @@ size_t store_base_len(const char *name)
 	return colon != NULL ? (size_t)(colon - b) : strlen(b);
 }
 
+/* The value of ",K=digits" in the base name, or -1. */
+static int64_t name_number(const char *b, size_t blen, char k)
+{
+	for (const char *p = b, *end = b + blen; (p = memchr(p, ',', (size_t)(end - p)));
+	     p++) {
+		if (end - p < 4 || p[1] != k || p[2] != '=')
+			continue;
+		int64_t v = 0;
+		const char *d = p + 3;
+		for (; d < end && *d >= '0' && *d <= '9' && v < (int64_t)STORE_MSG_MAX; d++)
+			v = v * 10 + (*d - '0');
+		if (d > p + 3 && (d == end || *d == ','))
+			return v;
+	}
+	return -1;
+}
+
+void store_name_sizes(const char *fname, int64_t *size_r, int64_t *vsize_r)
+{
+	const char *slash = strrchr(fname, '/');
+	const char *b = slash != NULL ? slash + 1 : fname;
+	size_t blen = store_base_len(b);
+	*size_r = name_number(b, blen, 'S');
+	*vsize_r = name_number(b, blen, 'W');
+}
+
 unsigned store_flags_from_name(const char *fname)
 {
 	const char *info = info_of(fname);
@@ -157,12 +183,11 @@ static int apply_one(struct mfolder *mf, const struct msg_row *r, unsigned flags
 	sqlite3_stmt *st = store_stmt(mf->ms, ST_MSG_SET_FLAGS);
 	if (st == NULL)
 		return store_db_error(mf->ms, "prepare", error_r);
-	sqlite3_bind_int64(st, 1, mf->row.id);
-	sqlite3_bind_int64(st, 2, r->uid);
-	sqlite3_bind_text(st, 3, fname, -1, SQLITE_STATIC);
-	sqlite3_bind_int(st, 4, (int)flags);
-	sqlite3_bind_text(st, 5, kw, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 6, (int64_t)modseq);
+	sqlite3_bind_int64(st, 1, store_key(mf->row.id, r->uid));
+	sqlite3_bind_text(st, 2, fname, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 3, (int)flags);
+	sqlite3_bind_text(st, 4, kw, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 5, (int64_t)modseq);
 	int rc = sqlite3_step(st);
 	sqlite3_reset(st);
 	return rc == SQLITE_DONE ? 1 : store_db_error(mf->ms, "set flags", error_r);

@@ -20,28 +20,42 @@
 #include "lib/fs.h"
 #include "store/maildir.h"
 
+/* Every message row is keyed (folder id << 32) | UID (store_key): one
+ * integer primary key orders a folder's messages by UID, and the cache
+ * tables share the key, so a join is a rowid lookup. The cache is split
+ * by use: SEARCH/SORT scan the narrow hdrs rows, FETCH ENVELOPE reads
+ * envs, BODYSTRUCTURE bodies, and none of them drags the others' bytes
+ * through the page cache. A table with rows of a kilobyte and more must
+ * not be WITHOUT ROWID: those spill into whole overflow pages. */
+#define SCHEMA_VERSION "2"
 static const char schema[] =
 	"CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value);"
 	"CREATE TABLE IF NOT EXISTS folders(id INTEGER PRIMARY KEY, name TEXT UNIQUE NOT NULL,"
 	" uidvalidity INTEGER NOT NULL, uidnext INTEGER NOT NULL, modseq INTEGER NOT NULL,"
 	" new_mtime INTEGER NOT NULL DEFAULT 0, cur_mtime INTEGER NOT NULL DEFAULT 0);"
-	"CREATE TABLE IF NOT EXISTS msgs(folder_id INTEGER NOT NULL, uid INTEGER NOT NULL,"
-	" base TEXT NOT NULL, fname TEXT NOT NULL, flags INTEGER NOT NULL,"
-	" keywords TEXT NOT NULL DEFAULT '', modseq INTEGER NOT NULL, size INTEGER NOT NULL,"
-	" vsize INTEGER NOT NULL, idate INTEGER NOT NULL, sent_date INTEGER NOT NULL,"
-	" PRIMARY KEY(folder_id, uid)) WITHOUT ROWID;"
-	"CREATE INDEX IF NOT EXISTS msgs_base ON msgs(folder_id, base);"
-	"CREATE INDEX IF NOT EXISTS msgs_modseq ON msgs(folder_id, modseq);"
-	"CREATE TABLE IF NOT EXISTS cache(folder_id INTEGER NOT NULL, uid INTEGER NOT NULL,"
-	" header TEXT, envelope TEXT, bodystructure TEXT, body TEXT, h_from TEXT, h_to TEXT,"
-	" h_cc TEXT, h_subject TEXT, h_date TEXT, h_message_id TEXT, h_in_reply_to TEXT,"
-	" h_references TEXT, PRIMARY KEY(folder_id, uid)) WITHOUT ROWID;"
-	"CREATE TABLE IF NOT EXISTS expunged(folder_id INTEGER NOT NULL, uid INTEGER NOT NULL,"
-	" modseq INTEGER NOT NULL, PRIMARY KEY(folder_id, uid)) WITHOUT ROWID;"
+	"CREATE TABLE IF NOT EXISTS msgs(id INTEGER PRIMARY KEY, fname TEXT NOT NULL,"
+	" flags INTEGER NOT NULL, keywords TEXT NOT NULL DEFAULT '', modseq INTEGER NOT NULL,"
+	" size INTEGER, vsize INTEGER, idate INTEGER);"
+	"CREATE INDEX IF NOT EXISTS msgs_modseq ON msgs(id >> 32, modseq);"
+	"CREATE INDEX IF NOT EXISTS msgs_unseen ON msgs(id) WHERE flags & 1 = 0;"
+	"CREATE INDEX IF NOT EXISTS msgs_unread ON msgs(id) WHERE idate IS NULL;"
+	"CREATE TABLE IF NOT EXISTS runs(id INTEGER PRIMARY KEY, hi INTEGER NOT NULL);"
+	"CREATE TABLE IF NOT EXISTS hdrs(id INTEGER PRIMARY KEY, sent_date INTEGER,"
+	" h_from TEXT, h_to TEXT, h_cc TEXT, h_subject TEXT, h_date TEXT, h_message_id TEXT,"
+	" h_in_reply_to TEXT, h_references TEXT);"
+	"CREATE TABLE IF NOT EXISTS envs(id INTEGER PRIMARY KEY, envelope TEXT);"
+	"CREATE TABLE IF NOT EXISTS bodies(id INTEGER PRIMARY KEY, bodystructure TEXT,"
+	" body TEXT);"
+	"CREATE TABLE IF NOT EXISTS expunged(id INTEGER PRIMARY KEY, folder_id INTEGER NOT NULL,"
+	" modseq INTEGER NOT NULL);"
 	"CREATE INDEX IF NOT EXISTS expunged_modseq ON expunged(folder_id, modseq);";
 
-#define MSG_COLS "m.uid, m.flags, m.keywords, m.modseq, m.size, m.vsize, m.idate," \
-	" m.sent_date, m.fname"
+/* What an index of an older layout holds besides the mail: dropped, and
+ * rebuilt from the Maildir with new UIDVALIDITYs, as for a deleted file. */
+static const char drop_old[] =
+	"DROP TABLE IF EXISTS cache; DROP TABLE IF EXISTS msgs; DROP TABLE IF EXISTS hdrs;"
+	" DROP TABLE IF EXISTS envs; DROP TABLE IF EXISTS bodies; DROP TABLE IF EXISTS runs;"
+	" DROP TABLE IF EXISTS expunged; DROP TABLE IF EXISTS folders;";
 
 static const char *const sql[ST_COUNT] = {
 	[ST_FOLDER_GET] = "SELECT id, uidvalidity, uidnext, modseq, new_mtime, cur_mtime"
@@ -51,43 +65,51 @@ static const char *const sql[ST_COUNT] = {
 	[ST_FOLDER_SET] = "UPDATE folders SET uidnext = ?2, modseq = ?3 WHERE id = ?1",
 	[ST_FOLDER_MTIMES] = "UPDATE folders SET new_mtime = ?2, cur_mtime = ?3 WHERE id = ?1",
 	[ST_FOLDER_DEL] = "DELETE FROM folders WHERE id = ?1",
-	[ST_MSGS_LOAD] = "SELECT uid, fname FROM msgs WHERE folder_id = ?1",
-	[ST_MSG_BY_BASE] = "SELECT uid FROM msgs WHERE folder_id = ?1 AND base = ?2",
-	[ST_MSG_ADD] = "INSERT INTO msgs(folder_id, uid, base, fname, flags, keywords, modseq,"
-		" size, vsize, idate, sent_date) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
-	[ST_CACHE_ADD] = "INSERT OR REPLACE INTO cache VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8,"
-		" ?9, ?10, ?11, ?12, ?13, ?14)",
-	[ST_MSG_RENAME] = "UPDATE msgs SET fname = ?4, flags = ?5, modseq = ?6"
-		" WHERE folder_id = ?1 AND uid = ?2 AND fname = ?3",
-	[ST_MSG_DEL] = "DELETE FROM msgs WHERE folder_id = ?1 AND uid = ?2",
-	[ST_CACHE_DEL] = "DELETE FROM cache WHERE folder_id = ?1 AND uid = ?2",
+	[ST_MSGS_LOAD] = "SELECT id, fname FROM msgs WHERE id BETWEEN ?1 AND ?2",
+	[ST_MSG_ADD] = "INSERT INTO msgs(id, fname, flags, keywords, modseq, size, vsize, idate)"
+		" VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+	[ST_MSG_FILLED] = "UPDATE msgs SET size = ?2, vsize = ?3, idate = ?4"
+		" WHERE id = ?1 AND idate IS NULL",
+	[ST_HDRS_ADD] = "INSERT OR REPLACE INTO hdrs VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8,"
+		" ?9, ?10)",
+	[ST_ENV_ADD] = "INSERT OR REPLACE INTO envs VALUES(?1, ?2)",
+	[ST_BODY_ADD] = "INSERT OR REPLACE INTO bodies VALUES(?1, ?2, ?3)",
+	[ST_MSG_RENAME] = "UPDATE msgs SET fname = ?3, flags = ?4, modseq = ?5"
+		" WHERE id = ?1 AND fname = ?2",
+	[ST_MSG_DEL] = "DELETE FROM msgs WHERE id = ?1",
+	[ST_HDRS_DEL] = "DELETE FROM hdrs WHERE id = ?1",
+	[ST_ENV_DEL] = "DELETE FROM envs WHERE id = ?1",
+	[ST_BODY_DEL] = "DELETE FROM bodies WHERE id = ?1",
 	[ST_EXPUNGED_ADD] = "INSERT OR REPLACE INTO expunged VALUES(?1, ?2, ?3)",
-	[ST_MSG_GET] = "SELECT " MSG_COLS " FROM msgs m WHERE folder_id = ?1 AND uid = ?2",
-	[ST_MSG_SET_FLAGS] = "UPDATE msgs SET fname = ?3, flags = ?4, keywords = ?5,"
-		" modseq = ?6 WHERE folder_id = ?1 AND uid = ?2",
-	[ST_ITER_BASIC] = "SELECT " MSG_COLS " FROM msgs m"
-		" WHERE m.folder_id = ?1 AND m.uid BETWEEN ?2 AND ?3 ORDER BY m.uid",
-	[ST_ITER_FULL] = "SELECT " MSG_COLS ", c.header, c.envelope, c.bodystructure, c.body,"
-		" c.h_from, c.h_to, c.h_cc, c.h_subject, c.h_date, c.h_message_id,"
-		" c.h_in_reply_to, c.h_references FROM msgs m LEFT JOIN cache c"
-		" ON c.folder_id = m.folder_id AND c.uid = m.uid"
-		" WHERE m.folder_id = ?1 AND m.uid BETWEEN ?2 AND ?3 ORDER BY m.uid",
-	[ST_CACHE_FILL] = "UPDATE cache SET envelope = ?3, bodystructure = ?4, body = ?5"
-		" WHERE folder_id = ?1 AND uid = ?2",
-	[ST_VIEW_UIDS] = "SELECT uid FROM msgs WHERE folder_id = ?1 ORDER BY uid",
-	[ST_VIEW_NEW] = "SELECT uid FROM msgs WHERE folder_id = ?1 AND uid >= ?2 ORDER BY uid",
-	[ST_EXPUNGED_SINCE] = "SELECT uid FROM expunged WHERE folder_id = ?1 AND modseq > ?2"
-		" ORDER BY uid",
-	[ST_CHANGED_SINCE] = "SELECT uid FROM msgs WHERE folder_id = ?1 AND modseq > ?2"
-		" ORDER BY uid",
+	[ST_MSG_GET] = "SELECT flags, fname FROM msgs WHERE id = ?1",
+	[ST_MSG_SET_FLAGS] = "UPDATE msgs SET fname = ?2, flags = ?3, keywords = ?4,"
+		" modseq = ?5 WHERE id = ?1",
+	[ST_UNREAD] = "SELECT id, fname FROM msgs WHERE id BETWEEN ?1 AND ?2"
+		" AND idate IS NULL ORDER BY id",
+	[ST_RUNS] = "SELECT id, hi FROM runs WHERE id BETWEEN ?1 AND ?2 ORDER BY id",
+	[ST_RUN_AT] = "SELECT id, hi FROM runs WHERE id BETWEEN ?1 AND ?2"
+		" ORDER BY id DESC LIMIT 1",
+	[ST_RUN_SET] = "INSERT OR REPLACE INTO runs VALUES(?1, ?2)",
+	[ST_RUN_DEL] = "DELETE FROM runs WHERE id = ?1",
+	[ST_EXPUNGED_SINCE] = "SELECT id FROM expunged WHERE folder_id = ?1 AND modseq > ?2"
+		" ORDER BY id",
+	[ST_CHANGED_SINCE] = "SELECT id FROM msgs WHERE id >> 32 = ?1 AND modseq > ?2"
+		" ORDER BY id",
 	[ST_STATUS] = "SELECT count(*), total((flags & 1) = 0), total((flags & 8) != 0),"
-		" total(vsize) FROM msgs WHERE folder_id = ?1",
-	[ST_FIRST_UNSEEN] = "SELECT min(uid) FROM msgs WHERE folder_id = ?1 AND (flags & 1) = 0",
-	[ST_RANGE] = "SELECT uid, flags, keywords, modseq, fname FROM msgs"
-		" WHERE folder_id = ?1 AND uid BETWEEN ?2 AND ?3 ORDER BY uid",
+		" total(vsize), count(*) - count(vsize) FROM msgs WHERE id BETWEEN ?1 AND ?2",
+	[ST_FIRST_UNSEEN] = "SELECT min(id) FROM msgs WHERE id BETWEEN ?1 AND ?2"
+		" AND flags & 1 = 0",
+	[ST_RANGE] = "SELECT id, flags, keywords, modseq, fname FROM msgs"
+		" WHERE id BETWEEN ?1 AND ?2 ORDER BY id",
 	[ST_META_GET] = "SELECT value FROM meta WHERE key = ?1",
 	[ST_META_SET] = "INSERT OR REPLACE INTO meta VALUES(?1, ?2)",
 };
+
+void store_bind_range(sqlite3_stmt *st, int64_t folder, uint32_t lo, uint32_t hi)
+{
+	sqlite3_bind_int64(st, 1, store_key(folder, lo));
+	sqlite3_bind_int64(st, 2, store_key(folder, hi));
+}
 
 int store_db_error(struct mstore *ms, const char *what, const char **error_r)
 {
@@ -232,8 +254,11 @@ int store_folder_forget(struct mstore *ms, const char *name, const char **error_
 	if (r <= 0)
 		return r;
 	static const char *const del[] = {
-		"DELETE FROM msgs WHERE folder_id = ?1",
-		"DELETE FROM cache WHERE folder_id = ?1",
+		"DELETE FROM msgs WHERE id BETWEEN ?1 << 32 AND (?1 << 32) | 0xffffffff",
+		"DELETE FROM hdrs WHERE id BETWEEN ?1 << 32 AND (?1 << 32) | 0xffffffff",
+		"DELETE FROM envs WHERE id BETWEEN ?1 << 32 AND (?1 << 32) | 0xffffffff",
+		"DELETE FROM bodies WHERE id BETWEEN ?1 << 32 AND (?1 << 32) | 0xffffffff",
+		"DELETE FROM runs WHERE id BETWEEN ?1 << 32 AND (?1 << 32) | 0xffffffff",
 		"DELETE FROM expunged WHERE folder_id = ?1",
 		"DELETE FROM folders WHERE id = ?1",
 	};
@@ -248,6 +273,37 @@ int store_folder_forget(struct mstore *ms, const char *name, const char **error_
 			return store_db_error(ms, "forget folder", error_r);
 	}
 	return 0;
+}
+
+/* In the open's transaction: an index of another layout is emptied (the
+ * schema then creates this one), and the version noted. */
+static int schema_upgrade(struct mstore *ms, const char **error_r)
+{
+	if (store_exec(ms, "CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value)",
+		       error_r) < 0)
+		return -1;
+	sqlite3_stmt *st = store_stmt(ms, ST_META_GET);
+	if (st == NULL)
+		return store_db_error(ms, "prepare", error_r);
+	sqlite3_bind_text(st, 1, "schema", -1, SQLITE_STATIC);
+	int rc = sqlite3_step(st);
+	bool current = rc == SQLITE_ROW && sqlite3_column_type(st, 0) == SQLITE_TEXT &&
+		       strcmp((const char *)sqlite3_column_text(st, 0), SCHEMA_VERSION) == 0;
+	sqlite3_reset(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return store_db_error(ms, "schema", error_r);
+	if (current)
+		return 0;
+	if (store_exec(ms, drop_old, error_r) < 0)
+		return -1;
+	st = store_stmt(ms, ST_META_SET);
+	if (st == NULL)
+		return store_db_error(ms, "prepare", error_r);
+	sqlite3_bind_text(st, 1, "schema", -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, SCHEMA_VERSION, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	return rc == SQLITE_DONE ? 0 : store_db_error(ms, "schema", error_r);
 }
 
 int store_index_open(struct mstore *ms, const char **error_r)
@@ -275,7 +331,7 @@ int store_index_open(struct mstore *ms, const char **error_r)
 		return -1;
 	if (store_begin(ms, error_r) < 0)
 		return -1;
-	if (store_exec(ms, schema, error_r) < 0) {
+	if (schema_upgrade(ms, error_r) < 0 || store_exec(ms, schema, error_r) < 0) {
 		store_rollback(ms);
 		return -1;
 	}

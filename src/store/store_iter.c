@@ -16,25 +16,57 @@ struct miter {
 	struct mail_range *ranges;
 	size_t n, i;
 	unsigned fields;
-	bool full, active;
+	bool active;
 	sqlite3_stmt *st;       /* private, so iterators may nest */
+	int col_hdrs, col_env, col_body;   /* first column of each, or -1 */
 	struct mail_msg msg;
-	struct msg_facts filled;
+	struct msg_facts parsed; /* cached fields the index lacks, parsed now */
+	char *header;            /* MAIL_FETCH_HEADER_RAW, read from the file */
 };
 
-#define ITER_BASIC "SELECT m.uid, m.flags, m.keywords, m.modseq, m.size, m.vsize," \
-	" m.idate, m.sent_date, m.fname"
-#define ITER_WHERE " WHERE m.folder_id = ?1 AND m.uid BETWEEN ?2 AND ?3 ORDER BY m.uid"
+/* The query joins only the cache tables the fields need: FLAGS-only
+ * listings read the narrow msgs rows alone. */
+static int build_query(struct miter *it, char *q, size_t qlen)
+{
+	int n = snprintf(q, qlen, "SELECT m.id, m.flags, m.keywords, m.modseq, m.size,"
+			 " m.vsize, m.idate, m.fname");
+	int col = 8;
+	const char *joins[3] = { "", "", "" };
+	it->col_hdrs = it->col_env = it->col_body = -1;
+	if (it->fields & MAIL_FETCH_HEADERS) {
+		n += snprintf(q + n, qlen - (size_t)n, ", h.sent_date, h.h_from, h.h_to, h.h_cc,"
+			      " h.h_subject, h.h_date, h.h_message_id, h.h_in_reply_to,"
+			      " h.h_references");
+		it->col_hdrs = col;
+		col += 9;
+		joins[0] = " LEFT JOIN hdrs h ON h.id = m.id";
+	}
+	if (it->fields & MAIL_FETCH_ENVELOPE) {
+		n += snprintf(q + n, qlen - (size_t)n, ", e.envelope");
+		it->col_env = col;
+		col += 1;
+		joins[1] = " LEFT JOIN envs e ON e.id = m.id";
+	}
+	if (it->fields & MAIL_FETCH_BODYSTRUCTURE) {
+		n += snprintf(q + n, qlen - (size_t)n, ", b.bodystructure, b.body");
+		it->col_body = col;
+		joins[2] = " LEFT JOIN bodies b ON b.id = m.id";
+	}
+	n += snprintf(q + n, qlen - (size_t)n, " FROM msgs m%s%s%s"
+		      " WHERE m.id BETWEEN ?1 AND ?2 ORDER BY m.id", joins[0], joins[1],
+		      joins[2]);
+	return n > 0 && (size_t)n < qlen ? 0 : -1;
+}
 
 int store_v_iter_init(struct mail_folder *f, const struct mail_range *uids, size_t n,
 		      unsigned fields, struct mail_iter **it_r, const char **error_r)
 {
-	static const char basic[] = ITER_BASIC " FROM msgs m" ITER_WHERE;
-	static const char full[] = ITER_BASIC ", c.header, c.envelope, c.bodystructure,"
-		" c.body, c.h_from, c.h_to, c.h_cc, c.h_subject, c.h_date, c.h_message_id,"
-		" c.h_in_reply_to, c.h_references FROM msgs m LEFT JOIN cache c"
-		" ON c.folder_id = m.folder_id AND c.uid = m.uid" ITER_WHERE;
 	struct mfolder *mf = (struct mfolder *)f;
+	char q[640];
+	/* Every message listed has been read once: sizes and dates are
+	 * known, and the cache holds what the fields ask for. */
+	if (store_fill(mf, uids, n, error_r) < 0)
+		return -1;
 	struct miter *it = calloc(1, sizeof *it);
 	if (it == NULL || (it->ranges = malloc((n > 0 ? n : 1) * sizeof *uids)) == NULL) {
 		free(it);
@@ -47,11 +79,8 @@ int store_v_iter_init(struct mail_folder *f, const struct mail_range *uids, size
 	it->mf = mf;
 	it->n = n;
 	it->fields = fields;
-	it->full = fields != 0;
-	/* The joined form only when cached fields are wanted: FLAGS-only
-	 * listings read the narrow msgs rows alone. */
-	const char *q = it->full ? full : basic;
-	if (sqlite3_prepare_v3(mf->ms->db, q, -1, 0, &it->st, NULL) != SQLITE_OK) {
+	if (build_query(it, q, sizeof q) < 0 ||
+	    sqlite3_prepare_v3(mf->ms->db, q, -1, 0, &it->st, NULL) != SQLITE_OK) {
 		store_db_error(mf->ms, "prepare", error_r);
 		free(it->ranges);
 		free(it);
@@ -66,27 +95,55 @@ static const char *col(sqlite3_stmt *st, int i)
 	return (const char *)sqlite3_column_text(st, i);
 }
 
-/* Fills the cache of a message synced before a MIME parser was there. */
-static void fill_cache(struct miter *it)
+/* ENVELOPE / BODYSTRUCTURE the index has no row for (the parser failed
+ * or was not there when the message was read): parsed now, not kept. */
+static void parse_now(struct miter *it)
 {
 	char path[STORE_PATH_MAX * 2];
 	const char *err;
 	struct mail_msg *m = &it->msg;
-	store_facts_free(&it->filled);
+	store_facts_free(&it->parsed);
 	snprintf(path, sizeof path, "%s/%s", it->mf->dir, m->filename);
-	if (store_parse_file(path, &it->filled, &err) < 0 || it->filled.envelope == NULL)
+	if (store_parse_file(path, &it->parsed, &err) < 0)
 		return;
-	sqlite3_stmt *st = store_stmt(it->mf->ms, ST_CACHE_ADD);
-	if (st != NULL) {
-		sqlite3_bind_int64(st, 1, it->mf->row.id);
-		sqlite3_bind_int64(st, 2, m->uid);
-		store_facts_bind(st, &it->filled);
-		(void)sqlite3_step(st);   /* only a cache: a busy index is fine */
-		sqlite3_reset(st);
+	if (m->envelope == NULL)
+		m->envelope = it->parsed.envelope;
+	if (m->bodystructure == NULL) {
+		m->bodystructure = it->parsed.bodystructure;
+		m->body = it->parsed.body;
 	}
-	m->envelope = it->filled.envelope;
-	m->bodystructure = it->filled.bodystructure;
-	m->body = it->filled.body;
+}
+
+#define HEADER_READ_MAX (64 * 1024)   /* larger header sections: NULL */
+
+/* The header section from the file (the index keeps only the common
+ * fields): at most 64 KiB read; the caller reads a larger one itself. */
+static void read_header(struct miter *it)
+{
+	char path[STORE_PATH_MAX * 2];
+	if (it->header == NULL && (it->header = malloc(HEADER_READ_MAX + 1)) == NULL)
+		return;
+	snprintf(path, sizeof path, "%s/%s", it->mf->dir, it->msg.filename);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	size_t len = 0;
+	while (len < HEADER_READ_MAX) {
+		ssize_t r = read(fd, it->header + len, HEADER_READ_MAX - len);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			break;
+		len += (size_t)r;
+		if (store_header_len(it->header, len) < len)
+			break;
+	}
+	close(fd);
+	size_t hlen = store_header_len(it->header, len);
+	if (hlen == len && len == HEADER_READ_MAX)
+		return;
+	it->header[hlen] = '\0';
+	it->msg.header_raw = it->header;
 }
 
 static void read_row(struct miter *it)
@@ -94,37 +151,34 @@ static void read_row(struct miter *it)
 	sqlite3_stmt *st = it->st;
 	struct mail_msg *m = &it->msg;
 	*m = (struct mail_msg){ 0 };
-	m->uid = (uint32_t)sqlite3_column_int64(st, 0);
+	m->uid = store_key_uid(sqlite3_column_int64(st, 0));
 	m->flags = (unsigned)sqlite3_column_int(st, 1);
 	m->keywords = col(st, 2);
 	m->modseq = (uint64_t)sqlite3_column_int64(st, 3);
 	m->size = (uint64_t)sqlite3_column_int64(st, 4);
 	m->vsize = (uint64_t)sqlite3_column_int64(st, 5);
 	m->internal_date = (time_t)sqlite3_column_int64(st, 6);
-	m->date_sent = (time_t)sqlite3_column_int64(st, 7);
-	m->filename = col(st, 8);
-	if (!it->full)
-		return;
-	unsigned f = it->fields;
-	if (f & MAIL_FETCH_HEADER_RAW)
-		m->header_raw = col(st, 9);
-	if (f & MAIL_FETCH_ENVELOPE)
-		m->envelope = col(st, 10);
-	if (f & MAIL_FETCH_BODYSTRUCTURE) {
-		m->bodystructure = col(st, 11);
-		m->body = col(st, 12);
-	}
-	if (f & MAIL_FETCH_HEADERS) {
+	m->filename = col(st, 7);
+	if (it->col_hdrs >= 0) {
 		const char **h[8] = { &m->h_from, &m->h_to, &m->h_cc, &m->h_subject,
 				      &m->h_date, &m->h_message_id, &m->h_in_reply_to,
 				      &m->h_references };
+		m->date_sent = (time_t)sqlite3_column_int64(st, it->col_hdrs);
 		for (int i = 0; i < 8; i++)
-			*h[i] = col(st, 13 + i);
+			*h[i] = col(st, it->col_hdrs + 1 + i);
 	}
-	bool want = (f & MAIL_FETCH_ENVELOPE && m->envelope == NULL) ||
-		    (f & MAIL_FETCH_BODYSTRUCTURE && m->bodystructure == NULL);
+	if (it->col_env >= 0)
+		m->envelope = col(st, it->col_env);
+	if (it->col_body >= 0) {
+		m->bodystructure = col(st, it->col_body);
+		m->body = col(st, it->col_body + 1);
+	}
+	if (it->fields & MAIL_FETCH_HEADER_RAW)
+		read_header(it);
+	bool want = (it->col_env >= 0 && m->envelope == NULL) ||
+		    (it->col_body >= 0 && m->bodystructure == NULL);
 	if (want && store_parser() != NULL)
-		fill_cache(it);
+		parse_now(it);
 }
 
 int store_v_iter_next(struct mail_iter *mit, const struct mail_msg **msg_r,
@@ -136,9 +190,8 @@ int store_v_iter_next(struct mail_iter *mit, const struct mail_msg **msg_r,
 			if (it->i >= it->n)
 				return 0;
 			sqlite3_reset(it->st);
-			sqlite3_bind_int64(it->st, 1, it->mf->row.id);
-			sqlite3_bind_int64(it->st, 2, it->ranges[it->i].lo);
-			sqlite3_bind_int64(it->st, 3, it->ranges[it->i].hi);
+			store_bind_range(it->st, it->mf->row.id, it->ranges[it->i].lo,
+					 it->ranges[it->i].hi);
 			it->active = true;
 		}
 		int rc = sqlite3_step(it->st);
@@ -149,7 +202,7 @@ int store_v_iter_next(struct mail_iter *mit, const struct mail_msg **msg_r,
 		}
 		if (rc != SQLITE_ROW)
 			return store_db_error(it->mf->ms, "list", error_r);
-		uint32_t uid = (uint32_t)sqlite3_column_int64(it->st, 0);
+		uint32_t uid = store_key_uid(sqlite3_column_int64(it->st, 0));
 		uint32_t seq = store_v_uid_to_seq(&it->mf->folder, uid);
 		if (seq == 0)
 			continue;   /* not in the client's view yet */
@@ -164,7 +217,8 @@ void store_v_iter_deinit(struct mail_iter *mit)
 {
 	struct miter *it = (struct miter *)mit;
 	sqlite3_finalize(it->st);
-	store_facts_free(&it->filled);
+	store_facts_free(&it->parsed);
+	free(it->header);
 	free(it->ranges);
 	free(it);
 }
@@ -176,12 +230,11 @@ static int msg_fname(struct mfolder *mf, uint32_t uid, char *out, size_t outlen,
 	sqlite3_stmt *st = store_stmt(mf->ms, ST_MSG_GET);
 	if (st == NULL)
 		return store_db_error(mf->ms, "prepare", error_r);
-	sqlite3_bind_int64(st, 1, mf->row.id);
-	sqlite3_bind_int64(st, 2, uid);
+	sqlite3_bind_int64(st, 1, store_key(mf->row.id, uid));
 	int rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW) {
-		snprintf(out, outlen, "%s/%s", mf->dir, col(st, 8));
-		*flags_r = (unsigned)sqlite3_column_int(st, 1);
+		snprintf(out, outlen, "%s/%s", mf->dir, col(st, 1));
+		*flags_r = (unsigned)sqlite3_column_int(st, 0);
 	}
 	sqlite3_reset(st);
 	if (rc == SQLITE_ROW)
@@ -227,21 +280,24 @@ int store_v_msg_open(struct mail_folder *f, uint32_t uid, int *fd_r, uint64_t *s
 int store_expunge_row(struct mfolder *mf, uint32_t uid, uint64_t modseq,
 		      const char **error_r)
 {
-	static const enum store_stmt del[] = { ST_MSG_DEL, ST_CACHE_DEL, ST_EXPUNGED_ADD };
-	for (size_t i = 0; i < 3; i++) {
+	static const enum store_stmt del[] = {
+		ST_MSG_DEL, ST_HDRS_DEL, ST_ENV_DEL, ST_BODY_DEL, ST_EXPUNGED_ADD
+	};
+	for (size_t i = 0; i < sizeof del / sizeof del[0]; i++) {
 		sqlite3_stmt *st = store_stmt(mf->ms, del[i]);
 		if (st == NULL)
 			return store_db_error(mf->ms, "prepare", error_r);
-		sqlite3_bind_int64(st, 1, mf->row.id);
-		sqlite3_bind_int64(st, 2, uid);
-		if (del[i] == ST_EXPUNGED_ADD)
+		sqlite3_bind_int64(st, 1, store_key(mf->row.id, uid));
+		if (del[i] == ST_EXPUNGED_ADD) {
+			sqlite3_bind_int64(st, 2, mf->row.id);
 			sqlite3_bind_int64(st, 3, (int64_t)modseq);
+		}
 		int rc = sqlite3_step(st);
 		sqlite3_reset(st);
 		if (rc != SQLITE_DONE)
 			return store_db_error(mf->ms, "expunge", error_r);
 	}
-	return 0;
+	return store_runs_del(mf, uid, error_r);
 }
 
 /* The file goes first, then the row: a crash between leaves a row whose

@@ -72,29 +72,6 @@ static int row_read(struct mfolder *mf, const char **error_r)
 	return r == 1 ? 0 : -1;
 }
 
-/* Appends to the view the UIDs from the query (bound to uids >= from). */
-static int view_add(struct mfolder *mf, enum store_stmt id, uint32_t from,
-		    const char **error_r)
-{
-	sqlite3_stmt *st = store_stmt(mf->ms, id);
-	if (st == NULL)
-		return store_db_error(mf->ms, "prepare", error_r);
-	sqlite3_bind_int64(st, 1, mf->row.id);
-	if (id == ST_VIEW_NEW)
-		sqlite3_bind_int64(st, 2, from);
-	int rc;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if (store_view_push(&mf->view, (uint32_t)sqlite3_column_int64(st, 0)) < 0) {
-			sqlite3_reset(st);
-			*error_r = "out of memory";
-			return -1;
-		}
-	}
-	sqlite3_reset(st);
-	store_view_shrink(&mf->view);
-	return rc == SQLITE_DONE ? 0 : store_db_error(mf->ms, "view", error_r);
-}
-
 int store_view_load(struct mfolder *mf, const char **error_r)
 {
 	/* One read transaction: the row and the UIDs agree. */
@@ -103,8 +80,9 @@ int store_view_load(struct mfolder *mf, const char **error_r)
 	store_view_clear(&mf->view);
 	int r = row_read(mf, error_r);
 	if (r == 0)
-		r = view_add(mf, ST_VIEW_UIDS, 0, error_r);
+		r = store_runs_view(mf, 1, &mf->view, error_r);
 	store_rollback(mf->ms);
+	store_view_shrink(&mf->view);
 	mf->view_modseq = mf->row.modseq;
 	mf->view_uidnext = mf->row.uidnext;
 	return r;
@@ -118,10 +96,10 @@ static int uids_query(struct mfolder *mf, enum store_stmt id, uint64_t since,
 	if (st == NULL)
 		return store_db_error(mf->ms, "prepare", error_r);
 	sqlite3_bind_int64(st, 1, mf->row.id);
-	sqlite3_bind_int64(st, 2, (int64_t)since);
+	sqlite3_bind_int64(st, 2, since > INT64_MAX ? INT64_MAX : (int64_t)since);
 	int rc;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		uint32_t uid = (uint32_t)sqlite3_column_int64(st, 0);
+		uint32_t uid = store_key_uid(sqlite3_column_int64(st, 0));
 		/* Only UIDs of the view: newer ones are reported as new. */
 		if (uid >= mf->view_uidnext || store_v_uid_to_seq(&mf->folder, uid) == 0)
 			continue;
@@ -173,8 +151,9 @@ int store_v_folder_changes(struct mail_folder *f, uint64_t since_modseq,
 	}
 	uint32_t before = mf->view.count;
 	if (r == 0)
-		r = view_add(mf, ST_VIEW_NEW, mf->view_uidnext, error_r);
+		r = store_runs_view(mf, mf->view_uidnext, &mf->view, error_r);
 	store_rollback(mf->ms);
+	store_view_shrink(&mf->view);
 	if (r < 0) {
 		mail_changes_clear(ch_r);
 		return -1;
@@ -187,12 +166,13 @@ int store_v_folder_changes(struct mail_folder *f, uint64_t since_modseq,
 	return 0;
 }
 
-int store_count_status(struct mfolder *mf, struct mail_status *st_r, const char **error_r)
+static int status_query(struct mfolder *mf, struct mail_status *st_r, int64_t *unsized_r,
+			const char **error_r)
 {
 	sqlite3_stmt *st = store_stmt(mf->ms, ST_STATUS);
 	if (st == NULL)
 		return store_db_error(mf->ms, "prepare", error_r);
-	sqlite3_bind_int64(st, 1, mf->row.id);
+	store_bind_range(st, mf->row.id, 0, UINT32_MAX);
 	if (sqlite3_step(st) != SQLITE_ROW) {
 		sqlite3_reset(st);
 		return store_db_error(mf->ms, "status", error_r);
@@ -202,6 +182,7 @@ int store_count_status(struct mfolder *mf, struct mail_status *st_r, const char 
 	st_r->unseen = (uint32_t)sqlite3_column_double(st, 1);
 	st_r->deleted = (uint32_t)sqlite3_column_double(st, 2);
 	st_r->size = (uint64_t)sqlite3_column_double(st, 3);
+	*unsized_r = sqlite3_column_int64(st, 4);
 	sqlite3_reset(st);
 	st_r->uidnext = mf->row.uidnext;
 	st_r->uidvalidity = mf->row.uidvalidity;
@@ -209,24 +190,41 @@ int store_count_status(struct mfolder *mf, struct mail_status *st_r, const char 
 	return 0;
 }
 
+int store_count_status(struct mfolder *mf, struct mail_status *st_r, const char **error_r)
+{
+	int64_t unsized;
+	if (status_query(mf, st_r, &unsized, error_r) < 0)
+		return -1;
+	/* Messages whose names carry no size are read for STATUS SIZE. */
+	if (unsized == 0)
+		return 0;
+	if (store_fill(mf, NULL, 0, error_r) < 0)
+		return -1;
+	return status_query(mf, st_r, &unsized, error_r);
+}
+
+/* What SELECT reports: counts from the view, the first unseen message
+ * from an index of the unseen ones, and no scan of the folder. */
 int store_v_folder_status(struct mail_folder *f, struct mail_status *st_r,
 			  const char **error_r)
 {
 	struct mfolder *mf = (struct mfolder *)f;
-	if (store_count_status(mf, st_r, error_r) < 0)
-		return -1;
+	*st_r = (struct mail_status){ 0 };
 	st_r->messages = mf->view.count;
 	st_r->uidnext = mf->view_uidnext;
+	st_r->uidvalidity = mf->row.uidvalidity;
 	st_r->highest_modseq = mf->view_modseq;
 	sqlite3_stmt *st = store_stmt(mf->ms, ST_FIRST_UNSEEN);
 	if (st == NULL)
 		return store_db_error(mf->ms, "prepare", error_r);
-	sqlite3_bind_int64(st, 1, mf->row.id);
-	if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL)
+	store_bind_range(st, mf->row.id, 0, UINT32_MAX);
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL)
 		st_r->first_unseen_seq = store_v_uid_to_seq(f,
-					 (uint32_t)sqlite3_column_int64(st, 0));
+					 store_key_uid(sqlite3_column_int64(st, 0)));
 	sqlite3_reset(st);
-	return 0;
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : store_db_error(mf->ms, "status",
+									  error_r);
 }
 
 int store_rows_load(struct mfolder *mf, const struct mail_range *uids, size_t n,
@@ -245,9 +243,7 @@ int store_rows_load(struct mfolder *mf, const struct mail_range *uids, size_t n,
 		sqlite3_stmt *st = store_stmt(mf->ms, ST_RANGE);
 		if (st == NULL)
 			return store_db_error(mf->ms, "prepare", error_r);
-		sqlite3_bind_int64(st, 1, mf->row.id);
-		sqlite3_bind_int64(st, 2, uids[i].lo);
-		sqlite3_bind_int64(st, 3, uids[i].hi);
+		store_bind_range(st, mf->row.id, uids[i].lo, uids[i].hi);
 		while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 			if (*count_r == cap) {
 				cap = cap < 16 ? 16 : cap * 2;
@@ -257,7 +253,7 @@ int store_rows_load(struct mfolder *mf, const struct mail_range *uids, size_t n,
 				*rows_r = r;
 			}
 			struct msg_row *r = &(*rows_r)[*count_r];
-			r->uid = (uint32_t)sqlite3_column_int64(st, 0);
+			r->uid = store_key_uid(sqlite3_column_int64(st, 0));
 			r->flags = (unsigned)sqlite3_column_int(st, 1);
 			r->keywords = strdup((const char *)sqlite3_column_text(st, 2));
 			r->modseq = (uint64_t)sqlite3_column_int64(st, 3);

@@ -1,8 +1,8 @@
-/* What sync learns from reading a message once: sizes, the header section,
- * the common fields (unfolded, still RFC 2047-encoded: the IMAP layer
- * decodes when it sorts or searches), the Date: as a time_t, and, when a
- * MIME parser is registered, ENVELOPE / BODYSTRUCTURE / BODY. After that
- * FETCH of headers and envelopes never opens a message file. */
+/* What the index learns from reading a message once: sizes, the common
+ * header fields (unfolded, still RFC 2047-encoded: the IMAP layer decodes
+ * when it sorts or searches), the Date: as a time_t, and, when a MIME
+ * parser is registered, ENVELOPE / BODYSTRUCTURE / BODY. After that FETCH
+ * of envelopes and SEARCH of those fields never open a message file. */
 #include "store/store_private.h"
 
 #include <ctype.h>
@@ -12,7 +12,6 @@
 
 #include "lib/fs.h"
 
-#define HEADER_CACHE_MAX (64 * 1024)   /* larger header sections: read the file */
 #define FIELD_MAX (16 * 1024)
 
 static struct mail_parser parser;
@@ -36,7 +35,6 @@ static const char *const field_names[8] = {
 
 void store_facts_free(struct msg_facts *f)
 {
-	free(f->header_raw);
 	for (size_t i = 0; i < 8; i++)
 		free(f->h[i]);
 	free(f->envelope);
@@ -45,8 +43,7 @@ void store_facts_free(struct msg_facts *f)
 	*f = (struct msg_facts){ 0 };
 }
 
-/* Length of the header section including its blank line (or all of it). */
-static size_t header_len(const char *d, size_t len)
+size_t store_header_len(const char *d, size_t len)
 {
 	if (len > 0 && d[0] == '\n')
 		return 1;
@@ -122,14 +119,7 @@ int store_parse_data(const char *data, size_t len, struct msg_facts *f)
 	*f = (struct msg_facts){ 0 };
 	f->size = len;
 	f->vsize = crlf_size(data, len);
-	size_t hlen = header_len(data, len);
-	if (hlen <= HEADER_CACHE_MAX) {
-		f->header_raw = malloc(hlen + 1);
-		if (f->header_raw != NULL) {
-			memcpy(f->header_raw, data, hlen);
-			f->header_raw[hlen] = '\0';
-		}
-	}
+	size_t hlen = store_header_len(data, len);
 	parse_fields(data, hlen, f);
 	if (f->h[4] != NULL)
 		f->date_sent = store_parse_date(f->h[4]);
@@ -153,16 +143,6 @@ int store_parse_file(const char *path, struct msg_facts *f, const char **error_r
 	int r = store_parse_data(data, len, f);
 	free(data);
 	return r;
-}
-
-void store_facts_bind(sqlite3_stmt *st, const struct msg_facts *f)
-{
-	sqlite3_bind_text(st, 3, f->header_raw, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 4, f->envelope, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 5, f->bodystructure, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 6, f->body, -1, SQLITE_STATIC);
-	for (int i = 0; i < 8; i++)
-		sqlite3_bind_text(st, 7 + i, f->h[i], -1, SQLITE_STATIC);
 }
 
 /* ---- RFC 5322 3.3 date-time (and the obsolete forms of 4.3) ---- */

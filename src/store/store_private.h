@@ -15,13 +15,24 @@
 
 enum store_stmt {
 	ST_FOLDER_GET, ST_FOLDER_ADD, ST_FOLDER_SET, ST_FOLDER_MTIMES, ST_FOLDER_DEL,
-	ST_MSGS_LOAD, ST_MSG_BY_BASE, ST_MSG_ADD, ST_CACHE_ADD, ST_MSG_RENAME,
-	ST_MSG_DEL, ST_CACHE_DEL, ST_EXPUNGED_ADD, ST_MSG_GET, ST_MSG_SET_FLAGS,
-	ST_ITER_BASIC, ST_ITER_FULL, ST_CACHE_FILL, ST_VIEW_UIDS, ST_VIEW_NEW,
-	ST_EXPUNGED_SINCE, ST_CHANGED_SINCE, ST_STATUS, ST_FIRST_UNSEEN,
+	ST_MSGS_LOAD, ST_MSG_ADD, ST_MSG_FILLED, ST_HDRS_ADD, ST_ENV_ADD, ST_BODY_ADD,
+	ST_MSG_RENAME, ST_MSG_DEL, ST_HDRS_DEL, ST_ENV_DEL, ST_BODY_DEL, ST_EXPUNGED_ADD,
+	ST_MSG_GET, ST_MSG_SET_FLAGS, ST_UNREAD, ST_RUNS, ST_RUN_AT, ST_RUN_SET,
+	ST_RUN_DEL, ST_EXPUNGED_SINCE, ST_CHANGED_SINCE, ST_STATUS, ST_FIRST_UNSEEN,
 	ST_RANGE, ST_META_GET, ST_META_SET,
 	ST_COUNT
 };
+
+/* The key of a message's rows in msgs and the cache tables (and of a
+ * run in runs, by its first UID): folder id in the high 32 bits. */
+static inline int64_t store_key(int64_t folder, uint32_t uid)
+{
+	return (int64_t)((uint64_t)folder << 32 | uid);
+}
+static inline uint32_t store_key_uid(int64_t key)
+{
+	return (uint32_t)((uint64_t)key & 0xffffffffu);
+}
 
 struct mstore {
 	struct mail_store store;
@@ -43,8 +54,8 @@ struct store_view {
 	uint32_t count;
 };
 void store_view_clear(struct store_view *v);
-/* Appends uid (above every UID in the view); 0 or -1 (no memory). */
-int store_view_push(struct store_view *v, uint32_t uid);
+/* Appends lo..hi (above every UID in the view); 0 or -1 (no memory). */
+int store_view_push_run(struct store_view *v, uint32_t lo, uint32_t hi);
 /* Gives back the spare capacity. */
 void store_view_shrink(struct store_view *v);
 /* 0 when out of range / not in the view. */
@@ -91,6 +102,8 @@ int store_index_open(struct mstore *ms, const char **error_r);
 void store_index_close(struct mstore *ms);
 /* The statement, reset and unbound; NULL on failure. */
 sqlite3_stmt *store_stmt(struct mstore *ms, enum store_stmt id);
+/* Binds ?1 and ?2 to the keys of folder's UIDs lo and hi. */
+void store_bind_range(sqlite3_stmt *st, int64_t folder, uint32_t lo, uint32_t hi);
 /* Sets ms->err from the connection and *error_r to it; returns -1. */
 int store_db_error(struct mstore *ms, const char *what, const char **error_r);
 int store_exec(struct mstore *ms, const char *sql, const char **error_r);
@@ -108,19 +121,39 @@ int store_folder_row_save(struct mstore *ms, const struct folder_row *row,
 int store_folder_forget(struct mstore *ms, const char *name, const char **error_r);
 uint32_t store_new_uidvalidity(struct mstore *ms);
 
-/* store_parse.c: what sync caches from one read of the file. */
+/* store_runs.c: the folder's UIDs as runs of consecutive ones, kept in
+ * the index beside the messages (table runs), so a view is loaded
+ * without reading a row per message. In the caller's transaction. */
+/* UIDs lo..hi were added (above every UID of the folder). */
+int store_runs_add(struct mfolder *mf, uint32_t lo, uint32_t hi, const char **error_r);
+/* uid was expunged. */
+int store_runs_del(struct mfolder *mf, uint32_t uid, const char **error_r);
+/* Appends the folder's UIDs from `from` on to the view. */
+int store_runs_view(struct mfolder *mf, uint32_t from, struct store_view *v,
+		    const char **error_r);
+
+/* store_parse.c: what the index caches from one read of the file. */
 struct msg_facts {
 	uint64_t size, vsize;
 	time_t date_sent;
-	char *header_raw;
 	char *h[8];              /* from to cc subject date message-id in-reply-to references */
 	char *envelope, *bodystructure, *body;
 };
 int store_parse_file(const char *path, struct msg_facts *mf_r, const char **error_r);
 int store_parse_data(const char *data, size_t len, struct msg_facts *mf_r);
 void store_facts_free(struct msg_facts *f);
-/* Binds the cache columns (parameters 3..) of ST_CACHE_ADD. */
-void store_facts_bind(sqlite3_stmt *st, const struct msg_facts *f);
+/* Length of the header section with its blank line (or all of d). */
+size_t store_header_len(const char *d, size_t len);
+
+/* store_fill.c: the index learns a message's sizes, internal date and
+ * cached fields when first asked for them, not when it first sees the
+ * file (SELECT of a new 100,000-message Maildir reads no message). */
+/* Reads the files of the not yet read messages among uids (NULL: all). */
+int store_fill(struct mfolder *mf, const struct mail_range *uids, size_t n,
+	       const char **error_r);
+/* Writes f into the cache tables for uid (in the caller's transaction). */
+int store_cache_insert(struct mfolder *mf, uint32_t uid, const struct msg_facts *f,
+		       const char **error_r);
 /* RFC 5322 date-time -> time_t; 0 when not parseable. */
 time_t store_parse_date(const char *s);
 const struct mail_parser *store_parser(void);
@@ -129,6 +162,9 @@ const struct mail_parser *store_parser(void);
 unsigned store_flags_from_name(const char *fname);
 /* base + ":2," + letters kept from old_info with ours replaced. */
 int store_fname_with_flags(const char *fname, unsigned flags, char *out, size_t outlen);
+/* S= (size) and W= (CRLF size) of a name, as Dovecot and we write them;
+ * -1 when absent. Only hints: reading the file sets the real values. */
+void store_name_sizes(const char *fname, int64_t *size_r, int64_t *vsize_r);
 /* The base name: up to the ':' of the info, without "cur/" or "new/". */
 size_t store_base_len(const char *name);
 

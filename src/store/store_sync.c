@@ -5,8 +5,8 @@
  * listed and compared with the index by base name (the part before
  * ":2,"): unknown files get the next UIDs, known files under a new name
  * changed flags (mutt works in place), known files that are gone were
- * expunged. Files are read outside the index's write lock, in chunks, so
- * a large first sync never stalls other sessions for long. */
+ * expunged. New files are entered by name only; store_fill.c reads them
+ * when first asked for their contents. */
 #include "store/store_private.h"
 
 #include <dirent.h>
@@ -17,7 +17,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
-#define CHUNK 500
+#define CHUNK 10000   /* new files per transaction: no file is read here */
 #define RECENT_NS 1000000000LL   /* an mtime this young may hide a change */
 
 struct ent {
@@ -39,6 +39,7 @@ struct kmap {
 	size_t n, cap;
 	uint32_t *slot;      /* index + 1 into k; 0 = empty */
 	size_t mask;
+	uint32_t uidnext;    /* the folder's UIDNEXT when loaded */
 };
 
 int64_t store_mtime_ns(const char *dir, const char *sub)
@@ -151,6 +152,7 @@ static int kmap_index(struct kmap *m)
 	size_t size = 16;
 	while (size < m->n * 2)
 		size *= 2;
+	free(m->slot);
 	m->slot = calloc(size, sizeof *m->slot);
 	if (m->slot == NULL)
 		return -1;
@@ -165,29 +167,51 @@ static int kmap_index(struct kmap *m)
 	return 0;
 }
 
-static int kmap_load(struct mfolder *mf, struct kmap *m, const char **error_r)
+/* Adds the index's messages with UIDs from `from` on, and notes UIDNEXT,
+ * in one read transaction (or the caller's) so the two agree. */
+static int kmap_load(struct mfolder *mf, struct kmap *m, uint32_t from, const char **error_r)
 {
+	bool own = sqlite3_get_autocommit(mf->ms->db);
+	if (own && store_exec(mf->ms, "BEGIN", error_r) < 0)
+		return -1;
+	int r = store_folder_row(mf->ms, mf->name, false, &mf->row, error_r);
+	if (r <= 0) {
+		if (r == 0)
+			*error_r = "folder was deleted";
+		goto fail;
+	}
 	sqlite3_stmt *st = store_stmt(mf->ms, ST_MSGS_LOAD);
-	if (st == NULL)
-		return store_db_error(mf->ms, "prepare", error_r);
-	sqlite3_bind_int64(st, 1, mf->row.id);
+	if (st == NULL) {
+		store_db_error(mf->ms, "prepare", error_r);
+		goto fail;
+	}
+	store_bind_range(st, mf->row.id, from, UINT32_MAX);
 	int rc;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if (kmap_add(m, (uint32_t)sqlite3_column_int64(st, 0),
+		if (kmap_add(m, store_key_uid(sqlite3_column_int64(st, 0)),
 			     (const char *)sqlite3_column_text(st, 1)) < 0) {
 			sqlite3_reset(st);
 			*error_r = "out of memory";
-			return -1;
+			goto fail;
 		}
 	}
 	sqlite3_reset(st);
-	if (rc != SQLITE_DONE)
-		return store_db_error(mf->ms, "load", error_r);
+	if (rc != SQLITE_DONE) {
+		store_db_error(mf->ms, "load", error_r);
+		goto fail;
+	}
+	m->uidnext = mf->row.uidnext;
+	if (own)
+		store_rollback(mf->ms);
 	if (kmap_index(m) < 0) {
 		*error_r = "out of memory";
 		return -1;
 	}
 	return 0;
+fail:
+	if (own)
+		store_rollback(mf->ms);
+	return -1;
 }
 
 /* Lists new/ then cur/ (in this order: a file moving from new/ to cur/
@@ -197,7 +221,7 @@ static long scan_match(struct mfolder *mf, struct scan *sc, struct kmap *km,
 		       const char **error_r)
 {
 	if (scan_dir(mf->dir, "new", true, sc, error_r) < 0 ||
-	    scan_dir(mf->dir, "cur", false, sc, error_r) < 0 || kmap_load(mf, km, error_r) < 0)
+	    scan_dir(mf->dir, "cur", false, sc, error_r) < 0 || kmap_load(mf, km, 0, error_r) < 0)
 		return -1;
 	for (size_t i = 0; i < sc->n; i++) {
 		struct known *k = kmap_find(km, sc->e[i].name);
@@ -248,105 +272,68 @@ static int reload_row(struct mfolder *mf, const char **error_r)
 	return r < 0 ? -1 : 0;
 }
 
-/* Inserts one new file with the next UID unless another handle did. */
-static int add_one(struct mfolder *mf, const char *fname, const struct msg_facts *f,
-		   time_t idate, uint64_t modseq, const char **error_r)
+/* Enters one new file by name with the next UID. */
+static int add_one(struct mfolder *mf, const char *fname, uint64_t modseq,
+		   const char **error_r)
 {
 	struct mstore *ms = mf->ms;
-	sqlite3_stmt *st = store_stmt(ms, ST_MSG_BY_BASE);
+	sqlite3_stmt *st = store_stmt(ms, ST_MSG_ADD);
 	if (st == NULL)
 		return store_db_error(ms, "prepare", error_r);
-	size_t blen = store_base_len(fname);
-	const char *b = base_of(fname);
-	sqlite3_bind_int64(st, 1, mf->row.id);
-	sqlite3_bind_text(st, 2, b, (int)blen, SQLITE_STATIC);
+	int64_t size, vsize;
+	store_name_sizes(fname, &size, &vsize);
+	sqlite3_bind_int64(st, 1, store_key(mf->row.id, mf->row.uidnext++));
+	sqlite3_bind_text(st, 2, fname, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 3, (int)store_flags_from_name(fname));
+	sqlite3_bind_text(st, 4, "", 0, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 5, (int64_t)modseq);
+	if (size >= 0)
+		sqlite3_bind_int64(st, 6, size);
+	if (vsize >= 0)
+		sqlite3_bind_int64(st, 7, vsize);
 	int rc = sqlite3_step(st);
 	sqlite3_reset(st);
-	if (rc == SQLITE_ROW)
-		return 0;
-	uint32_t uid = mf->row.uidnext++;
-	st = store_stmt(ms, ST_MSG_ADD);
-	if (st == NULL)
-		return store_db_error(ms, "prepare", error_r);
-	sqlite3_bind_int64(st, 1, mf->row.id);
-	sqlite3_bind_int64(st, 2, uid);
-	sqlite3_bind_text(st, 3, b, (int)blen, SQLITE_STATIC);
-	sqlite3_bind_text(st, 4, fname, -1, SQLITE_STATIC);
-	sqlite3_bind_int(st, 5, (int)store_flags_from_name(fname));
-	sqlite3_bind_text(st, 6, "", 0, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 7, (int64_t)modseq);
-	sqlite3_bind_int64(st, 8, (int64_t)f->size);
-	sqlite3_bind_int64(st, 9, (int64_t)f->vsize);
-	sqlite3_bind_int64(st, 10, (int64_t)idate);
-	sqlite3_bind_int64(st, 11, (int64_t)f->date_sent);
-	rc = sqlite3_step(st);
-	sqlite3_reset(st);
-	if (rc != SQLITE_DONE)
-		return store_db_error(ms, "add message", error_r);
-	st = store_stmt(ms, ST_CACHE_ADD);
-	if (st == NULL)
-		return store_db_error(ms, "prepare", error_r);
-	sqlite3_bind_int64(st, 1, mf->row.id);
-	sqlite3_bind_int64(st, 2, uid);
-	store_facts_bind(st, f);
-	rc = sqlite3_step(st);
-	sqlite3_reset(st);
-	return rc == SQLITE_DONE ? 0 : store_db_error(ms, "add cache", error_r);
+	return rc == SQLITE_DONE ? 0 : store_db_error(ms, "add message", error_r);
 }
 
-struct parsed {
+/* Under the write lock. Files another handle entered since the listing
+ * (UIDNEXT moved without us) are looked up among the rows it added. */
+static int add_chunk(struct mfolder *mf, struct ent **ents, size_t n, struct kmap *km,
+		     struct kmap *late, const char **error_r)
+{
 	char fname[STORE_PATH_MAX];
-	struct msg_facts f;
-	time_t idate;
-	bool ok;
-};
-
-static void parse_chunk(struct mfolder *mf, struct ent **ents, size_t n, struct parsed *p)
-{
-	for (size_t i = 0; i < n; i++) {
-		char path[STORE_PATH_MAX * 2];
-		struct stat st;
-		const char *err;
-		snprintf(p[i].fname, sizeof p[i].fname, "%s/%s",
-			 ents[i]->in_new ? "new" : "cur", ents[i]->name);
-		snprintf(path, sizeof path, "%s/%s", mf->dir, p[i].fname);
-		/* A file gone meanwhile is left to the next sync. */
-		p[i].ok = stat(path, &st) == 0 && store_parse_file(path, &p[i].f, &err) == 0;
-		p[i].idate = p[i].ok ? st.st_mtim.tv_sec : 0;
-	}
-}
-
-static int add_chunk(struct mfolder *mf, struct ent **ents, size_t n, const char **error_r)
-{
-	struct parsed *p = calloc(n, sizeof *p);
-	if (p == NULL) {
-		*error_r = "out of memory";
-		return -1;
-	}
-	parse_chunk(mf, ents, n, p);
 	int r = store_begin(mf->ms, error_r);
 	if (r == 0)
 		r = reload_row(mf, error_r);
+	if (r == 0 && mf->row.uidnext != km->uidnext)
+		r = kmap_load(mf, late, km->uidnext, error_r);
+	uint32_t first = mf->row.uidnext;
 	uint64_t modseq = mf->row.modseq + 1;
 	for (size_t i = 0; r == 0 && i < n; i++) {
-		if (p[i].ok)
-			r = add_one(mf, p[i].fname, &p[i].f, p[i].idate, modseq, error_r);
+		if (late->n > 0 && kmap_find(late, ents[i]->name) != NULL)
+			continue;
+		snprintf(fname, sizeof fname, "%s/%s", ents[i]->in_new ? "new" : "cur",
+			 ents[i]->name);
+		r = add_one(mf, fname, modseq, error_r);
 	}
-	mf->row.modseq = modseq;
-	if (r == 0)
-		r = store_folder_row_save(mf->ms, &mf->row, error_r);
+	if (r == 0 && mf->row.uidnext != first) {
+		mf->row.modseq = modseq;
+		r = store_runs_add(mf, first, mf->row.uidnext - 1, error_r);
+		if (r == 0)
+			r = store_folder_row_save(mf->ms, &mf->row, error_r);
+	}
 	if (r == 0)
 		r = store_commit(mf->ms, error_r);
 	else
 		store_rollback(mf->ms);
-	for (size_t i = 0; i < n; i++)
-		store_facts_free(&p[i].f);
-	free(p);
+	km->uidnext = mf->row.uidnext;
 	return r;
 }
 
-static int add_new(struct mfolder *mf, struct scan *sc, bool move_new, const char **error_r)
+static int add_new(struct mfolder *mf, struct scan *sc, struct kmap *km, bool move_new,
+		   const char **error_r)
 {
+	struct kmap late = { 0 };
 	size_t n = 0;
 	struct ent **ents = malloc((sc->n > 0 ? sc->n : 1) * sizeof *ents);
 	if (ents == NULL) {
@@ -364,7 +351,8 @@ static int add_new(struct mfolder *mf, struct scan *sc, bool move_new, const cha
 	}
 	int r = 0;
 	for (size_t i = 0; r == 0 && i < n; i += CHUNK)
-		r = add_chunk(mf, ents + i, n - i < CHUNK ? n - i : CHUNK, error_r);
+		r = add_chunk(mf, ents + i, n - i < CHUNK ? n - i : CHUNK, km, &late, error_r);
+	kmap_free(&late);
 	free(ents);
 	return r;
 }
@@ -375,12 +363,11 @@ static int rename_one(struct mfolder *mf, uint32_t uid, const char *old, const c
 	sqlite3_stmt *st = store_stmt(mf->ms, ST_MSG_RENAME);
 	if (st == NULL)
 		return store_db_error(mf->ms, "prepare", error_r);
-	sqlite3_bind_int64(st, 1, mf->row.id);
-	sqlite3_bind_int64(st, 2, uid);
-	sqlite3_bind_text(st, 3, old, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 4, fname, -1, SQLITE_STATIC);
-	sqlite3_bind_int(st, 5, (int)store_flags_from_name(fname));
-	sqlite3_bind_int64(st, 6, (int64_t)modseq);
+	sqlite3_bind_int64(st, 1, store_key(mf->row.id, uid));
+	sqlite3_bind_text(st, 2, old, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, fname, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 4, (int)store_flags_from_name(fname));
+	sqlite3_bind_int64(st, 5, (int64_t)modseq);
 	int rc = sqlite3_step(st);
 	sqlite3_reset(st);
 	return rc == SQLITE_DONE ? 0 : store_db_error(mf->ms, "rename", error_r);
@@ -488,7 +475,7 @@ int store_sync(struct mfolder *mf, bool move_new, const char **error_r)
 		kmap_free(&km);
 		missing = scan_match(mf, &sc, &km, error_r);
 	}
-	int r = missing < 0 ? -1 : add_new(mf, &sc, move_new, error_r);
+	int r = missing < 0 ? -1 : add_new(mf, &sc, &km, move_new, error_r);
 	if (r == 0)
 		r = apply_changes(mf, &sc, &km, move_new, error_r);
 	bool left = false;

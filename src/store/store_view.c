@@ -23,18 +23,18 @@ static int view_grow(struct store_view *v)
 	return 0;
 }
 
-int store_view_push(struct store_view *v, uint32_t uid)
+int store_view_push_run(struct store_view *v, uint32_t lo, uint32_t hi)
 {
 	struct store_run *last = v->nruns > 0 ? &v->runs[v->nruns - 1] : NULL;
-	if (last != NULL && last->hi + 1 == uid) {
-		last->hi = uid;
-		v->count++;
+	if (last != NULL && last->hi + 1 == lo) {
+		last->hi = hi;
+		v->count += hi - lo + 1;
 		return 0;
 	}
 	if (v->nruns == v->cap && view_grow(v) < 0)
 		return -1;
-	v->runs[v->nruns++] = (struct store_run){ uid, uid, v->count };
-	v->count++;
+	v->runs[v->nruns++] = (struct store_run){ lo, hi, v->count };
+	v->count += hi - lo + 1;
 	return 0;
 }
 

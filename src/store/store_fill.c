@@ -1,0 +1,222 @@
+/* Reading a message file into the index, the first time someone asks.
+ * Sync enters a new file by name only (UID, flags, and the sizes its name
+ * carries); the first FETCH, SEARCH, SORT or STATUS SIZE that covers it
+ * reads it once: size and mtime (the internal date), CRLF size, the
+ * common header fields, ENVELOPE and BODYSTRUCTURE. As in Dovecot, a new
+ * mailbox costs a directory listing to open and the reading is paid by
+ * what needs it. Files are read outside the write lock, in chunks. */
+#include "store/store_private.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#define FILL_CHUNK 256
+
+struct unread {
+	uint32_t uid;
+	char *fname;
+};
+struct unread_list {
+	struct unread *u;
+	size_t n, cap;
+};
+
+static void unread_free(struct unread_list *l)
+{
+	for (size_t i = 0; i < l->n; i++)
+		free(l->u[i].fname);
+	free(l->u);
+	*l = (struct unread_list){ 0 };
+}
+
+static int unread_push(struct unread_list *l, uint32_t uid, const char *fname)
+{
+	if (l->n == l->cap) {
+		size_t cap = l->cap < 64 ? 64 : l->cap * 2;
+		struct unread *u = realloc(l->u, cap * sizeof *u);
+		if (u == NULL)
+			return -1;
+		l->u = u;
+		l->cap = cap;
+	}
+	char *copy = strdup(fname);
+	if (copy == NULL)
+		return -1;
+	l->u[l->n++] = (struct unread){ uid, copy };
+	return 0;
+}
+
+/* The messages of the ranges the index has not read yet (an index of
+ * only those rows makes this a lookup, not a scan). */
+static int unread_collect(struct mfolder *mf, const struct mail_range *uids, size_t n,
+			  struct unread_list *l, const char **error_r)
+{
+	for (size_t i = 0; i < n; i++) {
+		sqlite3_stmt *st = store_stmt(mf->ms, ST_UNREAD);
+		if (st == NULL)
+			return store_db_error(mf->ms, "prepare", error_r);
+		store_bind_range(st, mf->row.id, uids[i].lo, uids[i].hi);
+		int rc;
+		while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+			if (unread_push(l, store_key_uid(sqlite3_column_int64(st, 0)),
+					(const char *)sqlite3_column_text(st, 1)) < 0) {
+				sqlite3_reset(st);
+				*error_r = "out of memory";
+				return -1;
+			}
+		}
+		sqlite3_reset(st);
+		if (rc != SQLITE_DONE)
+			return store_db_error(mf->ms, "unread", error_r);
+	}
+	return 0;
+}
+
+static int bind_step(struct mstore *ms, sqlite3_stmt *st, const char **error_r)
+{
+	int rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	return rc == SQLITE_DONE ? 0 : store_db_error(ms, "cache", error_r);
+}
+
+int store_cache_insert(struct mfolder *mf, uint32_t uid, const struct msg_facts *f,
+		       const char **error_r)
+{
+	struct mstore *ms = mf->ms;
+	int64_t key = store_key(mf->row.id, uid);
+	sqlite3_stmt *st = store_stmt(ms, ST_HDRS_ADD);
+	if (st == NULL)
+		return store_db_error(ms, "prepare", error_r);
+	sqlite3_bind_int64(st, 1, key);
+	sqlite3_bind_int64(st, 2, (int64_t)f->date_sent);
+	for (int i = 0; i < 8; i++)
+		sqlite3_bind_text(st, 3 + i, f->h[i], -1, SQLITE_STATIC);
+	if (bind_step(ms, st, error_r) < 0)
+		return -1;
+	/* No parser, or it failed: no rows, and the iterator parses on the
+	 * fly whenever they are asked for. */
+	if (f->envelope == NULL)
+		return 0;
+	if ((st = store_stmt(ms, ST_ENV_ADD)) == NULL)
+		return store_db_error(ms, "prepare", error_r);
+	sqlite3_bind_int64(st, 1, key);
+	sqlite3_bind_text(st, 2, f->envelope, -1, SQLITE_STATIC);
+	if (bind_step(ms, st, error_r) < 0)
+		return -1;
+	if ((st = store_stmt(ms, ST_BODY_ADD)) == NULL)
+		return store_db_error(ms, "prepare", error_r);
+	sqlite3_bind_int64(st, 1, key);
+	sqlite3_bind_text(st, 2, f->bodystructure, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, f->body, -1, SQLITE_STATIC);
+	return bind_step(ms, st, error_r);
+}
+
+struct readout {
+	struct msg_facts f;
+	time_t idate;
+	bool ok;
+};
+
+/* The current name of a message renamed since it was listed. */
+static int refresh_fname(struct mfolder *mf, struct unread *u)
+{
+	sqlite3_stmt *st = store_stmt(mf->ms, ST_MSG_GET);
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, store_key(mf->row.id, u->uid));
+	char *copy = NULL;
+	if (sqlite3_step(st) == SQLITE_ROW)
+		copy = strdup((const char *)sqlite3_column_text(st, 1));
+	sqlite3_reset(st);
+	if (copy == NULL || strcmp(copy, u->fname) == 0) {
+		free(copy);
+		return -1;
+	}
+	free(u->fname);
+	u->fname = copy;
+	return 0;
+}
+
+static void read_one(struct mfolder *mf, struct unread *u, struct readout *o)
+{
+	char path[STORE_PATH_MAX * 2];
+	struct stat st;
+	const char *err;
+	for (int attempt = 0; attempt < 2; attempt++) {
+		snprintf(path, sizeof path, "%s/%s", mf->dir, u->fname);
+		if (stat(path, &st) == 0 && store_parse_file(path, &o->f, &err) == 0) {
+			o->idate = st.st_mtim.tv_sec;
+			o->ok = true;
+			return;
+		}
+		/* Gone: renamed by a flag change (read again under its new
+		 * name) or expunged (left to the next sync). */
+		if (errno != ENOENT || refresh_fname(mf, u) < 0)
+			return;
+	}
+}
+
+static int write_chunk(struct mfolder *mf, const struct unread *u, struct readout *o,
+		       size_t n, const char **error_r)
+{
+	struct mstore *ms = mf->ms;
+	if (store_begin(ms, error_r) < 0)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		if (!o[i].ok)
+			continue;
+		sqlite3_stmt *st = store_stmt(ms, ST_MSG_FILLED);
+		if (st == NULL) {
+			store_db_error(ms, "prepare", error_r);
+			goto fail;
+		}
+		sqlite3_bind_int64(st, 1, store_key(mf->row.id, u[i].uid));
+		sqlite3_bind_int64(st, 2, (int64_t)o[i].f.size);
+		sqlite3_bind_int64(st, 3, (int64_t)o[i].f.vsize);
+		sqlite3_bind_int64(st, 4, (int64_t)o[i].idate);
+		if (bind_step(ms, st, error_r) < 0)
+			goto fail;
+		/* Expunged, or read by another handle meanwhile. */
+		if (sqlite3_changes(ms->db) == 0)
+			continue;
+		if (store_cache_insert(mf, u[i].uid, &o[i].f, error_r) < 0)
+			goto fail;
+	}
+	return store_commit(ms, error_r);
+fail:
+	store_rollback(ms);
+	return -1;
+}
+
+int store_fill(struct mfolder *mf, const struct mail_range *uids, size_t n,
+	       const char **error_r)
+{
+	static const struct mail_range all = { 1, UINT32_MAX };
+	struct unread_list l = { 0 };
+	if (uids == NULL) {
+		uids = &all;
+		n = 1;
+	}
+	int r = unread_collect(mf, uids, n, &l, error_r);
+	struct readout *o = NULL;
+	if (r == 0 && l.n > 0 && (o = calloc(FILL_CHUNK, sizeof *o)) == NULL) {
+		*error_r = "out of memory";
+		r = -1;
+	}
+	for (size_t i = 0; r == 0 && i < l.n; i += FILL_CHUNK) {
+		size_t k = l.n - i < FILL_CHUNK ? l.n - i : FILL_CHUNK;
+		for (size_t j = 0; j < k; j++) {
+			o[j] = (struct readout){ 0 };
+			read_one(mf, &l.u[i + j], &o[j]);
+		}
+		r = write_chunk(mf, l.u + i, o, k, error_r);
+		for (size_t j = 0; j < k; j++)
+			store_facts_free(&o[j].f);
+	}
+	free(o);
+	unread_free(&l);
+	return r;
+}
