@@ -30,6 +30,15 @@ void buf_reset(struct buf *b)
 		b->data[0] = '\0';
 }
 
+void buf_shrink(struct buf *b, size_t keep)
+{
+	if (b->len == 0 && b->cap > keep) {
+		free(b->data);
+		b->data = NULL;
+		b->cap = 0;
+	}
+}
+
 int buf_reserve(struct buf *b, size_t extra)
 {
 	if (extra > b->max || b->len > b->max - extra) {
@@ -77,12 +86,34 @@ int buf_append_char(struct buf *b, char c)
 	return buf_append(b, &c, 1);
 }
 
+int buf_append_u64(struct buf *b, unsigned long long v)
+{
+	char d[20];   /* 18446744073709551615 */
+	size_t i = sizeof d;
+	do {
+		d[--i] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v != 0);
+	return buf_append(b, d + i, sizeof d - i);
+}
+
 int buf_vprintf(struct buf *b, const char *fmt, va_list ap)
 {
+	/* One formatting pass when the result fits in the room already
+	 * allocated, which is the usual case for a reused buffer; measuring
+	 * first every time doubled the cost of each reply line. */
+	size_t room = b->data != NULL ? b->cap - b->len : 0;
 	va_list cp;
 	va_copy(cp, ap);
-	int n = vsnprintf(NULL, 0, fmt, cp);
+	int n = vsnprintf(b->data != NULL ? b->data + b->len : NULL,
+			  b->data != NULL ? room + 1 : 0, fmt, cp);
 	va_end(cp);
+	if (n >= 0 && (size_t)n <= room && b->data != NULL) {
+		b->len += (size_t)n;   /* cap <= max, so max holds too */
+		return 0;
+	}
+	if (b->data != NULL)
+		b->data[b->len] = '\0';   /* undo the cut-off attempt */
 	if (n < 0)
 		return -1;
 	if (buf_reserve(b, (size_t)n) < 0)

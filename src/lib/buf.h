@@ -31,6 +31,9 @@ void buf_init(struct buf *b, size_t max);
 void buf_free(struct buf *b);
 /* Empties the buffer but keeps the storage. */
 void buf_reset(struct buf *b);
+/* Frees the storage of an empty buffer that holds more than keep bytes of
+ * it, so a long-lived buffer gives back what one big reply made it take. */
+void buf_shrink(struct buf *b, size_t keep);
 
 /* Each returns 0, or -1 when the result would exceed max or memory ran out
  * (errno ENOBUFS or ENOMEM); on -1 the buffer is unchanged. */
@@ -38,6 +41,9 @@ int buf_reserve(struct buf *b, size_t extra);
 int buf_append(struct buf *b, const void *p, size_t n);
 int buf_append_str(struct buf *b, const char *s);
 int buf_append_char(struct buf *b, char c);
+/* v in decimal: what "%llu" gives, without printf's cost (hot reply
+ * paths such as FETCH write several numbers per message). */
+int buf_append_u64(struct buf *b, unsigned long long v);
 int buf_printf(struct buf *b, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 int buf_vprintf(struct buf *b, const char *fmt, va_list ap)
