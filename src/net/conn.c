@@ -19,6 +19,10 @@
  * paused session (committing a message) cannot be flooded. */
 #define INPUT_HIGH_WATER (256 * 1024)
 #define CLOSE_LINGER_SECONDS 10
+/* libevent hands the kernel at most 16 KiB per write by default: a large
+ * reply (FETCH 1:* is tens of MB) then costs thousands of writev calls and
+ * event-loop turns. The socket takes what fits; the rest waits as before. */
+#define OUTPUT_MAX_SINGLE_WRITE (256 * 1024)
 
 struct conn {
 	struct conn *prev, *next;     /* all connections, for shutdown */
@@ -99,6 +103,7 @@ static int setup_bev(struct conn *c, bool tls)
 	}
 	bufferevent_setcb(c->bev, read_cb, write_cb, event_cb, c);
 	bufferevent_setwatermark(c->bev, EV_READ, 0, INPUT_HIGH_WATER);
+	(void)bufferevent_set_max_single_write(c->bev, OUTPUT_MAX_SINGLE_WRITE);
 	conn_set_timeout(c, c->timeout);
 	if (!c->paused)
 		bufferevent_enable(c->bev, EV_READ | EV_WRITE);
