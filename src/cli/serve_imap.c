@@ -15,7 +15,11 @@
 /* How often IDLE looks for changes: within the one second promised, with
  * room for the poll itself. */
 #define IDLE_POLL_MS 400
-#define OUTPUT_HIGH_WATER (512 * 1024)
+/* Two FETCH slices (imap_cmd_fetch.c): the next slice is made while the
+ * last one is being sent, unless the client is that far behind. */
+#define OUTPUT_HIGH_WATER (2 * 1024 * 1024)
+/* Output storage an idle session may keep; a big reply's is given back. */
+#define OUTPUT_KEEP (64 * 1024)
 
 struct imap_glue {
 	struct serve_glue base;      /* first */
@@ -46,8 +50,12 @@ static void arm_timer(struct imap_glue *g, unsigned ms)
 /* Sends the output, then does what the session wants next. */
 static void proceed(struct imap_glue *g)
 {
-	serve_glue_send(&g->base, imap_session_output(g->session));
-	switch (imap_session_next(g->session)) {
+	struct buf *out = imap_session_output(g->session);
+	enum imap_next next = imap_session_next(g->session);
+	serve_glue_send(&g->base, out);
+	if (next != IMAP_NEXT_RUN)
+		buf_shrink(out, OUTPUT_KEEP);
+	switch (next) {
 	case IMAP_NEXT_RUN:
 		/* A big FETCH goes out in slices; the next one is made only when
 		 * the client has taken most of the last, so a slow reader costs
