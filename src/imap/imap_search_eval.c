@@ -55,11 +55,17 @@ struct ev {
 /* ---- case folding ---- */
 
 static locale_t utf8_locale;
-static pthread_once_t utf8_once = PTHREAD_ONCE_INIT;
+/* What folding makes of each ASCII byte: A-Z in lower case, line ends and
+ * tabs as spaces, the rest as it is. */
+static char ascii_fold[128];
+static pthread_once_t fold_once = PTHREAD_ONCE_INIT;
 
-static void utf8_locale_init(void)
+static void fold_init(void)
 {
 	utf8_locale = newlocale(LC_CTYPE_MASK, "C.UTF-8", (locale_t)0);
+	for (int c = 0; c < 128; c++)
+		ascii_fold[c] = c == '\r' || c == '\n' || c == '\t' ? ' '
+				: (c >= 'A' && c <= 'Z') ? (char)(c + 32) : (char)c;
 }
 
 static uint32_t utf8_decode(const unsigned char *p, size_t n)
@@ -98,20 +104,40 @@ static int utf8_encode(struct buf *out, uint32_t c)
 	return buf_append(out, b, n);
 }
 
+/* Folds the ASCII bytes at the start of in straight into out's storage;
+ * returns how many there were. Header values are nearly always plain
+ * ASCII: this is the whole work for them, where a call per byte was the
+ * cost of SEARCH. 0 when out cannot grow (the caller appends byte by byte
+ * then, as far as out's limit allows). */
+static size_t fold_ascii_run(struct str in, struct buf *out)
+{
+	const unsigned char *p = (const unsigned char *)in.p;
+	if (buf_reserve(out, in.len) < 0)
+		return 0;
+	char *d = out->data + out->len;
+	size_t i = 0;
+	while (i < in.len && p[i] < 0x80) {
+		d[i] = ascii_fold[p[i]];
+		i++;
+	}
+	out->len += i;
+	out->data[out->len] = '\0';
+	return i;
+}
+
 /* Appends in folded to lower case; line ends become spaces so a string
  * can match across a folded header line. -1 when out is full. */
 static int fold_append(struct str in, struct buf *out)
 {
 	const unsigned char *p = (const unsigned char *)in.p;
-	pthread_once(&utf8_once, utf8_locale_init);
+	pthread_once(&fold_once, fold_init);
 	for (size_t i = 0; i < in.len;) {
 		unsigned char c = p[i];
 		if (c < 0x80) {
-			char l = c == '\r' || c == '\n' || c == '\t' ? ' '
-				 : (c >= 'A' && c <= 'Z') ? (char)(c + 32) : (char)c;
-			if (buf_append_char(out, l) < 0)
+			size_t n = fold_ascii_run((struct str){ in.p + i, in.len - i }, out);
+			if (n == 0 && buf_append_char(out, ascii_fold[c]) < 0)
 				return -1;
-			i++;
+			i += n > 0 ? n : 1;
 			continue;
 		}
 		size_t n = utf8_seq(p + i, in.len - i, NULL);
