@@ -97,8 +97,47 @@ int buf_append_u64(struct buf *b, unsigned long long v)
 	return buf_append(b, d + i, sizeof d - i);
 }
 
+/* Whether fmt converts nothing but %s (and %%): such formats ("%s%s" for
+ * a separator and a flag name, one call per flag of every message in a
+ * FETCH) are appended without vsnprintf. */
+static bool only_strings(const char *fmt)
+{
+	for (const char *p = fmt; (p = strchr(p, '%')) != NULL; p += 2) {
+		if (p[1] != 's' && p[1] != '%')
+			return false;
+	}
+	return true;
+}
+
+static int append_strings(struct buf *b, const char *fmt, va_list ap)
+{
+	size_t start = b->len;
+	const char *p = fmt;
+	int r = 0;
+	while (r == 0 && *p != '\0') {
+		const char *pct = strchr(p, '%');
+		if (pct == NULL) {
+			r = buf_append_str(b, p);
+			break;
+		}
+		r = buf_append(b, p, (size_t)(pct - p));
+		if (r == 0 && pct[1] == '%') {
+			r = buf_append_char(b, '%');
+		} else if (r == 0) {
+			const char *arg = va_arg(ap, const char *);
+			r = buf_append_str(b, arg != NULL ? arg : "(null)");   /* as glibc */
+		}
+		p = pct + 2;
+	}
+	if (r < 0)
+		buf_truncate(b, start);
+	return r;
+}
+
 int buf_vprintf(struct buf *b, const char *fmt, va_list ap)
 {
+	if (only_strings(fmt))
+		return append_strings(b, fmt, ap);
 	/* One formatting pass when the result fits in the room already
 	 * allocated, which is the usual case for a reused buffer; measuring
 	 * first every time doubled the cost of each reply line. */
@@ -162,6 +201,17 @@ char *buf_steal(struct buf *b, size_t *len_r)
 	b->len = 0;
 	b->cap = 0;
 	return p;
+}
+
+int buf_adopt(struct buf *b, char *data, size_t cap)
+{
+	if (b->len != 0 || cap > b->max)
+		return -1;
+	free(b->data);
+	b->data = data;
+	b->cap = cap;
+	b->data[0] = '\0';
+	return 0;
 }
 
 bool str_eq(struct str a, struct str b)

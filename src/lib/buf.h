@@ -57,6 +57,12 @@ void buf_truncate(struct buf *b, size_t n);
  * the returned pointer; the buffer is left empty. Never NULL on success. */
 char *buf_steal(struct buf *b, size_t *len_r);
 
+/* Gives an empty buffer storage that buf_steal took from a buffer of the
+ * same max, cap bytes of it (the buffer's cap then, NUL excluded), so big
+ * storage can be used again instead of freed. 0, or -1 when b is not
+ * empty or cap is over b->max (b and data are then left as they were). */
+int buf_adopt(struct buf *b, char *data, size_t cap);
+
 static inline struct str buf_str(const struct buf *b)
 {
 	return (struct str){ b->data ? b->data : "", b->len };

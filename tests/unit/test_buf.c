@@ -55,6 +55,23 @@ static void test_printf(void **st)
 	buf_free(&b);
 }
 
+/* Formats of %s alone are appended without vsnprintf: same text. */
+static void test_printf_strings(void **st)
+{
+	(void)st;
+	struct buf b;
+	buf_init(&b, 40);
+	assert_int_equal(buf_printf(&b, "%s%s", "", "\\Seen"), 0);
+	assert_int_equal(buf_printf(&b, " %s (%s) 100%% %%s", "a", "bc"), 0);
+	assert_int_equal(buf_printf(&b, "%s", ""), 0);
+	assert_string_equal(b.data, "\\Seen a (bc) 100% %s");
+	size_t len = b.len;
+	assert_int_equal(buf_printf(&b, "%s-%s", "0123456789", "0123456789"), -1);
+	assert_int_equal(b.len, len);   /* nothing of it stays */
+	assert_int_equal(b.data[len], '\0');
+	buf_free(&b);
+}
+
 static void test_shrink(void **st)
 {
 	(void)st;
@@ -81,6 +98,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_append_u64),
 		cmocka_unit_test(test_printf),
+		cmocka_unit_test(test_printf_strings),
 		cmocka_unit_test(test_shrink),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
