@@ -10,6 +10,7 @@
 #include <netinet/in.h>
 #include <openssl/ssl.h>
 
+struct buf;
 struct event_base;
 struct conn;
 
@@ -48,6 +49,10 @@ void conn_accept(struct event_base *base, const struct conn_service *svc, int fd
 
 /* Queues bytes for the peer. */
 void conn_write(struct conn *c, const void *data, size_t len);
+/* Queues the bytes of b and empties it. A big output is not copied: its
+ * storage goes to the connection, and b gets storage an earlier one left
+ * once it was sent (or none). */
+void conn_write_buf(struct conn *c, struct buf *b);
 /* Bytes queued and not yet handed to the kernel. */
 size_t conn_output_pending(const struct conn *c);
 /* Closes once everything written has been sent. */
