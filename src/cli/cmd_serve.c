@@ -20,6 +20,7 @@
 #include "net/limits.h"
 #include "net/listener.h"
 #include "net/tls.h"
+#include "store/store.h"
 
 #define MAX_LISTENERS (LISTEN_SERVICE_COUNT * CONFIG_MAX_LISTEN)
 #define STOP_GRACE_SECONDS 30
@@ -261,6 +262,7 @@ int cmd_serve(int argc, char **argv)
 	struct serve_state st;
 	const char *err = NULL;
 	memset(&st, 0, sizeof st);
+	mail_store_global_init();
 	st.config_path = cli_config_path(&argc, argv);
 	if (argc > 1) {
 		if (strcmp(argv[1], "--help") == 0) {

@@ -121,6 +121,10 @@ struct mail_parser {
  * parser is registered. */
 void mail_store_set_parser(const struct mail_parser *parser);
 
+/* Process-wide settings of the index's database library: once, before
+ * any store is opened and before threads start. */
+void mail_store_global_init(void);
+
 /* What changed in a folder since the view was last brought up to date. */
 struct mail_changes {
 	uint32_t *expunged_seqs;   /* old-view sequence numbers, descending:

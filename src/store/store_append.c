@@ -121,7 +121,7 @@ static int add_row(struct mfolder *mf, const struct newfile *nf, unsigned flags,
 		return store_db_error(ms, "add message", error_r);
 	if (store_cache_insert(mf, uid, f, error_r) < 0)
 		return -1;
-	return store_runs_add(mf, uid, uid, error_r);
+	return store_runs_add(mf, STORE_SET_MSGS, uid, uid, error_r);
 }
 
 /* Under the write lock: publish the file durably, then index it. */
@@ -241,7 +241,7 @@ static int copy_row(struct mfolder *src, struct mfolder *dst, const struct copie
 		    uint32_t uid, const char **error_r)
 {
 	static const char *const q[4] = {
-		"INSERT INTO msgs SELECT ?1, ?3, flags, keywords, ?4, size, vsize, idate"
+		"INSERT INTO msgs SELECT ?1, ?3, flags, keywords, ?4, size, vsize, idate, NULL"
 		" FROM msgs WHERE id = ?2",
 		"INSERT OR REPLACE INTO hdrs SELECT ?1, sent_date, h_from, h_to, h_cc, h_subject,"
 		" h_date, h_message_id, h_in_reply_to, h_references FROM hdrs WHERE id = ?2",
@@ -264,7 +264,14 @@ static int copy_row(struct mfolder *src, struct mfolder *dst, const struct copie
 		if (rc != SQLITE_DONE)
 			return store_db_error(dst->ms, "copy", error_r);
 	}
-	return 0;
+	/* A copy of a message not read yet is not read yet either. */
+	sqlite3_stmt *st = store_stmt(dst->ms, ST_MSG_UNREAD);
+	if (st == NULL)
+		return store_db_error(dst->ms, "prepare", error_r);
+	sqlite3_bind_int64(st, 1, store_key(dst->row.id, uid));
+	bool unread = sqlite3_step(st) == SQLITE_ROW && sqlite3_column_int(st, 0) != 0;
+	sqlite3_reset(st);
+	return unread ? store_runs_add(dst, STORE_SET_UNREAD, uid, uid, error_r) : 0;
 }
 
 /* Under the write lock: renames into dest's cur/, fsyncs it, indexes the
@@ -296,7 +303,8 @@ static int copy_locked(struct mfolder *src, struct mfolder *dst, struct copied *
 		r->dst_uids[i] = uid;
 	}
 	r->count = n;
-	if ((n > 0 && store_runs_add(dst, first, dst->row.uidnext - 1, error_r) < 0) ||
+	if ((n > 0 && store_runs_add(dst, STORE_SET_MSGS, first, dst->row.uidnext - 1,
+				     error_r) < 0) ||
 	    store_folder_row_save(dst->ms, &dst->row, error_r) < 0)
 		return -1;
 	if (!move)

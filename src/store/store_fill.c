@@ -49,16 +49,15 @@ static int unread_push(struct unread_list *l, uint32_t uid, const char *fname)
 	return 0;
 }
 
-/* The messages of the ranges the index has not read yet (an index of
- * only those rows makes this a lookup, not a scan). */
-static int unread_collect(struct mfolder *mf, const struct mail_range *uids, size_t n,
+/* The rows of the messages in the set (expunged ones have none). */
+static int unread_collect(struct mfolder *mf, const struct store_view *set,
 			  struct unread_list *l, const char **error_r)
 {
-	for (size_t i = 0; i < n; i++) {
-		sqlite3_stmt *st = store_stmt(mf->ms, ST_UNREAD);
+	for (size_t i = 0; i < set->nruns; i++) {
+		sqlite3_stmt *st = store_stmt(mf->ms, ST_FNAMES);
 		if (st == NULL)
 			return store_db_error(mf->ms, "prepare", error_r);
-		store_bind_range(st, mf->row.id, uids[i].lo, uids[i].hi);
+		store_bind_range(st, mf->row.id, set->runs[i].lo, set->runs[i].hi);
 		int rc;
 		while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 			if (unread_push(l, store_key_uid(sqlite3_column_int64(st, 0)),
@@ -119,6 +118,28 @@ struct readout {
 	time_t idate;
 	bool ok;
 };
+
+/* The set is read now (or gone): off the unread set, except the
+ * messages whose file could not be read, which stay for the next try. */
+static int unread_done(struct mfolder *mf, const struct store_view *set,
+		       const struct unread_list *l, const bool *failed, const char **error_r)
+{
+	if (store_begin(mf->ms, error_r) < 0)
+		return -1;
+	int r = 0;
+	for (size_t i = 0; r == 0 && i < set->nruns; i++)
+		r = store_runs_del(mf, STORE_SET_UNREAD, set->runs[i].lo, set->runs[i].hi,
+				   error_r);
+	for (size_t i = 0; r == 0 && i < l->n; i++) {
+		if (failed[i])
+			r = store_runs_add(mf, STORE_SET_UNREAD, l->u[i].uid, l->u[i].uid,
+					   error_r);
+	}
+	if (r == 0)
+		return store_commit(mf->ms, error_r);
+	store_rollback(mf->ms);
+	return -1;
+}
 
 /* The current name of a message renamed since it was listed. */
 static int refresh_fname(struct mfolder *mf, struct unread *u)
@@ -195,14 +216,34 @@ int store_fill(struct mfolder *mf, const struct mail_range *uids, size_t n,
 	       const char **error_r)
 {
 	static const struct mail_range all = { 1, UINT32_MAX };
+	struct store_view set = { 0 };
 	struct unread_list l = { 0 };
 	if (uids == NULL) {
 		uids = &all;
 		n = 1;
 	}
-	int r = unread_collect(mf, uids, n, &l, error_r);
-	struct readout *o = NULL;
-	if (r == 0 && l.n > 0 && (o = calloc(FILL_CHUNK, sizeof *o)) == NULL) {
+	/* Not read yet: one probe per range; the common answer is none. */
+	int r = 0;
+	for (size_t i = 0; r == 0 && i < n; i++) {
+		uint32_t lo = uids[i].lo;
+		if (set.nruns > 0) {   /* overlapping ranges: each UID once */
+			uint32_t top = set.runs[set.nruns - 1].hi;
+			if (top == UINT32_MAX)
+				break;
+			if (lo <= top)
+				lo = top + 1;
+		}
+		if (lo <= uids[i].hi)
+			r = store_runs_view(mf, STORE_SET_UNREAD, lo, uids[i].hi, &set, error_r);
+	}
+	if (r < 0 || set.nruns == 0) {
+		store_view_clear(&set);
+		return r;
+	}
+	struct readout *o = calloc(FILL_CHUNK, sizeof *o);
+	bool *failed = NULL;
+	r = unread_collect(mf, &set, &l, error_r);
+	if (r == 0 && (o == NULL || (failed = calloc(l.n + 1, sizeof *failed)) == NULL)) {
 		*error_r = "out of memory";
 		r = -1;
 	}
@@ -211,12 +252,17 @@ int store_fill(struct mfolder *mf, const struct mail_range *uids, size_t n,
 		for (size_t j = 0; j < k; j++) {
 			o[j] = (struct readout){ 0 };
 			read_one(mf, &l.u[i + j], &o[j]);
+			failed[i + j] = !o[j].ok;
 		}
 		r = write_chunk(mf, l.u + i, o, k, error_r);
 		for (size_t j = 0; j < k; j++)
 			store_facts_free(&o[j].f);
 	}
+	if (r == 0)
+		r = unread_done(mf, &set, &l, failed, error_r);
+	free(failed);
 	free(o);
 	unread_free(&l);
+	store_view_clear(&set);
 	return r;
 }

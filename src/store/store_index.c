@@ -20,14 +20,20 @@
 #include "lib/fs.h"
 #include "store/maildir.h"
 
-/* Every message row is keyed (folder id << 32) | UID (store_key): one
+/* msgs_touched indexes by modseq only the rows changed after they were
+ * entered (touched): what a session must learn about when it looks
+ * again. Rows entered since then are new to it (it knows UIDNEXT), so
+ * SELECT of a new 100,000-message Maildir maintains no modseq index.
+ * The UIDs of a folder (runs) and those whose file was not read yet
+ * (unread, see store_fill.c) are sets kept as runs of consecutive UIDs.
+ * Every message row is keyed (folder id << 32) | UID (store_key): one
  * integer primary key orders a folder's messages by UID, and the cache
  * tables share the key, so a join is a rowid lookup. The cache is split
  * by use: SEARCH/SORT scan the narrow hdrs rows, FETCH ENVELOPE reads
  * envs, BODYSTRUCTURE bodies, and none of them drags the others' bytes
  * through the page cache. A table with rows of a kilobyte and more must
  * not be WITHOUT ROWID: those spill into whole overflow pages. */
-#define SCHEMA_VERSION "2"
+#define SCHEMA_VERSION "3"
 static const char schema[] =
 	"CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value);"
 	"CREATE TABLE IF NOT EXISTS folders(id INTEGER PRIMARY KEY, name TEXT UNIQUE NOT NULL,"
@@ -35,11 +41,12 @@ static const char schema[] =
 	" new_mtime INTEGER NOT NULL DEFAULT 0, cur_mtime INTEGER NOT NULL DEFAULT 0);"
 	"CREATE TABLE IF NOT EXISTS msgs(id INTEGER PRIMARY KEY, fname TEXT NOT NULL,"
 	" flags INTEGER NOT NULL, keywords TEXT NOT NULL DEFAULT '', modseq INTEGER NOT NULL,"
-	" size INTEGER, vsize INTEGER, idate INTEGER);"
-	"CREATE INDEX IF NOT EXISTS msgs_modseq ON msgs(id >> 32, modseq);"
+	" size INTEGER, vsize INTEGER, idate INTEGER, touched INTEGER);"
+	"CREATE INDEX IF NOT EXISTS msgs_touched ON msgs(id >> 32, modseq)"
+	" WHERE touched IS NOT NULL;"
 	"CREATE INDEX IF NOT EXISTS msgs_unseen ON msgs(id) WHERE flags & 1 = 0;"
-	"CREATE INDEX IF NOT EXISTS msgs_unread ON msgs(id) WHERE idate IS NULL;"
 	"CREATE TABLE IF NOT EXISTS runs(id INTEGER PRIMARY KEY, hi INTEGER NOT NULL);"
+	"CREATE TABLE IF NOT EXISTS unread(id INTEGER PRIMARY KEY, hi INTEGER NOT NULL);"
 	"CREATE TABLE IF NOT EXISTS hdrs(id INTEGER PRIMARY KEY, sent_date INTEGER,"
 	" h_from TEXT, h_to TEXT, h_cc TEXT, h_subject TEXT, h_date TEXT, h_message_id TEXT,"
 	" h_in_reply_to TEXT, h_references TEXT);"
@@ -55,6 +62,7 @@ static const char schema[] =
 static const char drop_old[] =
 	"DROP TABLE IF EXISTS cache; DROP TABLE IF EXISTS msgs; DROP TABLE IF EXISTS hdrs;"
 	" DROP TABLE IF EXISTS envs; DROP TABLE IF EXISTS bodies; DROP TABLE IF EXISTS runs;"
+	" DROP TABLE IF EXISTS unread;"
 	" DROP TABLE IF EXISTS expunged; DROP TABLE IF EXISTS folders;";
 
 static const char *const sql[ST_COUNT] = {
@@ -74,7 +82,7 @@ static const char *const sql[ST_COUNT] = {
 		" ?9, ?10)",
 	[ST_ENV_ADD] = "INSERT OR REPLACE INTO envs VALUES(?1, ?2)",
 	[ST_BODY_ADD] = "INSERT OR REPLACE INTO bodies VALUES(?1, ?2, ?3)",
-	[ST_MSG_RENAME] = "UPDATE msgs SET fname = ?3, flags = ?4, modseq = ?5"
+	[ST_MSG_RENAME] = "UPDATE msgs SET fname = ?3, flags = ?4, modseq = ?5, touched = 1"
 		" WHERE id = ?1 AND fname = ?2",
 	[ST_MSG_DEL] = "DELETE FROM msgs WHERE id = ?1",
 	[ST_HDRS_DEL] = "DELETE FROM hdrs WHERE id = ?1",
@@ -83,17 +91,24 @@ static const char *const sql[ST_COUNT] = {
 	[ST_EXPUNGED_ADD] = "INSERT OR REPLACE INTO expunged VALUES(?1, ?2, ?3)",
 	[ST_MSG_GET] = "SELECT flags, fname FROM msgs WHERE id = ?1",
 	[ST_MSG_SET_FLAGS] = "UPDATE msgs SET fname = ?2, flags = ?3, keywords = ?4,"
-		" modseq = ?5 WHERE id = ?1",
-	[ST_UNREAD] = "SELECT id, fname FROM msgs WHERE id BETWEEN ?1 AND ?2"
-		" AND idate IS NULL ORDER BY id",
+		" modseq = ?5, touched = 1 WHERE id = ?1",
+	[ST_FNAMES] = "SELECT id, fname FROM msgs WHERE id BETWEEN ?1 AND ?2 ORDER BY id",
+	[ST_MSG_UNREAD] = "SELECT idate IS NULL FROM msgs WHERE id = ?1",
 	[ST_RUNS] = "SELECT id, hi FROM runs WHERE id BETWEEN ?1 AND ?2 ORDER BY id",
 	[ST_RUN_AT] = "SELECT id, hi FROM runs WHERE id BETWEEN ?1 AND ?2"
 		" ORDER BY id DESC LIMIT 1",
 	[ST_RUN_SET] = "INSERT OR REPLACE INTO runs VALUES(?1, ?2)",
 	[ST_RUN_DEL] = "DELETE FROM runs WHERE id = ?1",
+	[ST_UNREAD_RUNS] = "SELECT id, hi FROM unread WHERE id BETWEEN ?1 AND ?2 ORDER BY id",
+	[ST_UNREAD_AT] = "SELECT id, hi FROM unread WHERE id BETWEEN ?1 AND ?2"
+		" ORDER BY id DESC LIMIT 1",
+	[ST_UNREAD_SET] = "INSERT OR REPLACE INTO unread VALUES(?1, ?2)",
+	[ST_UNREAD_DEL] = "DELETE FROM unread WHERE id = ?1",
 	[ST_EXPUNGED_SINCE] = "SELECT id FROM expunged WHERE folder_id = ?1 AND modseq > ?2"
 		" ORDER BY id",
-	[ST_CHANGED_SINCE] = "SELECT id FROM msgs WHERE id >> 32 = ?1 AND modseq > ?2"
+	[ST_TOUCHED_SINCE] = "SELECT id FROM msgs WHERE id >> 32 = ?1 AND modseq > ?2"
+		" AND touched IS NOT NULL ORDER BY id",
+	[ST_CHANGED_SINCE] = "SELECT id FROM msgs WHERE id BETWEEN ?1 AND ?2 AND modseq > ?3"
 		" ORDER BY id",
 	[ST_STATUS] = "SELECT count(*), total((flags & 1) = 0), total((flags & 8) != 0),"
 		" total(vsize), count(*) - count(vsize) FROM msgs WHERE id BETWEEN ?1 AND ?2",
@@ -109,6 +124,13 @@ void store_bind_range(sqlite3_stmt *st, int64_t folder, uint32_t lo, uint32_t hi
 {
 	sqlite3_bind_int64(st, 1, store_key(folder, lo));
 	sqlite3_bind_int64(st, 2, store_key(folder, hi));
+}
+
+void mail_store_global_init(void)
+{
+	/* SQLite's memory statistics take a global mutex on every malloc:
+	 * serialising all worker threads for numbers nobody reads. */
+	(void)sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
 }
 
 int store_db_error(struct mstore *ms, const char *what, const char **error_r)
@@ -259,6 +281,7 @@ int store_folder_forget(struct mstore *ms, const char *name, const char **error_
 		"DELETE FROM envs WHERE id BETWEEN ?1 << 32 AND (?1 << 32) | 0xffffffff",
 		"DELETE FROM bodies WHERE id BETWEEN ?1 << 32 AND (?1 << 32) | 0xffffffff",
 		"DELETE FROM runs WHERE id BETWEEN ?1 << 32 AND (?1 << 32) | 0xffffffff",
+		"DELETE FROM unread WHERE id BETWEEN ?1 << 32 AND (?1 << 32) | 0xffffffff",
 		"DELETE FROM expunged WHERE folder_id = ?1",
 		"DELETE FROM folders WHERE id = ?1",
 	};

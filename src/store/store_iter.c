@@ -297,7 +297,9 @@ int store_expunge_row(struct mfolder *mf, uint32_t uid, uint64_t modseq,
 		if (rc != SQLITE_DONE)
 			return store_db_error(mf->ms, "expunge", error_r);
 	}
-	return store_runs_del(mf, uid, error_r);
+	if (store_runs_del(mf, STORE_SET_MSGS, uid, uid, error_r) < 0)
+		return -1;
+	return store_runs_del(mf, STORE_SET_UNREAD, uid, uid, error_r);
 }
 
 /* The file goes first, then the row: a crash between leaves a row whose

@@ -80,7 +80,7 @@ int store_view_load(struct mfolder *mf, const char **error_r)
 	store_view_clear(&mf->view);
 	int r = row_read(mf, error_r);
 	if (r == 0)
-		r = store_runs_view(mf, 1, &mf->view, error_r);
+		r = store_runs_view(mf, STORE_SET_MSGS, 1, UINT32_MAX, &mf->view, error_r);
 	store_rollback(mf->ms);
 	store_view_shrink(&mf->view);
 	mf->view_modseq = mf->row.modseq;
@@ -95,8 +95,14 @@ static int uids_query(struct mfolder *mf, enum store_stmt id, uint64_t since,
 	sqlite3_stmt *st = store_stmt(mf->ms, id);
 	if (st == NULL)
 		return store_db_error(mf->ms, "prepare", error_r);
-	sqlite3_bind_int64(st, 1, mf->row.id);
-	sqlite3_bind_int64(st, 2, since > INT64_MAX ? INT64_MAX : (int64_t)since);
+	int64_t since64 = since > INT64_MAX ? INT64_MAX : (int64_t)since;
+	if (id == ST_CHANGED_SINCE) {
+		store_bind_range(st, mf->row.id, 0, UINT32_MAX);
+		sqlite3_bind_int64(st, 3, since64);
+	} else {
+		sqlite3_bind_int64(st, 1, mf->row.id);
+		sqlite3_bind_int64(st, 2, since64);
+	}
 	int rc;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		uint32_t uid = store_key_uid(sqlite3_column_int64(st, 0));
@@ -142,16 +148,20 @@ int store_v_folder_changes(struct mail_folder *f, uint64_t since_modseq,
 	if (r == 0)
 		r = uids_query(mf, ST_EXPUNGED_SINCE, mf->view_modseq, &ch_r->expunged_uids,
 			       &ch_r->expunged_count, error_r);
+	/* Since the view's modseq, the rows changed after they were entered
+	 * are the changes (newer rows are new to the view); from an older
+	 * modseq (QRESYNC) any row may be one: a scan. */
 	if (r == 0)
-		r = uids_query(mf, ST_CHANGED_SINCE, since, &ch_r->changed_uids,
-			       &ch_r->changed_count, error_r);
+		r = uids_query(mf, since < mf->view_modseq ? ST_CHANGED_SINCE : ST_TOUCHED_SINCE,
+			       since, &ch_r->changed_uids, &ch_r->changed_count, error_r);
 	if (r == 0 && view_remove(mf, ch_r) < 0) {
 		*error_r = "out of memory";
 		r = -1;
 	}
 	uint32_t before = mf->view.count;
 	if (r == 0)
-		r = store_runs_view(mf, mf->view_uidnext, &mf->view, error_r);
+		r = store_runs_view(mf, STORE_SET_MSGS, mf->view_uidnext, UINT32_MAX,
+				    &mf->view, error_r);
 	store_rollback(mf->ms);
 	store_view_shrink(&mf->view);
 	if (r < 0) {

@@ -17,8 +17,8 @@ enum store_stmt {
 	ST_FOLDER_GET, ST_FOLDER_ADD, ST_FOLDER_SET, ST_FOLDER_MTIMES, ST_FOLDER_DEL,
 	ST_MSGS_LOAD, ST_MSG_ADD, ST_MSG_FILLED, ST_HDRS_ADD, ST_ENV_ADD, ST_BODY_ADD,
 	ST_MSG_RENAME, ST_MSG_DEL, ST_HDRS_DEL, ST_ENV_DEL, ST_BODY_DEL, ST_EXPUNGED_ADD,
-	ST_MSG_GET, ST_MSG_SET_FLAGS, ST_UNREAD, ST_RUNS, ST_RUN_AT, ST_RUN_SET,
-	ST_RUN_DEL, ST_EXPUNGED_SINCE, ST_CHANGED_SINCE, ST_STATUS, ST_FIRST_UNSEEN,
+	ST_MSG_GET, ST_MSG_SET_FLAGS, ST_FNAMES, ST_MSG_UNREAD, ST_RUNS, ST_RUN_AT,
+	ST_RUN_SET, ST_RUN_DEL, ST_UNREAD_RUNS, ST_UNREAD_AT, ST_UNREAD_SET, ST_UNREAD_DEL, ST_EXPUNGED_SINCE, ST_TOUCHED_SINCE, ST_CHANGED_SINCE, ST_STATUS, ST_FIRST_UNSEEN,
 	ST_RANGE, ST_META_GET, ST_META_SET,
 	ST_COUNT
 };
@@ -121,16 +121,23 @@ int store_folder_row_save(struct mstore *ms, const struct folder_row *row,
 int store_folder_forget(struct mstore *ms, const char *name, const char **error_r);
 uint32_t store_new_uidvalidity(struct mstore *ms);
 
-/* store_runs.c: the folder's UIDs as runs of consecutive ones, kept in
- * the index beside the messages (table runs), so a view is loaded
- * without reading a row per message. In the caller's transaction. */
-/* UIDs lo..hi were added (above every UID of the folder). */
-int store_runs_add(struct mfolder *mf, uint32_t lo, uint32_t hi, const char **error_r);
-/* uid was expunged. */
-int store_runs_del(struct mfolder *mf, uint32_t uid, const char **error_r);
-/* Appends the folder's UIDs from `from` on to the view. */
-int store_runs_view(struct mfolder *mf, uint32_t from, struct store_view *v,
-		    const char **error_r);
+/* store_runs.c: sets of a folder's UIDs kept in the index as runs of
+ * consecutive UIDs (one row per run), so that a 100,000-message folder's
+ * UIDs are read as a handful of rows. Changes go in the caller's
+ * transaction. */
+enum store_uidset {
+	STORE_SET_MSGS,     /* the folder's messages: the view is loaded from it */
+	STORE_SET_UNREAD,   /* messages whose file was not read yet (store_fill.c) */
+};
+/* Adds lo..hi, none of which is in the set yet. */
+int store_runs_add(struct mfolder *mf, enum store_uidset set, uint32_t lo, uint32_t hi,
+		   const char **error_r);
+/* Removes lo..hi (those of them in the set). */
+int store_runs_del(struct mfolder *mf, enum store_uidset set, uint32_t lo, uint32_t hi,
+		   const char **error_r);
+/* Appends the set's UIDs within lo..hi to v (whose UIDs are all below lo). */
+int store_runs_view(struct mfolder *mf, enum store_uidset set, uint32_t lo, uint32_t hi,
+		    struct store_view *v, const char **error_r);
 
 /* store_parse.c: what the index caches from one read of the file. */
 struct msg_facts {

@@ -22,6 +22,7 @@
 
 struct ent {
 	char *name;
+	uint64_t secs;       /* the leading number: delivery time, sort key */
 	uint32_t uid;        /* matched index entry, 0 = new */
 	bool in_new;
 };
@@ -85,7 +86,10 @@ static int scan_dir(const char *dir, const char *sub, bool in_new, struct scan *
 		char *name = strdup(de->d_name);
 		if (name == NULL)
 			goto nomem;
-		sc->e[sc->n++] = (struct ent){ name, 0, in_new };
+		uint64_t secs = 0;
+		for (const char *p = name; *p >= '0' && *p <= '9' && secs < UINT64_MAX / 10; p++)
+			secs = secs * 10 + (uint64_t)(*p - '0');
+		sc->e[sc->n++] = (struct ent){ name, secs, 0, in_new };
 	}
 	closedir(d);
 	return 0;
@@ -238,10 +242,9 @@ static long scan_match(struct mfolder *mf, struct scan *sc, struct kmap *km,
 
 static int ent_cmp(const void *a, const void *b)
 {
-	const struct ent *x = a, *y = b;
-	size_t lx = strcspn(x->name, "."), ly = strcspn(y->name, ".");
-	if (lx != ly)   /* seconds first: delivery order */
-		return lx < ly ? -1 : 1;
+	const struct ent *x = *(struct ent *const *)a, *y = *(struct ent *const *)b;
+	if (x->secs != y->secs)   /* seconds first: delivery order */
+		return x->secs < y->secs ? -1 : 1;
 	return strcmp(x->name, y->name);
 }
 
@@ -318,7 +321,10 @@ static int add_chunk(struct mfolder *mf, struct ent **ents, size_t n, struct kma
 	}
 	if (r == 0 && mf->row.uidnext != first) {
 		mf->row.modseq = modseq;
-		r = store_runs_add(mf, first, mf->row.uidnext - 1, error_r);
+		r = store_runs_add(mf, STORE_SET_MSGS, first, mf->row.uidnext - 1, error_r);
+		if (r == 0)
+			r = store_runs_add(mf, STORE_SET_UNREAD, first, mf->row.uidnext - 1,
+					   error_r);
 		if (r == 0)
 			r = store_folder_row_save(mf->ms, &mf->row, error_r);
 	}
@@ -340,8 +346,6 @@ static int add_new(struct mfolder *mf, struct scan *sc, struct kmap *km, bool mo
 		*error_r = "out of memory";
 		return -1;
 	}
-	if (sc->n > 1)
-		qsort(sc->e, sc->n, sizeof *sc->e, ent_cmp);
 	for (size_t i = 0; i < sc->n; i++) {
 		if (sc->e[i].uid != 0)
 			continue;
@@ -349,6 +353,8 @@ static int add_new(struct mfolder *mf, struct scan *sc, struct kmap *km, bool mo
 			move_to_cur(mf, &sc->e[i]);
 		ents[n++] = &sc->e[i];
 	}
+	if (n > 1)
+		qsort(ents, n, sizeof *ents, ent_cmp);
 	int r = 0;
 	for (size_t i = 0; r == 0 && i < n; i += CHUNK)
 		r = add_chunk(mf, ents + i, n - i < CHUNK ? n - i : CHUNK, km, &late, error_r);
