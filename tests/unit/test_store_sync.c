@@ -250,6 +250,72 @@ static void test_uids_not_reused(void **st)
 	mail_store_free(&s);
 }
 
+/* A Maildir written by another program: SELECT reads no file; the first
+ * listing reads each once (sizes, mtime as internal date, headers),
+ * expunged and copied messages included, and a reopened index agrees. */
+static void test_read_on_first_need(void **st)
+{
+	(void)st;
+	struct mail_store *s = open_store();
+	const char *err;
+	char name[64], body[128];
+	assert_int_equal(mail_store_ensure_defaults(s, &err), 0);
+	for (int i = 0; i < 20; i++) {
+		snprintf(name, sizeof name, "%d.M%dP1.other,S=999:2,%s", 1700000000 + i, i,
+			 i % 2 ? "S" : "");
+		snprintf(body, sizeof body, "Subject: m%d\n\n%s\n", i, i < 10 ? "short" : "longer body");
+		drop_file("cur", name, body);
+	}
+	struct mail_folder *f;
+	assert_int_equal(mail_folder_open(s, "INBOX", 0, &f, &err), 0);
+	assert_int_equal(mail_folder_count(f), 20);
+	struct mail_status sts;
+	assert_int_equal(mail_folder_status(f, &sts, &err), 0);
+	assert_int_equal(sts.first_unseen_seq, 1);
+	/* The name's S=999 is a hint; STATUS SIZE has the files' sizes. */
+	assert_int_equal(mail_store_status(s, "INBOX", &sts, &err), 0);
+	assert_int_equal(sts.size, 10 * (strlen("Subject: m0\n\nshort\n") + 3) +
+				   10 * (strlen("Subject: m10\n\nlonger body\n") + 3));
+	assert_int_equal(sts.unseen, 10);
+	/* Expunge one not read yet, copy another: both stay right. */
+	struct mail_range r5 = { 5, 5 }, r7 = { 7, 7 };
+	struct mail_range *failed = NULL;
+	size_t nfailed = 0;
+	assert_int_equal(mail_folder_store_flags(f, &r5, 1, MAIL_FLAGS_ADD, MAIL_DELETED, NULL, 0,
+						 &failed, &nfailed, &err), 0);
+	free(failed);
+	assert_int_equal(mail_folder_expunge(f, NULL, 0, &err), 0);
+	struct mail_copy_result cr;
+	assert_int_equal(mail_folder_copy(f, &r7, 1, "Archive", false, &cr, &err), 0);
+	mail_copy_result_clear(&cr);
+	struct mail_changes ch;
+	changes(f, &ch);
+	mail_changes_clear(&ch);
+	struct mail_range all = { 1, UINT32_MAX };
+	struct mail_iter *it;
+	const struct mail_msg *m;
+	assert_int_equal(mail_folder_iter_init(f, &all, 1, MAIL_FETCH_HEADERS, &it, &err), 0);
+	int n = 0;
+	while (mail_folder_iter_next(it, &m, &err) == 1) {
+		snprintf(body, sizeof body, "m%u", m->uid - 1);
+		assert_string_equal(m->h_subject, body);
+		assert_int_equal(m->internal_date > 0, 1);
+		assert_int_equal(m->vsize, m->size + 3);
+		n++;
+	}
+	assert_int_equal(n, 19);
+	mail_folder_iter_deinit(&it);
+	mail_folder_close(&f);
+	assert_int_equal(mail_folder_open(s, "Archive", 0, &f, &err), 0);
+	assert_int_equal(mail_folder_iter_init(f, &all, 1, MAIL_FETCH_HEADERS, &it, &err), 0);
+	assert_int_equal(mail_folder_iter_next(it, &m, &err), 1);
+	assert_string_equal(m->h_subject, "m6");
+	assert_int_equal(m->size, strlen("Subject: m6\n\nshort\n"));
+	mail_folder_iter_deinit(&it);
+	mail_folder_close(&f);
+	mail_store_free(&s);
+}
+
 static int fake_parse(void *ctx, const char *msg, size_t len, char **env_r, char **bs_r,
 		      char **body_r)
 {
@@ -303,6 +369,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_index_rebuild, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_uids_not_reused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_parser_hook, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_read_on_first_need, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
