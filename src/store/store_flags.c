@@ -51,13 +51,12 @@ static int64_t name_number(const char *b, size_t blen, char k)
 	return -1;
 }
 
-void store_name_sizes(const char *fname, int64_t *size_r, int64_t *vsize_r)
+void store_name_sizes(const char *name, int64_t *size_r, int64_t *vsize_r)
 {
-	const char *slash = strrchr(fname, '/');
-	const char *b = slash != NULL ? slash + 1 : fname;
-	size_t blen = store_base_len(b);
-	*size_r = name_number(b, blen, 'S');
-	*vsize_r = name_number(b, blen, 'W');
+	const char *colon = strchr(name, ':');
+	size_t blen = colon != NULL ? (size_t)(colon - name) : strlen(name);
+	*size_r = name_number(name, blen, 'S');
+	*vsize_r = name_number(name, blen, 'W');
 }
 
 unsigned store_flags_from_name(const char *fname)

@@ -169,9 +169,10 @@ const struct mail_parser *store_parser(void);
 unsigned store_flags_from_name(const char *fname);
 /* base + ":2," + letters kept from old_info with ours replaced. */
 int store_fname_with_flags(const char *fname, unsigned flags, char *out, size_t outlen);
-/* S= (size) and W= (CRLF size) of a name, as Dovecot and we write them;
- * -1 when absent. Only hints: reading the file sets the real values. */
-void store_name_sizes(const char *fname, int64_t *size_r, int64_t *vsize_r);
+/* S= (size) and W= (CRLF size) of a file name (without "cur/"), as
+ * Dovecot and we write them; -1 when absent. Only hints: reading the file
+ * sets the real values. */
+void store_name_sizes(const char *name, int64_t *size_r, int64_t *vsize_r);
 /* The base name: up to the ':' of the info, without "cur/" or "new/". */
 size_t store_base_len(const char *name);
 

@@ -21,7 +21,8 @@
 #define RECENT_NS 1000000000LL   /* an mtime this young may hide a change */
 
 struct ent {
-	char *name;
+	char *path;          /* "cur/NAME" or "new/NAME": the index's fname */
+	const char *name;    /* path + 4 */
 	uint64_t secs;       /* the leading number: delivery time, sort key */
 	uint32_t uid;        /* matched index entry, 0 = new */
 	bool in_new;
@@ -56,7 +57,7 @@ int64_t store_mtime_ns(const char *dir, const char *sub)
 static void scan_free(struct scan *sc)
 {
 	for (size_t i = 0; i < sc->n; i++)
-		free(sc->e[i].name);
+		free(sc->e[i].path);
 	free(sc->e);
 	*sc = (struct scan){ 0 };
 }
@@ -83,13 +84,17 @@ static int scan_dir(const char *dir, const char *sub, bool in_new, struct scan *
 			sc->e = e;
 			sc->cap = cap;
 		}
-		char *name = strdup(de->d_name);
-		if (name == NULL)
+		size_t len = strlen(de->d_name);
+		char *fname = malloc(len + 5);
+		if (fname == NULL)
 			goto nomem;
+		memcpy(fname, sub, 3);
+		fname[3] = '/';
+		memcpy(fname + 4, de->d_name, len + 1);
 		uint64_t secs = 0;
-		for (const char *p = name; *p >= '0' && *p <= '9' && secs < UINT64_MAX / 10; p++)
+		for (const char *p = fname + 4; *p >= '0' && *p <= '9' && secs < UINT64_MAX / 10; p++)
 			secs = secs * 10 + (uint64_t)(*p - '0');
-		sc->e[sc->n++] = (struct ent){ name, secs, 0, in_new };
+		sc->e[sc->n++] = (struct ent){ fname, fname + 4, secs, 0, in_new };
 	}
 	closedir(d);
 	return 0;
@@ -227,7 +232,7 @@ static long scan_match(struct mfolder *mf, struct scan *sc, struct kmap *km,
 	if (scan_dir(mf->dir, "new", true, sc, error_r) < 0 ||
 	    scan_dir(mf->dir, "cur", false, sc, error_r) < 0 || kmap_load(mf, km, 0, error_r) < 0)
 		return -1;
-	for (size_t i = 0; i < sc->n; i++) {
+	for (size_t i = 0; i < sc->n && km->n > 0; i++) {
 		struct known *k = kmap_find(km, sc->e[i].name);
 		if (k != NULL && !k->seen) {
 			k->seen = true;
@@ -240,9 +245,20 @@ static long scan_match(struct mfolder *mf, struct scan *sc, struct kmap *km,
 	return missing;
 }
 
-static int ent_cmp(const void *a, const void *b)
+/* A file to enter, with what its name says, read while the names are
+ * walked in the order they were allocated: sorted by delivery time, a
+ * 100,000-entry list would otherwise reach each name at random. */
+struct newent {
+	uint64_t secs;
+	const char *path;     /* "cur/NAME" */
+	const char *name;
+	int64_t size, vsize;
+	unsigned flags;
+};
+
+static int newent_cmp(const void *a, const void *b)
 {
-	const struct ent *x = *(struct ent *const *)a, *y = *(struct ent *const *)b;
+	const struct newent *x = a, *y = b;
 	if (x->secs != y->secs)   /* seconds first: delivery order */
 		return x->secs < y->secs ? -1 : 1;
 	return strcmp(x->name, y->name);
@@ -261,11 +277,14 @@ static void move_to_cur(struct mfolder *mf, struct ent *e)
 	snprintf(to, sizeof to, "%s/cur/%s", mf->dir, name);
 	if (rename(from, to) < 0)
 		return;
-	char *copy = strdup(name);
+	char *copy = malloc(strlen(name) + 5);
 	if (copy == NULL)
 		return;
-	free(e->name);
-	e->name = copy;
+	memcpy(copy, "cur/", 4);
+	strcpy(copy + 4, name);
+	free(e->path);
+	e->path = copy;
+	e->name = copy + 4;
 	e->in_new = false;
 }
 
@@ -276,24 +295,22 @@ static int reload_row(struct mfolder *mf, const char **error_r)
 }
 
 /* Enters one new file by name with the next UID. */
-static int add_one(struct mfolder *mf, const char *fname, uint64_t modseq,
+static int add_one(struct mfolder *mf, const struct newent *e, uint64_t modseq,
 		   const char **error_r)
 {
 	struct mstore *ms = mf->ms;
 	sqlite3_stmt *st = store_stmt(ms, ST_MSG_ADD);
 	if (st == NULL)
 		return store_db_error(ms, "prepare", error_r);
-	int64_t size, vsize;
-	store_name_sizes(fname, &size, &vsize);
 	sqlite3_bind_int64(st, 1, store_key(mf->row.id, mf->row.uidnext++));
-	sqlite3_bind_text(st, 2, fname, -1, SQLITE_STATIC);
-	sqlite3_bind_int(st, 3, (int)store_flags_from_name(fname));
+	sqlite3_bind_text(st, 2, e->path, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 3, (int)e->flags);
 	sqlite3_bind_text(st, 4, "", 0, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 5, (int64_t)modseq);
-	if (size >= 0)
-		sqlite3_bind_int64(st, 6, size);
-	if (vsize >= 0)
-		sqlite3_bind_int64(st, 7, vsize);
+	if (e->size >= 0)
+		sqlite3_bind_int64(st, 6, e->size);
+	if (e->vsize >= 0)
+		sqlite3_bind_int64(st, 7, e->vsize);
 	int rc = sqlite3_step(st);
 	sqlite3_reset(st);
 	return rc == SQLITE_DONE ? 0 : store_db_error(ms, "add message", error_r);
@@ -301,10 +318,9 @@ static int add_one(struct mfolder *mf, const char *fname, uint64_t modseq,
 
 /* Under the write lock. Files another handle entered since the listing
  * (UIDNEXT moved without us) are looked up among the rows it added. */
-static int add_chunk(struct mfolder *mf, struct ent **ents, size_t n, struct kmap *km,
+static int add_chunk(struct mfolder *mf, const struct newent *ents, size_t n, struct kmap *km,
 		     struct kmap *late, const char **error_r)
 {
-	char fname[STORE_PATH_MAX];
 	int r = store_begin(mf->ms, error_r);
 	if (r == 0)
 		r = reload_row(mf, error_r);
@@ -313,11 +329,9 @@ static int add_chunk(struct mfolder *mf, struct ent **ents, size_t n, struct kma
 	uint32_t first = mf->row.uidnext;
 	uint64_t modseq = mf->row.modseq + 1;
 	for (size_t i = 0; r == 0 && i < n; i++) {
-		if (late->n > 0 && kmap_find(late, ents[i]->name) != NULL)
+		if (late->n > 0 && kmap_find(late, ents[i].name) != NULL)
 			continue;
-		snprintf(fname, sizeof fname, "%s/%s", ents[i]->in_new ? "new" : "cur",
-			 ents[i]->name);
-		r = add_one(mf, fname, modseq, error_r);
+		r = add_one(mf, &ents[i], modseq, error_r);
 	}
 	if (r == 0 && mf->row.uidnext != first) {
 		mf->row.modseq = modseq;
@@ -341,20 +355,24 @@ static int add_new(struct mfolder *mf, struct scan *sc, struct kmap *km, bool mo
 {
 	struct kmap late = { 0 };
 	size_t n = 0;
-	struct ent **ents = malloc((sc->n > 0 ? sc->n : 1) * sizeof *ents);
+	struct newent *ents = malloc((sc->n > 0 ? sc->n : 1) * sizeof *ents);
 	if (ents == NULL) {
 		*error_r = "out of memory";
 		return -1;
 	}
 	for (size_t i = 0; i < sc->n; i++) {
-		if (sc->e[i].uid != 0)
+		struct ent *e = &sc->e[i];
+		if (e->uid != 0)
 			continue;
-		if (move_new && sc->e[i].in_new)
-			move_to_cur(mf, &sc->e[i]);
-		ents[n++] = &sc->e[i];
+		if (move_new && e->in_new)
+			move_to_cur(mf, e);
+		struct newent *ne = &ents[n++];
+		*ne = (struct newent){ e->secs, e->path, e->name, -1, -1,
+				       store_flags_from_name(e->name) };
+		store_name_sizes(e->name, &ne->size, &ne->vsize);
 	}
 	if (n > 1)
-		qsort(ents, n, sizeof *ents, ent_cmp);
+		qsort(ents, n, sizeof *ents, newent_cmp);
 	int r = 0;
 	for (size_t i = 0; r == 0 && i < n; i += CHUNK)
 		r = add_chunk(mf, ents + i, n - i < CHUNK ? n - i : CHUNK, km, &late, error_r);
@@ -386,7 +404,7 @@ static int apply_changes(struct mfolder *mf, struct scan *sc, struct kmap *km,
 			 bool move_new, const char **error_r)
 {
 	bool changed = false;
-	char fname[STORE_PATH_MAX], path[STORE_PATH_MAX * 2];
+	char path[STORE_PATH_MAX * 2];
 	if (store_begin(mf->ms, error_r) < 0 || reload_row(mf, error_r) < 0)
 		goto fail;
 	uint64_t modseq = mf->row.modseq + 1;
@@ -396,11 +414,10 @@ static int apply_changes(struct mfolder *mf, struct scan *sc, struct kmap *km,
 			continue;
 		if (move_new && e->in_new)
 			move_to_cur(mf, e);
-		snprintf(fname, sizeof fname, "%s/%s", e->in_new ? "new" : "cur", e->name);
 		struct known *k = kmap_find(km, e->name);
-		if (k == NULL || strcmp(k->fname, fname) == 0)
+		if (k == NULL || strcmp(k->fname, e->path) == 0)
 			continue;
-		if (rename_one(mf, k->uid, k->fname, fname, modseq, error_r) < 0)
+		if (rename_one(mf, k->uid, k->fname, e->path, modseq, error_r) < 0)
 			goto fail;
 		changed = true;
 	}
