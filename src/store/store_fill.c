@@ -4,23 +4,18 @@
  * reads it once: size and mtime (the internal date), CRLF size, the
  * common header fields, ENVELOPE and BODYSTRUCTURE. As in Dovecot, a new
  * mailbox costs a directory listing to open and the reading is paid by
- * what needs it. Files are read outside the write lock, in chunks. */
+ * what needs it. Files are read outside the write lock (store_read.c,
+ * the next batch on a second thread), and written 1,024 per transaction. */
 #include "store/store_private.h"
 
 #include <errno.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
-#define FILL_CHUNK 256
+#define FILL_CHUNK 1024
 
-struct unread {
-	uint32_t uid;
-	char *fname;
-};
 struct unread_list {
-	struct unread *u;
+	struct store_unread *u;
 	size_t n, cap;
 };
 
@@ -36,7 +31,7 @@ static int unread_push(struct unread_list *l, uint32_t uid, const char *fname)
 {
 	if (l->n == l->cap) {
 		size_t cap = l->cap < 64 ? 64 : l->cap * 2;
-		struct unread *u = realloc(l->u, cap * sizeof *u);
+		struct store_unread *u = realloc(l->u, cap * sizeof *u);
 		if (u == NULL)
 			return -1;
 		l->u = u;
@@ -45,7 +40,7 @@ static int unread_push(struct unread_list *l, uint32_t uid, const char *fname)
 	char *copy = strdup(fname);
 	if (copy == NULL)
 		return -1;
-	l->u[l->n++] = (struct unread){ uid, copy };
+	l->u[l->n++] = (struct store_unread){ uid, copy };
 	return 0;
 }
 
@@ -113,12 +108,6 @@ int store_cache_insert(struct mfolder *mf, uint32_t uid, const struct msg_facts 
 	return bind_step(ms, st, error_r);
 }
 
-struct readout {
-	struct msg_facts f;
-	time_t idate;
-	bool ok;
-};
-
 /* The set is read now (or gone): off the unread set, except the
  * messages whose file could not be read, which stay for the next try. */
 static int unread_done(struct mfolder *mf, const struct store_view *set,
@@ -142,7 +131,7 @@ static int unread_done(struct mfolder *mf, const struct store_view *set,
 }
 
 /* The current name of a message renamed since it was listed. */
-static int refresh_fname(struct mfolder *mf, struct unread *u)
+static int refresh_fname(struct mfolder *mf, struct store_unread *u)
 {
 	sqlite3_stmt *st = store_stmt(mf->ms, ST_MSG_GET);
 	if (st == NULL)
@@ -161,33 +150,14 @@ static int refresh_fname(struct mfolder *mf, struct unread *u)
 	return 0;
 }
 
-static void read_one(struct mfolder *mf, struct unread *u, struct readout *o)
-{
-	char path[STORE_PATH_MAX * 2];
-	struct stat st;
-	const char *err;
-	for (int attempt = 0; attempt < 2; attempt++) {
-		snprintf(path, sizeof path, "%s/%s", mf->dir, u->fname);
-		if (stat(path, &st) == 0 && store_parse_file(path, &o->f, &err) == 0) {
-			o->idate = st.st_mtim.tv_sec;
-			o->ok = true;
-			return;
-		}
-		/* Gone: renamed by a flag change (read again under its new
-		 * name) or expunged (left to the next sync). */
-		if (errno != ENOENT || refresh_fname(mf, u) < 0)
-			return;
-	}
-}
-
-static int write_chunk(struct mfolder *mf, const struct unread *u, struct readout *o,
-		       size_t n, const char **error_r)
+static int write_chunk(struct mfolder *mf, const struct store_unread *u,
+		       const struct store_readout *o, size_t n, const char **error_r)
 {
 	struct mstore *ms = mf->ms;
 	if (store_begin(ms, error_r) < 0)
 		return -1;
 	for (size_t i = 0; i < n; i++) {
-		if (!o[i].ok)
+		if (o[i].err != 0)
 			continue;
 		sqlite3_stmt *st = store_stmt(ms, ST_MSG_FILLED);
 		if (st == NULL) {
@@ -240,28 +210,32 @@ int store_fill(struct mfolder *mf, const struct mail_range *uids, size_t n,
 		store_view_clear(&set);
 		return r;
 	}
-	struct readout *o = calloc(FILL_CHUNK, sizeof *o);
+	struct store_reading *rd = NULL;
 	bool *failed = NULL;
 	r = unread_collect(mf, &set, &l, error_r);
-	if (r == 0 && (o == NULL || (failed = calloc(l.n + 1, sizeof *failed)) == NULL)) {
+	if (r == 0 && (failed = calloc(l.n + 1, sizeof *failed)) == NULL) {
 		*error_r = "out of memory";
 		r = -1;
 	}
-	for (size_t i = 0; r == 0 && i < l.n; i += FILL_CHUNK) {
-		size_t k = l.n - i < FILL_CHUNK ? l.n - i : FILL_CHUNK;
-		for (size_t j = 0; j < k; j++) {
-			o[j] = (struct readout){ 0 };
-			read_one(mf, &l.u[i + j], &o[j]);
-			failed[i + j] = !o[j].ok;
+	if (r == 0 && l.n > 0)
+		r = store_reading_start(mf->dir, l.u, l.n, FILL_CHUNK, &rd, error_r);
+	struct store_readout *o;
+	size_t first, count;
+	while (r == 0 && rd != NULL && (o = store_reading_next(rd, &first, &count)) != NULL) {
+		for (size_t j = 0; j < count; j++) {
+			/* Renamed by a flag change since listed: read again
+			 * under its new name. Expunged: left to the next sync. */
+			struct store_unread *u = &l.u[first + j];
+			if (o[j].err == ENOENT && refresh_fname(mf, u) == 0)
+				store_reading_again(rd, u->fname, &o[j]);
+			failed[first + j] = o[j].err != 0;
 		}
-		r = write_chunk(mf, l.u + i, o, k, error_r);
-		for (size_t j = 0; j < k; j++)
-			store_facts_free(&o[j].f);
+		r = write_chunk(mf, l.u + first, o, count, error_r);
 	}
+	store_reading_stop(rd);
 	if (r == 0)
 		r = unread_done(mf, &set, &l, failed, error_r);
 	free(failed);
-	free(o);
 	unread_free(&l);
 	store_view_clear(&set);
 	return r;

@@ -29,8 +29,12 @@ const struct mail_parser *store_parser(void)
 	return parser_set ? &parser : NULL;
 }
 
-static const char *const field_names[8] = {
-	"from", "to", "cc", "subject", "date", "message-id", "in-reply-to", "references",
+static const struct {
+	const char *name;
+	size_t len;
+} fields[8] = {
+	{ "from", 4 }, { "to", 2 }, { "cc", 2 }, { "subject", 7 }, { "date", 4 },
+	{ "message-id", 10 }, { "in-reply-to", 11 }, { "references", 10 },
 };
 
 void store_facts_free(struct msg_facts *f)
@@ -49,9 +53,11 @@ size_t store_header_len(const char *d, size_t len)
 		return 1;
 	if (len > 1 && d[0] == '\r' && d[1] == '\n')
 		return 2;
-	for (size_t i = 0; i + 1 < len; i++) {
-		if (d[i] != '\n')
-			continue;
+	for (const char *p = d, *end = d + len; (p = memchr(p, '\n', (size_t)(end - p))) != NULL;
+	     p++) {
+		size_t i = (size_t)(p - d);
+		if (i + 1 >= len)
+			break;
 		if (d[i + 1] == '\n')
 			return i + 2;
 		if (d[i + 1] == '\r' && i + 2 < len && d[i + 2] == '\n')
@@ -93,11 +99,13 @@ static void parse_fields(const char *h, size_t len, struct msg_facts *f)
 			next = nl != NULL ? nl + 1 : end;
 		} while (next < end && (*next == ' ' || *next == '\t'));
 		const char *colon = memchr(line, ':', (size_t)(next - line));
-		for (size_t i = 0; colon != NULL && i < 8; i++) {
-			size_t nlen = strlen(field_names[i]);
-			if (f->h[i] == NULL && (size_t)(colon - line) == nlen &&
-			    strncasecmp(line, field_names[i], nlen) == 0)
+		size_t nlen = colon != NULL ? (size_t)(colon - line) : 0;
+		for (size_t i = 0; nlen > 0 && i < 8; i++) {
+			if (f->h[i] == NULL && nlen == fields[i].len &&
+			    strncasecmp(line, fields[i].name, nlen) == 0) {
 				f->h[i] = unfold(colon + 1, next);
+				break;
+			}
 		}
 		line = next;
 	}

@@ -152,6 +152,29 @@ void store_facts_free(struct msg_facts *f);
 /* Length of the header section with its blank line (or all of d). */
 size_t store_header_len(const char *d, size_t len);
 
+/* store_read.c: reading message files (for store_fill.c), in batches,
+ * the next batch on a second thread while the caller handles one. */
+struct store_unread {
+	uint32_t uid;
+	char *fname;            /* relative to the folder */
+};
+struct store_readout {
+	struct msg_facts f;
+	time_t idate;           /* the file's mtime */
+	int err;                /* 0, or errno (ENOENT: renamed or gone) */
+};
+struct store_reading;
+int store_reading_start(const char *dir, const struct store_unread *files, size_t n,
+			size_t batch, struct store_reading **r_r, const char **error_r);
+/* The next batch, files[*first_r ..] (NULL at the end): valid until the
+ * next call. */
+struct store_readout *store_reading_next(struct store_reading *r, size_t *first_r,
+					 size_t *count_r);
+/* Reads one file again, on the caller's thread (its name changed). */
+void store_reading_again(struct store_reading *r, const char *fname,
+			 struct store_readout *o);
+void store_reading_stop(struct store_reading *r);
+
 /* store_fill.c: the index learns a message's sizes, internal date and
  * cached fields when first asked for them, not when it first sees the
  * file (SELECT of a new 100,000-message Maildir reads no message). */

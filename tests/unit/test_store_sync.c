@@ -316,6 +316,44 @@ static void test_read_on_first_need(void **st)
 	mail_store_free(&s);
 }
 
+/* More files than one batch: the next batches are read on a second
+ * thread while the first are written; every message comes out once, in
+ * UID order, with its own facts. */
+static void test_read_many(void **st)
+{
+	(void)st;
+	struct mail_store *s = open_store();
+	const char *err;
+	char name[64], body[128];
+	enum { MANY = 2600 };
+	for (int i = 0; i < MANY; i++) {
+		snprintf(name, sizeof name, "%d.M%dP2.many:2,", 1700000000 + i, i);
+		snprintf(body, sizeof body, "Subject: n%d\n\n%*s\n", i, i % 50, "");
+		drop_file("cur", name, body);
+	}
+	struct mail_folder *f;
+	assert_int_equal(mail_folder_open(s, "INBOX", 0, &f, &err), 0);
+	struct mail_range all = { 1, UINT32_MAX };
+	struct mail_iter *it;
+	const struct mail_msg *m;
+	assert_int_equal(mail_folder_iter_init(f, &all, 1, MAIL_FETCH_HEADERS, &it, &err), 0);
+	uint32_t n = 0;
+	while (mail_folder_iter_next(it, &m, &err) == 1) {
+		assert_int_equal(m->uid, n + 1);
+		snprintf(body, sizeof body, "n%u", n);
+		assert_string_equal(m->h_subject, body);
+		assert_int_equal(m->size, strlen(body) + 9 + 2 + n % 50 + 1);
+		n++;
+	}
+	assert_int_equal(n, MANY);
+	mail_folder_iter_deinit(&it);
+	struct mail_status sts;
+	assert_int_equal(mail_store_status(s, "INBOX", &sts, &err), 0);
+	assert_int_equal(sts.messages, MANY);
+	mail_folder_close(&f);
+	mail_store_free(&s);
+}
+
 static int fake_parse(void *ctx, const char *msg, size_t len, char **env_r, char **bs_r,
 		      char **body_r)
 {
@@ -370,6 +408,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_uids_not_reused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_parser_hook, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_read_on_first_need, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_read_many, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
