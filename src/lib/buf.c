@@ -65,7 +65,7 @@ int buf_reserve(struct buf *b, size_t extra)
 	return 0;
 }
 
-int buf_append(struct buf *b, const void *p, size_t n)
+int buf_append_grow(struct buf *b, const void *p, size_t n)
 {
 	if (buf_reserve(b, n) < 0)
 		return -1;
@@ -74,16 +74,6 @@ int buf_append(struct buf *b, const void *p, size_t n)
 	b->len += n;
 	b->data[b->len] = '\0';
 	return 0;
-}
-
-int buf_append_str(struct buf *b, const char *s)
-{
-	return buf_append(b, s, strlen(s));
-}
-
-int buf_append_char(struct buf *b, char c)
-{
-	return buf_append(b, &c, 1);
 }
 
 int buf_append_u64(struct buf *b, unsigned long long v)
