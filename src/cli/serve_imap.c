@@ -59,9 +59,9 @@ static void proceed(struct imap_glue *g)
 		buf_shrink(out, OUTPUT_KEEP);
 	switch (next) {
 	case IMAP_NEXT_RUN:
-		/* A big FETCH goes out in slices; the next one is made only when
-		 * the client has taken most of the last, so a slow reader costs
-		 * memory for one slice, not for the whole answer. */
+		/* A big FETCH goes out in slices; the next one is made only while
+		 * no more than about two wait to be sent, so a slow reader costs
+		 * memory for a few slices, not for the whole answer. */
 		if (conn_output_pending(g->base.conn) > OUTPUT_HIGH_WATER) {
 			g->wait_drain = true;
 			conn_pause(g->base.conn);
