@@ -157,7 +157,8 @@ static int open_folder(struct imap_session *s, const char *name, bool readonly,
 		imap_store_error(s, what, err);
 		return -1;
 	}
-	if (mail_folder_sync(s->folder, &err) < 0 || mail_folder_status(s->folder, st, &err) < 0) {
+	/* Open has synced and loaded the view: nothing to do twice. */
+	if (mail_folder_status(s->folder, st, &err) < 0) {
 		imap_store_error(s, what, err);
 		mail_folder_close(&s->folder);
 		return -1;
