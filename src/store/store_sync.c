@@ -277,11 +277,12 @@ static void move_to_cur(struct mfolder *mf, struct ent *e)
 	snprintf(to, sizeof to, "%s/cur/%s", mf->dir, name);
 	if (rename(from, to) < 0)
 		return;
-	char *copy = malloc(strlen(name) + 5);
+	size_t len = strlen(name);
+	char *copy = malloc(len + 5);
 	if (copy == NULL)
 		return;
 	memcpy(copy, "cur/", 4);
-	strcpy(copy + 4, name);
+	memcpy(copy + 4, name, len + 1);
 	free(e->path);
 	e->path = copy;
 	e->name = copy + 4;
