@@ -33,7 +33,7 @@ static int copy_args(struct imap_session *s, char *dest, size_t size,
 	struct imap_seqset *set = NULL;
 	const char *err = NULL;
 	bool bad = false;
-	if (imap_arg_get_seqset(&s->args[0], false, &set, &err) < 0 ||
+	if (imap_arg_get_seqset(&s->args[0], true, &set, &err) < 0 ||
 	    imap_arg_is_eol(&s->args[1]) || !imap_arg_is_eol(&s->args[2])) {
 		imap_seqset_free(&set);
 		imap_bad(s, err != NULL ? err : "Expected a sequence set and a mailbox");

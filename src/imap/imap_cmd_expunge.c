@@ -15,7 +15,7 @@ int imap_cmd_expunge(struct imap_session *s)
 	if (s->uid) {
 		struct imap_seqset *set = NULL;
 		bool bad;
-		if (imap_arg_get_seqset(s->args, false, &set, &err) < 0 ||
+		if (imap_arg_get_seqset(s->args, true, &set, &err) < 0 ||
 		    !imap_arg_is_eol(&s->args[1])) {
 			imap_bad(s, err != NULL ? err : "UID EXPUNGE takes one sequence set");
 			imap_seqset_free(&set);

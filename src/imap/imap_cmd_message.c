@@ -68,7 +68,9 @@ int imap_msg_uid_ranges(struct imap_session *s, const struct imap_seqset *set, b
 	struct mail_range *r;
 	size_t n = 0;
 	if (set->searchres) {
-		imap_bad(s, "Saved search results ($) are not supported here");
+		if (imap_saved_uids(s, uids_r, n_r) == 0)
+			return 0;
+		imap_tagged(s, "NO [SERVERBUG] Out of memory");
 		return -1;
 	}
 	r = malloc((set->count > 0 ? set->count : 1) * sizeof *r);

@@ -11,7 +11,8 @@
 #define SE IMAP_STATES_SE
 
 const struct imap_command_def imap_commands_search[] = {
-	{ "SEARCH", SE, IMAP_CMD_UID | IMAP_CMD_NO_EXPUNGE, imap_cmd_search, "ESEARCH" },
+	{ "SEARCH", SE, IMAP_CMD_UID | IMAP_CMD_NO_EXPUNGE, imap_cmd_search,
+	  "ESEARCH SEARCHRES" },
 	{ "SORT", SE, IMAP_CMD_UID | IMAP_CMD_NO_EXPUNGE, imap_cmd_sort, "SORT" },
 	{ "THREAD", SE, IMAP_CMD_UID | IMAP_CMD_NO_EXPUNGE, imap_cmd_thread,
 	  "THREAD=REFERENCES THREAD=ORDEREDSUBJECT" },
@@ -85,11 +86,8 @@ int imap_seqset_uids(struct imap_session *s, const struct imap_seqset *set, bool
 	struct mail_range *r;
 	size_t n;
 	*bad_r = false;
-	if (set->searchres) {   /* no saved result (RFC 5182 2.1) */
-		*uids_r = malloc(sizeof **uids_r);
-		*n_r = 0;
-		return *uids_r == NULL ? -1 : 0;
-	}
+	if (set->searchres)
+		return imap_saved_uids(s, uids_r, n_r);
 	if (imap_seqset_ranges(set, uid ? imap_view_max_uid(s) : count, &r, &n) < 0)
 		return -1;
 	if (uid) {
@@ -184,6 +182,24 @@ static void write_esearch(struct imap_session *s, const struct hits *h, unsigned
 	buf_append_str(&s->out, "\r\n");
 }
 
+/* RFC 5182 2.1 (RFC 9051 6.4.4.1): what SAVE keeps. With MIN and/or MAX
+ * but neither ALL nor COUNT, only those messages; else all found. */
+static int save_result(struct imap_session *s, const struct hits *h, unsigned ret)
+{
+	unsigned mm = IMAP_SEARCH_RETURN_MIN | IMAP_SEARCH_RETURN_MAX;
+	if ((ret & mm) && !(ret & (IMAP_SEARCH_RETURN_ALL | IMAP_SEARCH_RETURN_COUNT)) &&
+	    h->n > 0) {
+		uint32_t v[2];
+		size_t n = 0;
+		if (ret & IMAP_SEARCH_RETURN_MIN)
+			v[n++] = h->v[0];
+		if ((ret & IMAP_SEARCH_RETURN_MAX) && (n == 0 || h->v[h->n - 1] != v[0]))
+			v[n++] = h->v[h->n - 1];
+		return imap_saved_set(s, v, n, h->uid);
+	}
+	return imap_saved_set(s, h->v, h->n, h->uid);
+}
+
 int imap_cmd_search(struct imap_session *s)
 {
 	struct imap_search *search = NULL;
@@ -192,28 +208,30 @@ int imap_cmd_search(struct imap_session *s)
 		imap_bad(s, err);
 		return 1;
 	}
-	if (search->ret & IMAP_SEARCH_RETURN_SAVE) {
-		/* SEARCHRES (RFC 5182) is not offered: no session keeps "$". */
-		imap_search_free(&search);
-		imap_bad(s, "RETURN (SAVE) is not supported");
-		return 1;
-	}
+	bool save = search->ret & IMAP_SEARCH_RETURN_SAVE;
 	if (!imap_search_charset_ok(s, search->charset)) {
+		if (save)   /* a failed SEARCH (SAVE) empties "$" (RFC 5182 2.1) */
+			imap_saved_clear(s);
 		imap_search_free(&search);
 		return 1;
 	}
 	struct hits h = { .uid = s->uid };
 	bool modseq = false;
-	if (imap_search_foreach(s, search, 0, collect, &h, &modseq, &err) < 0) {
+	if (imap_search_foreach(s, search, 0, collect, &h, &modseq, &err) < 0 ||
+	    (save && save_result(s, &h, search->ret) < 0)) {
 		log_err("imap %s: SEARCH in %s: %s", s->id, s->folder_name, err ? err : "?");
+		if (save)
+			imap_saved_clear(s);
 		imap_tagged(s, "NO [SERVERBUG] SEARCH failed");
 	} else {
 		if (modseq)   /* RFC 7162 3.1: a CONDSTORE enabling command */
 			s->enabled |= IMAP_ENABLED_CONDSTORE;
 		unsigned ret = search->esearch ? search->ret : IMAP_SEARCH_RETURN_ALL;
-		if (search->esearch || (s->enabled & IMAP_ENABLED_REV2))
+		/* RETURN (SAVE) alone answers with no ESEARCH (RFC 5182 2.1). */
+		bool quiet = ret == IMAP_SEARCH_RETURN_SAVE;
+		if (!quiet && (search->esearch || (s->enabled & IMAP_ENABLED_REV2)))
 			write_esearch(s, &h, ret, modseq);
-		else
+		else if (!quiet)
 			write_search(s, &h, modseq);
 		imap_tagged(s, "OK %sSEARCH completed", s->uid ? "UID " : "");
 	}

@@ -13,6 +13,7 @@
 void imap_unselect(struct imap_session *s)
 {
 	mail_folder_close(&s->folder);
+	imap_saved_clear(s);
 	s->folder_name[0] = '\0';
 	s->readonly = false;
 	s->known_modseq = 0;

@@ -94,7 +94,18 @@ struct imap_session {
 	uint64_t known_modseq;           /* highest modseq the client was told */
 	bool idling;
 	bool awaiting_line;              /* a command wants the next raw line */
+	struct mail_range *saved;        /* "$" (RFC 5182) as UID ranges */
+	size_t nsaved;
 };
+
+/* imap_searchres.c: the saved search result "$" (RFC 5182). */
+void imap_saved_clear(struct imap_session *s);
+/* Saves the ascending hits of a SEARCH: UIDs, or sequence numbers of the
+ * view (uid false). 0, or -1 (out of memory: "$" is then empty). */
+int imap_saved_set(struct imap_session *s, const uint32_t *ids, size_t n, bool uid);
+/* "$" as UID ranges of the messages still in the view (malloc'd, maybe
+ * none). 0, or -1 (out of memory). */
+int imap_saved_uids(struct imap_session *s, struct mail_range **uids_r, size_t *n_r);
 
 /* The only way to change state (logs the move). */
 void imap_set_state(struct imap_session *s, enum imap_state to);

@@ -33,6 +33,7 @@ struct key_prep {
 	size_t needle_len;
 	struct mail_range *ranges;   /* SEQSET (sequence numbers), UID */
 	size_t range_count;
+	bool by_uid;                 /* ranges are UIDs ("$", UID) */
 	bool costly;                 /* needs the message file */
 	int column;                  /* HEADER: 0..3 h_from/to/cc/subject, -1 raw */
 };
@@ -474,8 +475,9 @@ static bool eval(struct ev *e, const struct imap_search_key *k, const struct mai
 	case IMAP_SEARCH_OR: return eval_or(e, k, m);
 	case IMAP_SEARCH_NOT: return !eval(e, k->child, m);
 	case IMAP_SEARCH_ALL: return true;
-	case IMAP_SEARCH_SEQSET: return in_ranges(kp->ranges, kp->range_count, m->seq);
-	case IMAP_SEARCH_UID: return in_ranges(kp->ranges, kp->range_count, m->uid);
+	case IMAP_SEARCH_SEQSET:
+	case IMAP_SEARCH_UID:
+		return in_ranges(kp->ranges, kp->range_count, kp->by_uid ? m->uid : m->seq);
 	case IMAP_SEARCH_FLAG: return (m->flags & mail_flag_of(k->flag)) != 0;
 	case IMAP_SEARCH_KEYWORD: return has_keyword(m->keywords, k->str);
 	case IMAP_SEARCH_NEW: return false;
@@ -546,6 +548,10 @@ static int prep_key(struct ev *e, const struct imap_search_key *k, unsigned *fie
 		return 0;
 	case IMAP_SEARCH_SEQSET:
 	case IMAP_SEARCH_UID:
+		/* "$" (RFC 5182 2.1) is the saved messages, whichever key. */
+		kp->by_uid = k->type == IMAP_SEARCH_UID || k->seqset->searchres;
+		if (k->seqset->searchres)
+			return imap_saved_uids(e->s, &kp->ranges, &kp->range_count);
 		return imap_seqset_ranges(k->seqset, k->type == IMAP_SEARCH_UID ? e->max_uid
 						     : e->count, &kp->ranges, &kp->range_count);
 	default:
@@ -579,10 +585,10 @@ static int candidates(struct ev *e, struct mail_range **r_r, size_t *n_r)
 {
 	for (const struct imap_search_key *c = e->search->root->child; c; c = c->next) {
 		const struct key_prep *kp = prep_of(e, c);
-		if (c->type == IMAP_SEARCH_SEQSET)
+		if (c->type == IMAP_SEARCH_SEQSET && !kp->by_uid)
 			return mail_folder_seqs_to_uids(e->s->folder, kp->ranges, kp->range_count,
 							r_r, n_r);
-		if (c->type != IMAP_SEARCH_UID)
+		if (c->type != IMAP_SEARCH_UID && c->type != IMAP_SEARCH_SEQSET)
 			continue;
 		*r_r = malloc((kp->range_count + 1) * sizeof **r_r);
 		if (*r_r == NULL)

@@ -593,7 +593,7 @@ class TestHostile(FetchCase):
                  "FETCH 1 BINARY[TEXT]", "FETCH 1 BINARY.SIZE[1]<0.1>",
                  "FETCH 1 FLAGS (CHANGEDSINCE 0)", "FETCH 1 FLAGS (VANISHED)",
                  "FETCH 1 BODY[HEADER.FIELDS (a:b)]", 'FETCH 1 FLAGS "x',
-                 "FETCH $ FLAGS", "FETCH * FLAGS EXTRA EXTRA")
+                 "FETCH $x FLAGS", "FETCH * FLAGS EXTRA EXTRA")
         # A session is closed after 20 errors: a fresh one every 10.
         for i in range(0, len(lines), 10):
             m = self.imap()

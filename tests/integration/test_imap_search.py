@@ -341,6 +341,46 @@ class TestSearchResponses(SearchCase):
         u, t = c.ok("SEARCH RETURN (ALL) 1,2,3,5,6")
         self.assertEqual(u, [b'* ESEARCH (TAG "t7") ALL 1:3,5:6'])
 
+    def test_searchres(self):
+        """RFC 9051 6.4.4.1 / RFC 5182: RETURN (SAVE) keeps the result as
+        "$" for later commands; alone it answers with no ESEARCH; with
+        MIN/MAX only those are kept; expunged messages drop out; SELECT
+        empties it; "$" is a set of messages in SEARCH, FETCH, STORE,
+        COPY and UID EXPUNGE."""
+        c = self.raw()
+        u, t = c.ok("CAPABILITY")
+        self.assertIn(b" SEARCHRES", u[0])
+        u, t = c.ok("SEARCH RETURN (SAVE) UNSEEN")   # 1 3 5
+        self.assertEqual(u, [])
+        u, t = c.ok("FETCH $ (FLAGS)")
+        self.assertEqual([x.split()[1] for x in u], [b"1", b"3", b"5"])
+        u, t = c.ok("SEARCH $ SUBJECT m2")
+        self.assertEqual(search_numbers(u), [3])
+        u, t = c.ok("UID SEARCH RETURN (SAVE MIN MAX) UNSEEN")
+        self.assertRegex(u[0], rb'^\* ESEARCH \(TAG "t\d+"\) UID MIN \d+ MAX \d+$')
+        u, t = c.ok("SEARCH $")
+        self.assertEqual(search_numbers(u), [1, 5])
+        c.ok("STORE $ +FLAGS (\\Deleted)")
+        c.ok("CREATE Saved")
+        u, t = c.ok("COPY $ Saved")
+        self.assertIn(b"COPYUID", t)
+        u, t = c.ok("UID EXPUNGE $")
+        self.assertEqual(u, [b"* 5 EXPUNGE", b"* 1 EXPUNGE"])
+        u, t = c.ok("SEARCH $")   # expunged: gone from "$"
+        self.assertEqual(search_numbers(u), [])
+        c.ok("SEARCH RETURN (SAVE) ALL")
+        u, t = c.ok("SEARCH $")
+        self.assertEqual(search_numbers(u), [1, 2, 3, 4])
+        c.ok("SELECT INBOX")   # RFC 5182 2.1: a new selection empties it
+        u, t = c.ok("SEARCH $")
+        self.assertEqual(search_numbers(u), [])
+        # a failing SEARCH (SAVE) empties it too
+        c.ok("SEARCH RETURN (SAVE) ALL")
+        u, t = c.cmd("SEARCH RETURN (SAVE) CHARSET KOI8-R ALL")
+        self.assertRegex(t, rb"^t\d+ NO \[BADCHARSET")
+        u, t = c.ok("SEARCH $")
+        self.assertEqual(search_numbers(u), [])
+
     def test_rev2_client_gets_esearch(self):
         c = self.raw(select=None)
         c.ok("ENABLE IMAP4rev2")
@@ -353,7 +393,8 @@ class TestSearchResponses(SearchCase):
         for bad in ("SEARCH (SEEN", "SEARCH SEEN)", "SEARCH ((((", "SEARCH", "SEARCH OR SEEN",
                     "SEARCH NOT", "SEARCH FROM", "SEARCH BEFORE 31-Feb-2026",
                     "SEARCH LARGER -1", "SEARCH BOGUSKEY", "SEARCH UID x:y",
-                    "SEARCH RETURN (BOGUS) ALL", "SEARCH RETURN (SAVE) ALL", "SEARCH 0", "SEARCH LARGER 99999999999999999999"):
+                    "SEARCH RETURN (BOGUS) ALL", "SEARCH 0", "SEARCH LARGER 99999999999999999999",
+                    "FETCH $$ FLAGS", "SEARCH $:3"):
             u, t = c.cmd(bad)
             self.assertRegex(t, rb"^t\d+ BAD", bad)
         u, t = c.cmd("SEARCH " + "NOT " * 1000 + "SEEN")
