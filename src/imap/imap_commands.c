@@ -150,12 +150,15 @@ void imap_write_flags(struct buf *out, unsigned flags, const char *keywords)
 	buf_append_char(out, '(');
 	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
 		if (flags & names[i].bit) {
-			buf_printf(out, "%s%s", sep, names[i].name);
+			buf_append_str(out, sep);
+			buf_append_str(out, names[i].name);
 			sep = " ";
 		}
 	}
-	if (keywords != NULL && keywords[0] != '\0')
-		buf_printf(out, "%s%s", sep, keywords);
+	if (keywords != NULL && keywords[0] != '\0') {
+		buf_append_str(out, sep);
+		buf_append_str(out, keywords);
+	}
 	buf_append_char(out, ')');
 }
 
