@@ -314,6 +314,21 @@ int mail_folder_sync(struct mail_folder *f, const char **error_r);
  * cur/ and reads the folder's modseq/UIDNEXT row. *changed_r true means:
  * call mail_folder_sync then mail_folder_changes. */
 int mail_folder_poll(struct mail_folder *f, bool *changed_r, const char **error_r);
+/* Where the changes mail_folder_poll looks for are made, so that a
+ * waiting session (IDLE) can have them pushed instead of polling: the
+ * entries of entry_dirs are created, removed or renamed when messages
+ * arrive, go or change flags (by any program), and files named in
+ * index_files are written in index_dir when only the index changes
+ * (keywords, modseqs). Paths and names are the store's until it is
+ * freed. -1 when the store cannot say (the caller polls). No I/O. */
+#define MAIL_WATCH_PATH_MAX 1040
+struct mail_watch_paths {
+	char entry_dirs[2][MAIL_WATCH_PATH_MAX];
+	size_t entry_dir_count;
+	char index_dir[MAIL_WATCH_PATH_MAX];
+	const char *const *index_files;   /* NULL-terminated */
+};
+int mail_folder_watch_paths(struct mail_folder *f, struct mail_watch_paths *r);
 /* Expunges, new messages and flag changes since the view was last updated
  * (or, for changed_uids, since since_modseq when that is lower: CONDSTORE
  * CHANGEDSINCE / QRESYNC); then updates the view. */
