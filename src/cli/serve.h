@@ -15,6 +15,7 @@
 struct event_base;
 struct userdb;
 struct local_delivery;
+struct watch;
 
 /* A loaded configuration shared by the sessions that started under it:
  * a reload makes a new one, and the old one goes when its last session
@@ -36,6 +37,7 @@ struct server {
 	struct userdb *userdb;        /* loop thread's handle */
 	struct local_delivery *local;
 	struct worker_pool *tasks;    /* blocking work of the access protocols */
+	struct watch *watch;          /* changes for IDLE; NULL: IDLE polls */
 	SSL_CTX *tls_ctx;             /* NULL: no TLS configured */
 	bool stopping;
 	/* One per [listen] service; proto NULL: not available in this build. */

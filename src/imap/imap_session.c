@@ -262,6 +262,11 @@ void imap_session_run(struct imap_session *s)
 		s->next = IMAP_NEXT_RUN;    /* the next slice */
 }
 
+struct mail_folder *imap_session_selected(struct imap_session *s)
+{
+	return s->state == IMAP_STATE_SELECTED ? s->folder : NULL;
+}
+
 unsigned imap_session_take_delay(struct imap_session *s)
 {
 	unsigned d = s->delay_ms;

@@ -16,6 +16,7 @@
 #include "lib/buf.h"
 
 struct config;
+struct mail_folder;
 
 enum imap_next {
 	IMAP_NEXT_READ,       /* feed more input */
@@ -51,6 +52,10 @@ enum imap_next imap_session_next(const struct imap_session *s);
 void imap_session_run(struct imap_session *s);
 /* Worker thread, in IDLE: reports changes to the selected folder. */
 void imap_session_idle_poll(struct imap_session *s);
+/* The selected folder, NULL when none. For the transport, on the loop
+ * thread while no command runs (in IDLE): to ask the store where the
+ * folder's changes are made and wait for them (mail_folder_watch_paths). */
+struct mail_folder *imap_session_selected(struct imap_session *s);
 /* Milliseconds the transport should hold the output back (a failed
  * login's delay); reading it clears it. */
 unsigned imap_session_take_delay(struct imap_session *s);
