@@ -247,6 +247,13 @@ void mail_pop3_close(struct mail_pop3 **p)
 	*p = NULL;
 }
 
+int mail_folder_watch_paths(struct mail_folder *f, struct mail_watch_paths *r)
+{
+	if (f->store->v->folder_watch_paths == NULL)
+		return -1;
+	return f->store->v->folder_watch_paths(f, r);
+}
+
 int mail_folder_expunged_since(struct mail_folder *f, uint64_t since_modseq,
 			       const struct mail_range *within, size_t n,
 			       struct mail_range **uids_r, size_t *n_r, const char **error_r)

@@ -164,6 +164,7 @@ struct mail_folder;
 struct mail_iter;
 struct mail_pop3;
 
+struct mail_watch_paths;
 struct mail_store_vfuncs {
 	void (*free)(struct mail_store *s);
 	void (*trim)(struct mail_store *s);
@@ -224,6 +225,8 @@ struct mail_store_vfuncs {
 				     const struct mail_range *within, size_t n,
 				     struct mail_range **uids_r, size_t *n_r,
 				     const char **error_r);
+	/* NULL: the store cannot say where changes are made. */
+	int (*folder_watch_paths)(struct mail_folder *f, struct mail_watch_paths *r);
 };
 
 /* The common head of every implementation's objects. */

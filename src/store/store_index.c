@@ -482,4 +482,5 @@ const struct mail_store_vfuncs store_maildir_vfuncs = {
 	.pop3_commit = store_v_pop3_commit,
 	.pop3_close = store_v_pop3_close,
 	.folder_expunged_since = store_v_folder_expunged_since,
+	.folder_watch_paths = store_v_folder_watch_paths,
 };

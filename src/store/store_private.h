@@ -293,6 +293,7 @@ int store_v_pop3_read(struct mail_pop3 *p, size_t index, char **data_r, size_t *
 int store_v_pop3_commit(struct mail_pop3 *p, const size_t *indexes, size_t n,
 			const char **error_r);
 void store_v_pop3_close(struct mail_pop3 *p);
+int store_v_folder_watch_paths(struct mail_folder *f, struct mail_watch_paths *r);
 int store_v_folder_expunged_since(struct mail_folder *f, uint64_t since_modseq,
 				  const struct mail_range *within, size_t n,
 				  struct mail_range **uids_r, size_t *n_r, const char **error_r);

@@ -1,8 +1,4 @@
-/* mail_folder_watch_paths (store.h) of the Maildir++ + SQLite store.
- *
- * It is not a vtable entry because the vtable is filled in
- * store_index.c; it recognizes its own folders by their vtable instead,
- * and any other store answers -1 (its sessions poll). */
+/* mail_folder_watch_paths (store.h) of the Maildir++ + SQLite store. */
 #include "store/store_private.h"
 
 #include <stdio.h>
@@ -19,10 +15,8 @@ static const char *const index_files[] = {
 	"index.db-wal", "index.db", "index.db-journal", NULL,
 };
 
-int mail_folder_watch_paths(struct mail_folder *f, struct mail_watch_paths *r)
+int store_v_folder_watch_paths(struct mail_folder *f, struct mail_watch_paths *r)
 {
-	if (f->store->v != &store_maildir_vfuncs)
-		return -1;
 	const struct mfolder *mf = (const struct mfolder *)f;
 	/* Both fit (the assertion above); the root is no longer than a
 	 * folder's directory. */
