@@ -128,6 +128,20 @@ int fs_write_file_durable(const char *path, const void *data, size_t len,
 	return fs_fsync_dir(dir, error_r);
 }
 
+size_t fs_read_full(int fd, void *buf, size_t len)
+{
+	size_t got = 0;
+	while (got < len) {
+		ssize_t r = read(fd, (char *)buf + got, len - got);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			break;
+		got += (size_t)r;
+	}
+	return got;
+}
+
 int fs_read_file(const char *path, size_t max, char **data_r, size_t *len_r,
 		 const char **error_r)
 {
@@ -155,15 +169,7 @@ int fs_read_file(const char *path, size_t max, char **data_r, size_t *len_r,
 		*error_r = "out of memory";
 		return -1;
 	}
-	size_t got = 0;
-	while (got < size) {
-		ssize_t r = read(fd, p + got, size - got);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			break;
-		got += (size_t)r;
-	}
+	size_t got = fs_read_full(fd, p, size);
 	close(fd);
 	p[got] = '\0';
 	*data_r = p;

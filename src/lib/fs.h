@@ -13,6 +13,9 @@
 int fs_mkdir_p(const char *path, mode_t mode, const char **error_r);
 /* Opens dir and fsyncs it, making renames and creates in it durable. */
 int fs_fsync_dir(const char *dir, const char **error_r);
+/* Reads up to len octets, retrying on short reads and EINTR; stops at end
+ * of file or an error. Returns the count read. */
+size_t fs_read_full(int fd, void *buf, size_t len);
 /* Writes all of iov to fd, retrying on short writes and EINTR. */
 int fs_write_all(int fd, const struct iovec *iov, int iovcnt);
 /* Writes data to path atomically and durably: path.tmp.PID -> fsync ->

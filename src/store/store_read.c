@@ -13,6 +13,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "lib/fs.h"
+
 struct store_reading {
 	int dirfd;
 	const struct store_unread *files;
@@ -42,7 +44,7 @@ static int read_file(int dirfd, char **buf, size_t *cap, const char *fname,
 		errno = EIO;
 		return -1;
 	}
-	size_t size = (size_t)st.st_size, got = 0;
+	size_t size = (size_t)st.st_size;
 	if (size + 1 > *cap) {
 		char *d = realloc(*buf, size + 1);
 		if (d == NULL) {
@@ -53,14 +55,7 @@ static int read_file(int dirfd, char **buf, size_t *cap, const char *fname,
 		*buf = d;
 		*cap = size + 1;
 	}
-	while (got < size) {
-		ssize_t r = read(fd, *buf + got, size - got);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			break;
-		got += (size_t)r;
-	}
+	size_t got = fs_read_full(fd, *buf, size);
 	close(fd);
 	(*buf)[got] = '\0';
 	o->idate = st.st_mtim.tv_sec;

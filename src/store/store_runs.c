@@ -14,30 +14,11 @@ static const enum store_stmt stmts[2][4] = {
 };
 enum { AT, RUNS, SET, DEL };
 
-/* The run holding uid or the last one before it; 1 found, 0 none. */
-static int run_at(struct mfolder *mf, enum store_uidset set, uint32_t uid, uint32_t *lo_r,
-		  uint32_t *hi_r, const char **error_r)
+/* The first run of the query's answer for lo..hi; 1 found, 0 none. */
+static int run_query(struct mfolder *mf, enum store_uidset set, int q, uint32_t lo,
+		     uint32_t hi, uint32_t *lo_r, uint32_t *hi_r, const char **error_r)
 {
-	sqlite3_stmt *st = store_stmt(mf->ms, stmts[set][AT]);
-	if (st == NULL)
-		return store_db_error(mf->ms, "prepare", error_r);
-	store_bind_range(st, mf->row.id, 0, uid);
-	int rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		*lo_r = store_key_uid(sqlite3_column_int64(st, 0));
-		*hi_r = (uint32_t)sqlite3_column_int64(st, 1);
-	}
-	sqlite3_reset(st);
-	if (rc == SQLITE_ROW)
-		return 1;
-	return rc == SQLITE_DONE ? 0 : store_db_error(mf->ms, "runs", error_r);
-}
-
-/* The first run starting within lo..hi; 1 found, 0 none. */
-static int run_from(struct mfolder *mf, enum store_uidset set, uint32_t lo, uint32_t hi,
-		    uint32_t *lo_r, uint32_t *hi_r, const char **error_r)
-{
-	sqlite3_stmt *st = store_stmt(mf->ms, stmts[set][RUNS]);
+	sqlite3_stmt *st = store_stmt(mf->ms, stmts[set][q]);
 	if (st == NULL)
 		return store_db_error(mf->ms, "prepare", error_r);
 	store_bind_range(st, mf->row.id, lo, hi);
@@ -50,6 +31,20 @@ static int run_from(struct mfolder *mf, enum store_uidset set, uint32_t lo, uint
 	if (rc == SQLITE_ROW)
 		return 1;
 	return rc == SQLITE_DONE ? 0 : store_db_error(mf->ms, "runs", error_r);
+}
+
+/* The run holding uid or the last one before it. */
+static int run_at(struct mfolder *mf, enum store_uidset set, uint32_t uid, uint32_t *lo_r,
+		  uint32_t *hi_r, const char **error_r)
+{
+	return run_query(mf, set, AT, 0, uid, lo_r, hi_r, error_r);
+}
+
+/* The first run starting within lo..hi. */
+static int run_from(struct mfolder *mf, enum store_uidset set, uint32_t lo, uint32_t hi,
+		    uint32_t *lo_r, uint32_t *hi_r, const char **error_r)
+{
+	return run_query(mf, set, RUNS, lo, hi, lo_r, hi_r, error_r);
 }
 
 static int run_write(struct mfolder *mf, enum store_uidset set, int op, uint32_t lo,
