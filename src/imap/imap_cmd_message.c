@@ -18,30 +18,6 @@ const struct imap_command_def imap_commands_message[] = {
 	{ NULL, 0, 0, NULL, NULL },
 };
 
-static int range_cmp(const void *a, const void *b)
-{
-	const struct mail_range *x = a, *y = b;
-	return x->lo < y->lo ? -1 : x->lo > y->lo;
-}
-
-/* Sorts and joins overlapping or adjacent ranges in place. */
-static size_t ranges_merge(struct mail_range *r, size_t n)
-{
-	size_t o = 0;
-	if (n == 0)
-		return 0;
-	qsort(r, n, sizeof *r, range_cmp);
-	for (size_t i = 1; i < n; i++) {
-		if (r[o].hi == UINT32_MAX || r[i].lo <= r[o].hi + 1) {
-			if (r[i].hi > r[o].hi)
-				r[o].hi = r[i].hi;
-		} else {
-			r[++o] = r[i];
-		}
-	}
-	return o + 1;
-}
-
 /* "*" and reversed ranges resolved against last; 0 when the range lies
  * wholly above last (UIDs only; sequence numbers were checked). */
 static bool resolve(const struct imap_seq_range *in, uint32_t last, struct mail_range *out)
@@ -90,7 +66,7 @@ int imap_msg_uid_ranges(struct imap_session *s, const struct imap_seqset *set, b
 		if (resolve(q, last, &r[n]))
 			n++;
 	}
-	n = ranges_merge(r, n);
+	n = mail_ranges_normalize(r, n);
 	if (uid) {
 		*uids_r = r;
 		*n_r = n;

@@ -32,12 +32,6 @@ bool imap_search_charset_ok(struct imap_session *s, struct str charset)
 	return false;
 }
 
-static int range_cmp(const void *a, const void *b)
-{
-	const struct mail_range *x = a, *y = b;
-	return x->lo < y->lo ? -1 : x->lo > y->lo;
-}
-
 int imap_seqset_ranges(const struct imap_seqset *set, uint32_t star,
 		       struct mail_range **ranges_r, size_t *n_r)
 {
@@ -58,18 +52,8 @@ int imap_seqset_ranges(const struct imap_seqset *set, uint32_t star,
 			continue;   /* "*" of an empty folder */
 		r[n++] = (struct mail_range){ lo == 0 ? 1 : lo, hi };
 	}
-	qsort(r, n, sizeof *r, range_cmp);
-	size_t o = 0;
-	for (size_t i = 0; i < n; i++) {
-		if (o > 0 && (r[o - 1].hi == UINT32_MAX || r[i].lo <= r[o - 1].hi + 1)) {
-			if (r[i].hi > r[o - 1].hi)
-				r[o - 1].hi = r[i].hi;
-		} else {
-			r[o++] = r[i];
-		}
-	}
 	*ranges_r = r;
-	*n_r = o;
+	*n_r = mail_ranges_normalize(r, n);
 	return 0;
 }
 

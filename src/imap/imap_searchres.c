@@ -18,22 +18,18 @@ int imap_saved_set(struct imap_session *s, const uint32_t *ids, size_t n, bool u
 	imap_saved_clear(s);
 	if (n == 0)
 		return 0;
-	struct mail_range *r = malloc(n * sizeof *r);
-	if (r == NULL)
+	uint32_t *uids = malloc(n * sizeof *uids);
+	if (uids == NULL)
 		return -1;
-	size_t o = 0;
+	size_t k = 0;
 	for (size_t i = 0; i < n; i++) {
 		uint32_t u = uid ? ids[i] : mail_folder_seq_to_uid(s->folder, ids[i]);
-		if (u == 0)
-			continue;
-		if (o > 0 && r[o - 1].hi + 1 == u)
-			r[o - 1].hi = u;
-		else if (o == 0 || u > r[o - 1].hi)
-			r[o++] = (struct mail_range){ u, u };
+		if (u != 0)
+			uids[k++] = u;
 	}
-	s->saved = r;
-	s->nsaved = o;
-	return 0;
+	int r = mail_ranges_from_ids(uids, k, &s->saved, &s->nsaved);
+	free(uids);
+	return r;
 }
 
 int imap_saved_uids(struct imap_session *s, struct mail_range **uids_r, size_t *n_r)

@@ -30,6 +30,58 @@ void mail_folder_info_free(struct mail_folder_info **list, size_t count)
 	*list = NULL;
 }
 
+static int range_cmp(const void *a, const void *b)
+{
+	const struct mail_range *x = a, *y = b;
+	return x->lo < y->lo ? -1 : x->lo > y->lo;
+}
+
+size_t mail_ranges_normalize(struct mail_range *r, size_t n)
+{
+	if (n == 0)
+		return 0;
+	for (size_t i = 0; i < n; i++) {
+		if (r[i].lo > r[i].hi) {
+			uint32_t t = r[i].lo;
+			r[i].lo = r[i].hi;
+			r[i].hi = t;
+		}
+	}
+	qsort(r, n, sizeof *r, range_cmp);
+	size_t o = 0;
+	for (size_t i = 1; i < n; i++) {
+		if (r[o].hi == UINT32_MAX || r[i].lo <= r[o].hi + 1) {
+			if (r[i].hi > r[o].hi)
+				r[o].hi = r[i].hi;
+		} else {
+			r[++o] = r[i];
+		}
+	}
+	return o + 1;
+}
+
+int mail_ranges_from_ids(const uint32_t *uids, size_t n, struct mail_range **r_r,
+			 size_t *n_r)
+{
+	*r_r = NULL;
+	*n_r = 0;
+	if (n == 0)
+		return 0;
+	struct mail_range *r = malloc(n * sizeof *r);
+	if (r == NULL)
+		return -1;
+	size_t o = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (o > 0 && r[o - 1].hi + 1 == uids[i])
+			r[o - 1].hi = uids[i];
+		else
+			r[o++] = (struct mail_range){ uids[i], uids[i] };
+	}
+	*r_r = r;
+	*n_r = o;
+	return 0;
+}
+
 void mail_store_trim(struct mail_store *s)
 {
 	if (s != NULL)

@@ -73,6 +73,14 @@ struct mail_status {
 struct mail_range {
 	uint32_t lo, hi;
 };
+/* Puts ranges of any order (overlapping, lo > hi) into that form in
+ * place: each range ordered, sorted, overlapping and adjacent ones
+ * joined. Returns the new count. */
+size_t mail_ranges_normalize(struct mail_range *r, size_t n);
+/* Ascending numbers as ranges (malloc'd; NULL/0 for none). 0, or -1 (out
+ * of memory). */
+int mail_ranges_from_ids(const uint32_t *ids, size_t n, struct mail_range **r_r,
+			 size_t *n_r);
 
 /* Which cached fields an iteration returns (the rest stay NULL). */
 enum mail_fetch_fields {

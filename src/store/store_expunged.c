@@ -7,39 +7,17 @@
 
 #include <errno.h>
 #include <stdlib.h>
-
-static int range_cmp(const void *a, const void *b)
-{
-	const struct mail_range *x = a, *y = b;
-	return x->lo < y->lo ? -1 : x->lo > y->lo;
-}
+#include <string.h>
 
 /* A sorted, merged copy of the caller's ranges (any order, may overlap). */
 static struct mail_range *ranges_sorted(const struct mail_range *in, size_t n, size_t *n_r)
 {
 	struct mail_range *r = malloc((n > 0 ? n : 1) * sizeof *r);
-	size_t o = 0;
 	if (r == NULL)
 		return NULL;
-	for (size_t i = 0; i < n; i++) {
-		r[i] = in[i];
-		if (r[i].lo > r[i].hi) {
-			uint32_t t = r[i].lo;
-			r[i].lo = r[i].hi;
-			r[i].hi = t;
-		}
-	}
 	if (n > 0)
-		qsort(r, n, sizeof *r, range_cmp);
-	for (size_t i = 1; i < n; i++) {
-		if (r[o].hi == UINT32_MAX || r[i].lo <= r[o].hi + 1) {
-			if (r[i].hi > r[o].hi)
-				r[o].hi = r[i].hi;
-		} else {
-			r[++o] = r[i];
-		}
-	}
-	*n_r = n > 0 ? o + 1 : 0;
+		memcpy(r, in, n * sizeof *r);
+	*n_r = mail_ranges_normalize(r, n);
 	return r;
 }
 
@@ -98,7 +76,7 @@ int store_v_folder_expunged_since(struct mail_folder *f, uint64_t since_modseq,
 	}
 	int r = collect(mf, since_modseq, within != NULL ? w : NULL, nw, &uids, &count, error_r);
 	free(w);
-	if (r == 0 && store_uids_to_ranges(uids, count, uids_r, n_r) < 0) {
+	if (r == 0 && mail_ranges_from_ids(uids, count, uids_r, n_r) < 0) {
 		*error_r = "out of memory";
 		errno = ENOMEM;
 		r = -1;

@@ -286,7 +286,7 @@ int store_v_store_flags(struct mail_folder *f, const struct mail_range *uids, si
 	else
 		store_rollback(mf->ms);
 	if (r == 0 && nfailed > 0 &&
-	    store_uids_to_ranges(failed, nfailed, failed_r, failed_count_r) < 0) {
+	    mail_ranges_from_ids(failed, nfailed, failed_r, failed_count_r) < 0) {
 		*error_r = "out of memory";
 		r = -1;
 	}

@@ -26,28 +26,6 @@ int store_uids_push(uint32_t **arr, size_t *n, size_t *cap, uint32_t uid)
 	return 0;
 }
 
-int store_uids_to_ranges(const uint32_t *uids, size_t n, struct mail_range **r_r,
-			 size_t *n_r)
-{
-	*r_r = NULL;
-	*n_r = 0;
-	if (n == 0)
-		return 0;
-	struct mail_range *r = malloc(n * sizeof *r);
-	if (r == NULL)
-		return -1;
-	size_t o = 0;
-	for (size_t i = 0; i < n; i++) {
-		if (o > 0 && r[o - 1].hi + 1 == uids[i])
-			r[o - 1].hi = uids[i];
-		else
-			r[o++] = (struct mail_range){ uids[i], uids[i] };
-	}
-	*r_r = r;
-	*n_r = o;
-	return 0;
-}
-
 uint32_t store_v_folder_count(struct mail_folder *f)
 {
 	return ((struct mfolder *)f)->view.count;

@@ -226,9 +226,6 @@ int store_count_status(struct mfolder *mf, struct mail_status *st_r, const char 
 
 /* Appends uid to a growable array; 0 or -1 (no memory). */
 int store_uids_push(uint32_t **arr, size_t *n, size_t *cap, uint32_t uid);
-/* Ascending UIDs -> ranges (malloc'd; NULL/0 for none). */
-int store_uids_to_ranges(const uint32_t *uids, size_t n, struct mail_range **r_r,
-			 size_t *n_r);
 /* Every message of the folder in uids (index order), as rows. */
 struct msg_row {
 	uint32_t uid;
