@@ -72,7 +72,6 @@ static const char *const sql[ST_COUNT] = {
 		" VALUES(?1, ?2, 1, 1)",
 	[ST_FOLDER_SET] = "UPDATE folders SET uidnext = ?2, modseq = ?3 WHERE id = ?1",
 	[ST_FOLDER_MTIMES] = "UPDATE folders SET new_mtime = ?2, cur_mtime = ?3 WHERE id = ?1",
-	[ST_FOLDER_DEL] = "DELETE FROM folders WHERE id = ?1",
 	[ST_MSGS_LOAD] = "SELECT id, fname FROM msgs WHERE id BETWEEN ?1 AND ?2",
 	[ST_MSG_ADD] = "INSERT INTO msgs(id, fname, flags, keywords, modseq, size, vsize, idate)"
 		" VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
