@@ -225,7 +225,10 @@ static void run_task(struct worker_job *job)
 {
 	struct imap_glue *g = (struct imap_glue *)job;
 	if (g->polling)
-		imap_session_idle_poll(g->session);
+		/* Woken by the watches: a closed index connection costs
+		 * nothing while it waits, and a reopen per change is cheap.
+		 * Polling every IDLE_POLL_MS keeps it open. */
+		imap_session_idle_poll(g->session, g->idle_mode == IDLE_WATCH);
 	else
 		imap_session_run(g->session);
 }

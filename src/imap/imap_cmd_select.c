@@ -245,9 +245,12 @@ int imap_cmd_idle(struct imap_session *s)
 	return 0;
 }
 
-void imap_session_idle_poll(struct imap_session *s)
+void imap_session_idle_poll(struct imap_session *s, bool sleep)
 {
 	if (s->idling && s->state == IMAP_STATE_SELECTED)
 		imap_send_updates(s, true);
-	mail_store_trim(s->store);
+	if (sleep && s->idling)
+		mail_store_sleep(s->store);
+	else
+		mail_store_trim(s->store);
 }

@@ -50,8 +50,10 @@ size_t imap_session_input(struct imap_session *s, const char *data, size_t len);
 enum imap_next imap_session_next(const struct imap_session *s);
 /* Worker thread: runs (a slice of) the pending command. */
 void imap_session_run(struct imap_session *s);
-/* Worker thread, in IDLE: reports changes to the selected folder. */
-void imap_session_idle_poll(struct imap_session *s);
+/* Worker thread, in IDLE: reports changes to the selected folder. Then
+ * the store gives back its memory; with sleep (the transport is told of
+ * changes, so polls are rare) its index connection too. */
+void imap_session_idle_poll(struct imap_session *s, bool sleep);
 /* The selected folder, NULL when none. For the transport, on the loop
  * thread while no command runs (in IDLE): to ask the store where the
  * folder's changes are made and wait for them (mail_folder_watch_paths). */

@@ -88,6 +88,16 @@ void mail_store_trim(struct mail_store *s)
 		s->v->trim(s);
 }
 
+void mail_store_sleep(struct mail_store *s)
+{
+	if (s == NULL)
+		return;
+	if (s->v->sleep != NULL)
+		s->v->sleep(s);
+	else
+		s->v->trim(s);
+}
+
 void mail_store_free(struct mail_store **s)
 {
 	if (*s == NULL)

@@ -176,6 +176,7 @@ struct mail_watch_paths;
 struct mail_store_vfuncs {
 	void (*free)(struct mail_store *s);
 	void (*trim)(struct mail_store *s);
+	void (*sleep)(struct mail_store *s);   /* NULL: trim */
 	int (*ensure_defaults)(struct mail_store *s, const char **error_r);
 	int (*list)(struct mail_store *s, struct mail_folder_info **list_r,
 		    size_t *count_r, const char **error_r);
@@ -270,6 +271,11 @@ void mail_store_free(struct mail_store **s);
  * call when a session goes idle, so thousands of idle sessions cost
  * little. */
 void mail_store_trim(struct mail_store *s);
+/* More than trim, for a session that will wait long and is woken by
+ * change notification rather than polling (IDLE): the index connection
+ * is closed too and opened again by the next call. While asleep and
+ * while no one writes the index, mail_folder_poll opens nothing. */
+void mail_store_sleep(struct mail_store *s);
 /* Creates INBOX and Sent, Drafts, Trash, Junk, Archive (SPECIAL-USE),
  * all subscribed, if missing. Idempotent. */
 int mail_store_ensure_defaults(struct mail_store *s, const char **error_r);

@@ -251,7 +251,7 @@ static int copy_row(struct mfolder *src, struct mfolder *dst, const struct copie
 	};
 	for (int i = 0; i < 4; i++) {
 		sqlite3_stmt *st;
-		if (sqlite3_prepare_v2(dst->ms->db, q[i], -1, &st, NULL) != SQLITE_OK)
+		if (sqlite3_prepare_v2(store_db(dst->ms), q[i], -1, &st, NULL) != SQLITE_OK)
 			return store_db_error(dst->ms, "prepare", error_r);
 		sqlite3_bind_int64(st, 1, store_key(dst->row.id, uid));
 		sqlite3_bind_int64(st, 2, store_key(src->row.id, x->src_uid));

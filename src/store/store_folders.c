@@ -190,7 +190,7 @@ static int rename_tree(struct mstore *ms, const char *from, const char *to,
 	sqlite3_stmt *st;
 	const char *q = "UPDATE folders SET name = ?2 || substr(name, ?3)"
 			" WHERE name = ?1 OR substr(name, 1, ?3) = ?1 || '/'";
-	if (sqlite3_prepare_v2(ms->db, q, -1, &st, NULL) != SQLITE_OK)
+	if (sqlite3_prepare_v2(store_db(ms), q, -1, &st, NULL) != SQLITE_OK)
 		return store_db_error(ms, "prepare", error_r);
 	sqlite3_bind_text(st, 1, from, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, to, -1, SQLITE_STATIC);
@@ -229,7 +229,7 @@ static int forget_tree(struct mstore *ms, const char *name, const char **error_r
 	size_t n = 0;
 	const char *q = "SELECT name FROM folders WHERE name = ?1 OR"
 			" substr(name, 1, ?2) = ?1 || '/' LIMIT 64";
-	if (sqlite3_prepare_v2(ms->db, q, -1, &st, NULL) != SQLITE_OK)
+	if (sqlite3_prepare_v2(store_db(ms), q, -1, &st, NULL) != SQLITE_OK)
 		return store_db_error(ms, "prepare", error_r);
 	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 2, (int64_t)strlen(name) + 1);

@@ -145,6 +145,8 @@ sqlite3_stmt *store_stmt(struct mstore *ms, enum store_stmt id)
 {
 	sqlite3_stmt *st = ms->stmts[id];
 	if (st == NULL) {
+		if (store_db(ms) == NULL)
+			return NULL;
 		if (sqlite3_prepare_v3(ms->db, sql[id], -1, SQLITE_PREPARE_PERSISTENT,
 				       &ms->stmts[id], NULL) != SQLITE_OK)
 			return NULL;
@@ -157,7 +159,7 @@ sqlite3_stmt *store_stmt(struct mstore *ms, enum store_stmt id)
 
 int store_exec(struct mstore *ms, const char *q, const char **error_r)
 {
-	if (sqlite3_exec(ms->db, q, NULL, NULL, NULL) != SQLITE_OK)
+	if (store_db(ms) == NULL || sqlite3_exec(ms->db, q, NULL, NULL, NULL) != SQLITE_OK)
 		return store_db_error(ms, q, error_r);
 	return 0;
 }
@@ -169,7 +171,7 @@ int store_begin(struct mstore *ms, const char **error_r)
 
 int store_commit(struct mstore *ms, const char **error_r)
 {
-	if (sqlite3_exec(ms->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
+	if (ms->db == NULL || sqlite3_exec(ms->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
 		store_db_error(ms, "commit", error_r);
 		store_rollback(ms);
 		return -1;
@@ -179,7 +181,7 @@ int store_commit(struct mstore *ms, const char **error_r)
 
 void store_rollback(struct mstore *ms)
 {
-	if (!sqlite3_get_autocommit(ms->db))
+	if (ms->db != NULL && !sqlite3_get_autocommit(ms->db))
 		(void)sqlite3_exec(ms->db, "ROLLBACK", NULL, NULL, NULL);
 }
 
@@ -286,7 +288,7 @@ int store_folder_forget(struct mstore *ms, const char *name, const char **error_
 	};
 	for (size_t i = 0; i < sizeof del / sizeof del[0]; i++) {
 		sqlite3_stmt *st;
-		if (sqlite3_prepare_v2(ms->db, del[i], -1, &st, NULL) != SQLITE_OK)
+		if (sqlite3_prepare_v2(store_db(ms), del[i], -1, &st, NULL) != SQLITE_OK)
 			return store_db_error(ms, "prepare", error_r);
 		sqlite3_bind_int64(st, 1, row.id);
 		int rc = sqlite3_step(st);
@@ -328,6 +330,52 @@ static int schema_upgrade(struct mstore *ms, const char **error_r)
 	return rc == SQLITE_DONE ? 0 : store_db_error(ms, "schema", error_r);
 }
 
+static int db_connect(struct mstore *ms, int open_flags, const char **error_r)
+{
+	char path[STORE_PATH_MAX + 16];
+	snprintf(path, sizeof path, "%s/index.db", ms->root);
+	int rc = sqlite3_open_v2(path, &ms->db, open_flags | SQLITE_OPEN_READWRITE |
+				 SQLITE_OPEN_NOMUTEX, NULL);
+	if (rc != SQLITE_OK) {
+		store_db_error(ms, "open", error_r);
+		sqlite3_close(ms->db);
+		ms->db = NULL;
+		return -1;
+	}
+	sqlite3_busy_timeout(ms->db, 30000);
+	/* Sleeping sessions close and reopen their connections: the last
+	 * close in the process must not delete the write-ahead log and its
+	 * index, or every reopen would make them anew (and their mtimes,
+	 * which say whether the index was written, would never settle). */
+	int persist = 1;
+	(void)sqlite3_file_control(ms->db, "main", SQLITE_FCNTL_PERSIST_WAL, &persist);
+	/* Nor write: a checkpoint at close would write index.db, which the
+	 * sleeping sessions' notification reports as news to all of them,
+	 * whose reopen and close would do it again. Writers checkpoint as
+	 * the log grows (wal_autocheckpoint). */
+	(void)sqlite3_db_config(ms->db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, NULL);
+	/* synchronous=NORMAL in WAL: a crash may lose the last index
+	 * transactions, never the mail, and the next sync redoes them from
+	 * the Maildir (which is fsync'd before the index is told). */
+	if (store_exec(ms, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
+		       " PRAGMA cache_size=-1024; PRAGMA temp_store=MEMORY", error_r) < 0) {
+		sqlite3_close(ms->db);
+		ms->db = NULL;
+		return -1;
+	}
+	return 0;
+}
+
+sqlite3 *store_db(struct mstore *ms)
+{
+	const char *err;
+	/* Asleep (mail_store_sleep): the connection comes back on first
+	 * use; the schema was made when the store was opened. */
+	if (ms->db == NULL && !ms->closed)
+		(void)db_connect(ms, 0, &err);
+	return ms->db;
+}
+
 int store_index_open(struct mstore *ms, const char **error_r)
 {
 	char path[STORE_PATH_MAX + 16], side[STORE_PATH_MAX + 32];
@@ -340,16 +388,7 @@ int store_index_open(struct mstore *ms, const char **error_r)
 		snprintf(side, sizeof side, "%s-shm", path);
 		unlink(side);
 	}
-	int rc = sqlite3_open_v2(path, &ms->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
-				 SQLITE_OPEN_NOMUTEX, NULL);
-	if (rc != SQLITE_OK)
-		return store_db_error(ms, "open", error_r);
-	sqlite3_busy_timeout(ms->db, 30000);
-	/* synchronous=NORMAL in WAL: a crash may lose the last index
-	 * transactions, never the mail, and the next sync redoes them from
-	 * the Maildir (which is fsync'd before the index is told). */
-	if (store_exec(ms, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
-		       " PRAGMA cache_size=-1024; PRAGMA temp_store=MEMORY", error_r) < 0)
+	if (db_connect(ms, SQLITE_OPEN_CREATE, error_r) < 0)
 		return -1;
 	if (store_begin(ms, error_r) < 0)
 		return -1;
@@ -368,6 +407,7 @@ void store_index_close(struct mstore *ms)
 	}
 	sqlite3_close(ms->db);
 	ms->db = NULL;
+	ms->closed = true;
 }
 
 /* An idle session keeps no prepared statements: they are most of what
@@ -403,6 +443,51 @@ static void store_v_trim(struct mail_store *s)
 		}
 	}
 	sqlite3_db_release_memory(ms->db);
+	trim_heap();
+}
+
+/* Each commit writes index.db-wal, each checkpoint index.db: the two
+ * mtimes (ns; -1 when absent) say whether anyone wrote the index. */
+static void index_mtimes(const struct mstore *ms, int64_t *db_r, int64_t *wal_r)
+{
+	*db_r = store_mtime_ns(ms->root, "index.db");
+	*wal_r = store_mtime_ns(ms->root, "index.db-wal");
+}
+
+bool store_asleep_unchanged(struct mstore *ms)
+{
+	int64_t db, wal;
+	struct timespec now;
+	if (ms->db != NULL)
+		return false;
+	index_mtimes(ms, &db, &wal);
+	/* A write in the same clock tick as the last one leaves the mtime
+	 * as it was: one younger than a second is not trusted. */
+	clock_gettime(CLOCK_REALTIME, &now);
+	int64_t n = (int64_t)now.tv_sec * 1000000000LL + now.tv_nsec;
+	return db == ms->slept_db && wal == ms->slept_wal && n - db >= 1000000000LL &&
+	       n - wal >= 1000000000LL;
+}
+
+/* Before a long wait (IDLE with change notification): the connection
+ * too, with its schema, page cache and file descriptors; store_db()
+ * opens it again on the next call (about 0.1 ms). Not inside a
+ * transaction. */
+static void store_v_sleep(struct mail_store *s)
+{
+	struct mstore *ms = (struct mstore *)s;
+	if (ms->db == NULL || !sqlite3_get_autocommit(ms->db)) {
+		store_v_trim(s);
+		return;
+	}
+	for (size_t i = 0; i < ST_COUNT; i++) {
+		sqlite3_finalize(ms->stmts[i]);
+		ms->stmts[i] = NULL;
+	}
+	if (sqlite3_close(ms->db) != SQLITE_OK)
+		return;   /* a statement still open: it stays awake */
+	ms->db = NULL;
+	index_mtimes(ms, &ms->slept_db, &ms->slept_wal);
 	trim_heap();
 }
 
@@ -451,6 +536,7 @@ int mail_store_maildir_open(const char *data_dir, const char *domain, const char
 
 const struct mail_store_vfuncs store_maildir_vfuncs = {
 	.trim = store_v_trim,
+	.sleep = store_v_sleep,
 	.free = store_v_free,
 	.ensure_defaults = store_v_ensure_defaults,
 	.list = store_v_list,

@@ -80,7 +80,7 @@ int store_v_iter_init(struct mail_folder *f, const struct mail_range *uids, size
 	it->n = n;
 	it->fields = fields;
 	if (build_query(it, q, sizeof q) < 0 ||
-	    sqlite3_prepare_v3(mf->ms->db, q, -1, 0, &it->st, NULL) != SQLITE_OK) {
+	    sqlite3_prepare_v3(store_db(mf->ms), q, -1, 0, &it->st, NULL) != SQLITE_OK) {
 		store_db_error(mf->ms, "prepare", error_r);
 		free(it->ranges);
 		free(it);

@@ -39,6 +39,8 @@ struct mstore {
 	char root[STORE_PATH_MAX];
 	sqlite3 *db;
 	sqlite3_stmt *stmts[ST_COUNT];
+	bool closed;              /* for good: store_db() does not reopen */
+	int64_t slept_db, slept_wal; /* index files' mtimes when it fell asleep */
 	char err[256];            /* error text of the last failed call */
 };
 
@@ -100,6 +102,11 @@ int store_folder_path(const struct mstore *ms, const char *name, char *out,
 /* store_index.c */
 int store_index_open(struct mstore *ms, const char **error_r);
 void store_index_close(struct mstore *ms);
+/* The connection, opened again if the store was asleep; NULL when that
+ * fails. */
+sqlite3 *store_db(struct mstore *ms);
+/* Asleep, and no one wrote the index since. */
+bool store_asleep_unchanged(struct mstore *ms);
 /* The statement, reset and unbound; NULL on failure. */
 sqlite3_stmt *store_stmt(struct mstore *ms, enum store_stmt id);
 /* Binds ?1 and ?2 to the keys of folder's UIDs lo and hi. */

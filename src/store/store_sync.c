@@ -180,7 +180,7 @@ static int kmap_index(struct kmap *m)
  * in one read transaction (or the caller's) so the two agree. */
 static int kmap_load(struct mfolder *mf, struct kmap *m, uint32_t from, const char **error_r)
 {
-	bool own = sqlite3_get_autocommit(mf->ms->db);
+	bool own = store_db(mf->ms) != NULL && sqlite3_get_autocommit(mf->ms->db);
 	if (own && store_exec(mf->ms, "BEGIN", error_r) < 0)
 		return -1;
 	int r = store_folder_row(mf->ms, mf->name, false, &mf->row, error_r);
@@ -589,6 +589,15 @@ int store_v_folder_poll(struct mail_folder *f, bool *changed_r, const char **err
 	if (nm < 0 || cm < 0) {
 		*error_r = "folder does not exist";
 		return -1;
+	}
+	/* Asleep (mail_store_sleep) with directories as they were when the
+	 * view was made and an index no one wrote since: nothing changed,
+	 * and no connection was opened to say so (a few stat()s). */
+	if (unchanged(mf, nm, cm, !(mf->open_flags & MAIL_OPEN_READONLY)) &&
+	    mf->row.modseq == mf->view_modseq && mf->row.uidnext == mf->view_uidnext &&
+	    store_asleep_unchanged(mf->ms)) {
+		*changed_r = false;
+		return 0;
 	}
 	if (reload_row(mf, error_r) < 0)
 		return -1;

@@ -77,7 +77,7 @@ static bool step(struct imap_session *s)
 		imap_session_tls_started(s);
 		break;
 	case IMAP_NEXT_IDLE:
-		imap_session_idle_poll(s);
+		imap_session_idle_poll(s, true);   /* the sleeping store: reopened next */
 		break;
 	case IMAP_NEXT_CLOSE:
 		return false;

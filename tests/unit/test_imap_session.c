@@ -398,11 +398,11 @@ static void test_updates_and_idle(void **st)
 	drive(s, in, strlen(in), 1, &t, &d);
 	assert_string_equal(t.data, "+ idling\r\n");
 	assert_int_equal(imap_session_next(s), IMAP_NEXT_IDLE);
-	imap_session_idle_poll(s);
+	imap_session_idle_poll(s, true);
 	take_output(s, &t);
 	assert_string_equal(t.data, "+ idling\r\n");
 	append_msgs("Drafts", 2);
-	imap_session_idle_poll(s);
+	imap_session_idle_poll(s, true);
 	take_output(s, &t);
 	assert_string_equal(t.data, "+ idling\r\n* 3 EXISTS\r\n");
 	buf_reset(&t);

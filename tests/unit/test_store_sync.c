@@ -354,6 +354,67 @@ static void test_read_many(void **st)
 	mail_store_free(&s);
 }
 
+static int open_fds(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	int n = 0;
+	if (d == NULL)
+		return -1;
+	while (readdir(d) != NULL)
+		n++;
+	closedir(d);
+	return n;
+}
+
+/* A sleeping store (IDLE with notification) holds no index connection
+ * and no descriptors for it, and every call after works as before:
+ * changes by another handle, listing, flags, STATUS. */
+static void test_sleep(void **st)
+{
+	(void)st;
+	struct mail_store *s = open_store(), *other = open_store();
+	const char *err;
+	append_msg(s, "INBOX", "Subject: 1\n\n1\n", 0);
+	struct mail_folder *f;
+	assert_int_equal(mail_folder_open(s, "INBOX", 0, &f, &err), 0);
+	int awake = open_fds();
+	mail_store_sleep(s);
+	assert_true(open_fds() < awake);
+	append_msg(other, "INBOX", "Subject: 2\n\n2\n", 0);
+	bool changed = false;
+	assert_int_equal(mail_folder_poll(f, &changed, &err), 0);
+	assert_true(changed);
+	struct mail_changes ch;
+	changes(f, &ch);
+	assert_int_equal(ch.new_count, 1);
+	mail_changes_clear(&ch);
+	mail_store_sleep(s);
+	struct mail_range all = { 1, UINT32_MAX };
+	struct mail_range *failed = NULL;
+	size_t nfailed = 0;
+	assert_int_equal(mail_folder_store_flags(f, &all, 1, MAIL_FLAGS_ADD, MAIL_SEEN, "k", 0,
+						 &failed, &nfailed, &err), 0);
+	free(failed);
+	mail_store_sleep(s);
+	struct mail_iter *it;
+	const struct mail_msg *m;
+	assert_int_equal(mail_folder_iter_init(f, &all, 1, MAIL_FETCH_HEADERS, &it, &err), 0);
+	for (int i = 1; i <= 2; i++) {
+		assert_int_equal(mail_folder_iter_next(it, &m, &err), 1);
+		assert_int_equal(m->flags, MAIL_SEEN);
+		assert_string_equal(m->keywords, "k");
+	}
+	mail_folder_iter_deinit(&it);
+	mail_store_sleep(s);
+	struct mail_status sts;
+	assert_int_equal(mail_store_status(s, "INBOX", &sts, &err), 0);
+	assert_int_equal(sts.messages, 2);
+	assert_int_equal(sts.unseen, 0);
+	mail_folder_close(&f);
+	mail_store_free(&s);
+	mail_store_free(&other);
+}
+
 static int fake_parse(void *ctx, const char *msg, size_t len, char **env_r, char **bs_r,
 		      char **body_r)
 {
@@ -409,6 +470,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_parser_hook, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_read_on_first_need, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_read_many, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_sleep, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
