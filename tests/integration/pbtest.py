@@ -473,6 +473,7 @@ class Server:
                                  if p not in self.ports.values())
                 self.write_config()
             self._stderr = open(self.stderr_path, "ab")
+            self._log_mark = self._stderr.tell()
             self.proc = subprocess.Popen([postbox_bin(), "serve", "-c", self.conf],
                                          stdin=subprocess.DEVNULL, stdout=self._stderr,
                                          stderr=self._stderr)
@@ -491,6 +492,12 @@ class Server:
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 return False
+            # Ours, not another test's server that took one of our ports
+            # between free_ports() and the bind: serve says "ready" once
+            # every listener is bound.
+            if b" ready (config " not in self.log_bytes()[self._log_mark:]:
+                time.sleep(0.05)
+                continue
             try:
                 with socket.create_connection(("127.0.0.1", self.port), timeout=1) as s:
                     # Read the greeting so the probe leaves cleanly.
