@@ -156,8 +156,10 @@ static void idle_start(struct imap_glue *g)
 	g->changed = true;
 	return;
 fail:
-	/* watch_add logged it; this IDLE polls. */
+	/* watch_add logged it; this IDLE polls (idle_stop leaves the mode
+	 * off, which would never look again). */
 	idle_stop(g);
+	g->idle_mode = IDLE_POLL;
 	g->idle_mode = IDLE_POLL;
 }
 
