@@ -22,6 +22,7 @@ run: build
 
 test: build-test
 	@scripts/check-banned
+	@scripts/check-layers
 	@cd build-test && ctest --output-on-failure -j$(JOBS)
 
 bench: build

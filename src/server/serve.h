@@ -1,8 +1,8 @@
-#ifndef PB_CLI_SERVE_H
-#define PB_CLI_SERVE_H
-/* The running server: what "postbox serve" holds while it runs, shared by
- * the per-protocol glue files (serve_smtp.c, ...) that join a net/ conn to
- * a protocol session and to the stores. */
+#ifndef PB_SERVER_SERVE_H
+#define PB_SERVER_SERVE_H
+/* The daemon: what "postbox serve" holds while it runs, shared by the
+ * per-protocol glue files (serve_smtp.c, ...) that join a net/ conn to a
+ * protocol session and to the stores. */
 
 #include <stdbool.h>
 #include <openssl/ssl.h>
@@ -81,6 +81,10 @@ void serve_glue_submit(struct serve_glue *g, void (*run)(struct worker_job *),
 /* First thing when work comes back: false when the glue was freed
  * because the connection had gone. */
 bool serve_glue_back(struct serve_glue *g);
+
+/* postbox serve: loads config_path, binds, drops privileges and runs
+ * every configured service until SIGTERM/SIGINT. 0, or -1 with *error_r. */
+int server_run(const char *config_path, const char **error_r);
 
 /* Fill srv->services[] for their protocols. */
 void serve_smtp_init(struct server *srv);

@@ -6,7 +6,7 @@
 #include <string.h>
 #include <event2/event.h>
 
-#include "cli/serve.h"
+#include "server/serve.h"
 #include "imap/imap_message.h"
 #include "imap/imap_session.h"
 #include "lib/log.h"

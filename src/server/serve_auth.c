@@ -4,7 +4,7 @@
 #include <string.h>
 
 #include "auth/userdb.h"
-#include "cli/serve.h"
+#include "server/serve.h"
 #include "lib/log.h"
 
 /* SQLite handles are per thread; the data directory never changes while

@@ -6,7 +6,7 @@
 #include <time.h>
 
 #include "auth/userdb.h"
-#include "cli/serve.h"
+#include "server/serve.h"
 #include "delivery/local.h"
 #include "delivery/resolve.h"
 #include "lib/log.h"

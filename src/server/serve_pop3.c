@@ -5,7 +5,7 @@
 #include <string.h>
 #include <event2/event.h>
 
-#include "cli/serve.h"
+#include "server/serve.h"
 #include "lib/log.h"
 #include "pop3/pop3_server.h"
 #include "store/store.h"

@@ -1,6 +1,6 @@
 /* What the SMTP, POP3 and IMAP glue files share: the life of a session
  * whose work (commits, store access, password checks) runs elsewhere. */
-#include "cli/serve.h"
+#include "server/serve.h"
 
 void serve_glue_init(struct serve_glue *g, struct server *srv, struct conn *c,
 		     void (*destroy)(struct serve_glue *g))

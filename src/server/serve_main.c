@@ -1,0 +1,301 @@
+/* The daemon: setup, signals, the event loop and an orderly stop. */
+#include <errno.h>
+#include <grp.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <event2/event.h>
+#include <event2/thread.h>
+
+#include "auth/userdb.h"
+#include "server/serve.h"
+#include "delivery/local.h"
+#include "lib/buf.h"
+#include "lib/fs.h"
+#include "lib/log.h"
+#include "net/limits.h"
+#include "net/listener.h"
+#include "net/tls.h"
+#include "net/watch.h"
+#include "store/store.h"
+
+#define MAX_LISTENERS (LISTEN_SERVICE_COUNT * CONFIG_MAX_LISTEN)
+#define STOP_GRACE_SECONDS 30
+#define ACCESS_THREADS 4        /* store and password work of POP3/IMAP sessions */
+#define STOP_SESSIONS_TICKS 30   /* 3 s at 100 ms */
+
+struct serve_state {
+	struct server srv;
+	const char *config_path;
+	struct conn_limits *limits;
+	struct listener *listeners[MAX_LISTENERS];
+	size_t listener_count;
+	struct event *sig_term, *sig_int, *sig_hup, *stop_timer;
+	int stop_ticks;
+};
+
+struct config_ref *config_ref_new(void)
+{
+	struct config_ref *r = calloc(1, sizeof *r);
+	if (r != NULL)
+		r->refs = 1;
+	return r;
+}
+
+struct config_ref *config_ref_hold(struct config_ref *r)
+{
+	r->refs++;
+	return r;
+}
+
+void config_ref_release(struct config_ref **r)
+{
+	if (*r != NULL && --(*r)->refs == 0)
+		free(*r);
+	*r = NULL;
+}
+
+static int load_tls(struct server *srv, const struct config *cfg, const char **error_r)
+{
+	if (cfg->tls_cert[0] == '\0' || cfg->tls_key[0] == '\0') {
+		srv->tls_ctx = NULL;
+		return 0;
+	}
+	SSL_CTX *ctx = tls_server_ctx_new(cfg->tls_cert, cfg->tls_key, error_r);
+	if (ctx == NULL)
+		return -1;
+	if (srv->tls_ctx != NULL)
+		SSL_CTX_free(srv->tls_ctx);  /* live connections hold their own reference */
+	srv->tls_ctx = ctx;
+	return 0;
+}
+
+static int open_listeners(struct serve_state *st, const char **error_r)
+{
+	const struct config *cfg = st->srv.cfg;
+	for (int svc = 0; svc < LISTEN_SERVICE_COUNT; svc++) {
+		const char *name = config_service_name((enum listen_service)svc);
+		if (cfg->listen_count[svc] > 0 && st->srv.services[svc].proto == NULL) {
+			log_warn("%s: not available in this version; [listen] %s ignored", name, name);
+			continue;
+		}
+		for (size_t i = 0; i < cfg->listen_count[svc]; i++) {
+			const struct listen_addr *a = &cfg->listen[svc][i];
+			struct listener *l = listener_open(st->srv.base, a->host, a->port,
+							   &st->srv.services[svc], st->limits,
+							   error_r);
+			if (l == NULL)
+				return -1;
+			st->listeners[st->listener_count++] = l;
+			log_info("%s: listening on %s:%u", name, a->host, a->port);
+		}
+	}
+	return 0;
+}
+
+/* Binding happens as root; everything after runs as [server] user. */
+static int drop_privileges(const struct config *cfg, const char **error_r)
+{
+	static char err[1400];
+	if (cfg->user[0] == '\0' || geteuid() != 0)
+		return 0;
+	struct passwd *pw = getpwnam(cfg->user);
+	if (pw == NULL) {
+		snprintf(err, sizeof err, "[server] user %s does not exist", cfg->user);
+		*error_r = err;
+		return -1;
+	}
+	char path[1024];
+	const char *names[] = { "", "/mail", "/postbox.db", "/postbox.db-wal", "/postbox.db-shm" };
+	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+		snprintf(path, sizeof path, "%s%s", cfg->data_dir, names[i]);
+		if (chown(path, pw->pw_uid, pw->pw_gid) < 0 && errno != ENOENT) {
+			snprintf(err, sizeof err, "chown %s: %s", path, strerror(errno));
+			*error_r = err;
+			return -1;
+		}
+	}
+	if (setgroups(0, NULL) < 0 || setgid(pw->pw_gid) < 0 || setuid(pw->pw_uid) < 0) {
+		snprintf(err, sizeof err, "cannot become user %s: %s", cfg->user, strerror(errno));
+		*error_r = err;
+		return -1;
+	}
+	log_info("running as user %s", cfg->user);
+	return 0;
+}
+
+static void stop_tick(evutil_socket_t fd, short what, void *arg)
+{
+	struct serve_state *st = arg;
+	(void)fd;
+	(void)what;
+	/* Commits in flight are always waited for: their clients get their
+	 * 250 and nothing acknowledged is lost. Sessions have had their 421
+	 * and get a few seconds to take it. */
+	st->stop_ticks++;
+	bool commits_done = local_delivery_pending(st->srv.local) == 0 &&
+			    worker_pending(st->srv.tasks) == 0;
+	bool sessions_done = conn_count() == 0 || st->stop_ticks > STOP_SESSIONS_TICKS;
+	if ((commits_done && sessions_done) || st->stop_ticks > STOP_GRACE_SECONDS * 10)
+		event_base_loopbreak(st->srv.base);
+}
+
+static void on_stop(evutil_socket_t sig, short what, void *arg)
+{
+	struct serve_state *st = arg;
+	(void)what;
+	if (st->srv.stopping)
+		return;
+	st->srv.stopping = true;
+	log_info("signal %d: stopping", (int)sig);
+	for (size_t i = 0; i < st->listener_count; i++)
+		listener_close(&st->listeners[i]);
+	conn_shutdown_all();
+	struct timeval tv = { 0, 100000 };
+	st->stop_timer = event_new(st->srv.base, -1, EV_PERSIST, stop_tick, st);
+	event_add(st->stop_timer, &tv);
+}
+
+static void on_reload(evutil_socket_t sig, short what, void *arg)
+{
+	struct serve_state *st = arg;
+	const char *err = NULL;
+	(void)sig;
+	(void)what;
+	struct config_ref *ref = config_ref_new();
+	if (ref == NULL) {
+		log_err("reload: out of memory; keeping the running configuration");
+		return;
+	}
+	if (config_load(st->config_path, &ref->cfg, &err) < 0) {
+		log_err("reload: %s; keeping the running configuration", err);
+		config_ref_release(&ref);
+		return;
+	}
+	const struct config *cfg = &ref->cfg;
+	if (load_tls(&st->srv, cfg, &err) < 0)
+		log_err("reload: %s; keeping the old certificate", err);
+	config_ref_release(&st->srv.cfg_ref);
+	st->srv.cfg_ref = ref;
+	st->srv.cfg = cfg;
+	conn_limits_set(st->limits, cfg->connections, cfg->connections_per_ip);
+	log_info("reload: configuration and TLS reloaded from %s (listen addresses and"
+		 " data_dir changes need a restart)", st->config_path);
+}
+
+/* Delivery threads: each commits batches on its own, and the file system
+ * overlaps their fsyncs. POSTBOX_DELIVERY_THREADS overrides, for measuring. */
+static unsigned delivery_threads(void)
+{
+	const char *env = getenv("POSTBOX_DELIVERY_THREADS");
+	unsigned long long n;
+	if (env != NULL && str_to_u64(str_from(env), 64, &n) == 0 && n > 0)
+		return (unsigned)n;
+	return 2;
+}
+
+static int setup(struct serve_state *st, const char **error_r)
+{
+	const struct config *cfg = st->srv.cfg;
+	struct server *srv = &st->srv;
+	if (cfg->log[0] != '\0' && strcmp(cfg->log, "syslog") == 0)
+		log_use_syslog("postbox");
+	char mail[1024];
+	snprintf(mail, sizeof mail, "%s/mail", cfg->data_dir);
+	if (fs_mkdir_p(mail, 0700, error_r) < 0)
+		return -1;
+	if (load_tls(srv, cfg, error_r) < 0)
+		return -1;
+	st->limits = conn_limits_new(cfg->connections, cfg->connections_per_ip);
+	srv->local = local_delivery_new(srv->base, cfg->data_dir, delivery_threads());
+	if (st->limits == NULL || srv->local == NULL) {
+		*error_r = "out of memory";
+		return -1;
+	}
+	srv->tasks = worker_pool_new(srv->base, ACCESS_THREADS, NULL, NULL);
+	if (srv->tasks == NULL) {
+		*error_r = "cannot start worker threads";
+		return -1;
+	}
+	/* IDLE waits for changes the kernel reports; without them it polls
+	 * (slower to notice nothing, same promises). */
+	const char *werr = NULL;
+	srv->watch = watch_new(srv->base, &werr);
+	if (srv->watch == NULL)
+		log_warn("IDLE will poll folders: %s", werr);
+	serve_smtp_init(srv);
+	serve_pop3_init(srv);
+	serve_imap_init(srv);
+	if (open_listeners(st, error_r) < 0 || drop_privileges(cfg, error_r) < 0)
+		return -1;
+	if (userdb_open(cfg->data_dir, &srv->userdb, error_r) < 0)
+		return -1;
+	st->sig_term = evsignal_new(srv->base, SIGTERM, on_stop, st);
+	st->sig_int = evsignal_new(srv->base, SIGINT, on_stop, st);
+	st->sig_hup = evsignal_new(srv->base, SIGHUP, on_reload, st);
+	event_add(st->sig_term, NULL);
+	event_add(st->sig_int, NULL);
+	event_add(st->sig_hup, NULL);
+	return 0;
+}
+
+static void teardown(struct serve_state *st)
+{
+	for (size_t i = 0; i < st->listener_count; i++)
+		listener_close(&st->listeners[i]);
+	local_delivery_free(&st->srv.local);
+	worker_pool_free(&st->srv.tasks);
+	watch_free(&st->srv.watch);
+	userdb_close(&st->srv.userdb);
+	if (st->stop_timer)
+		event_free(st->stop_timer);
+	if (st->sig_term) {
+		event_free(st->sig_term);
+		event_free(st->sig_int);
+		event_free(st->sig_hup);
+	}
+	conn_limits_free(&st->limits);
+	if (st->srv.tls_ctx)
+		SSL_CTX_free(st->srv.tls_ctx);
+	event_base_free(st->srv.base);
+	config_ref_release(&st->srv.cfg_ref);
+}
+
+int server_run(const char *config_path, const char **error_r)
+{
+	struct serve_state st;
+	memset(&st, 0, sizeof st);
+	mail_store_global_init();
+	st.config_path = config_path;
+	st.srv.cfg_ref = config_ref_new();
+	if (st.srv.cfg_ref == NULL) {
+		*error_r = "out of memory";
+		return -1;
+	}
+	if (config_load(st.config_path, &st.srv.cfg_ref->cfg, error_r) < 0) {
+		config_ref_release(&st.srv.cfg_ref);
+		return -1;
+	}
+	st.srv.cfg = &st.srv.cfg_ref->cfg;
+	signal(SIGPIPE, SIG_IGN);
+	evthread_use_pthreads();
+	st.srv.base = event_base_new();
+	if (st.srv.base == NULL) {
+		config_ref_release(&st.srv.cfg_ref);
+		*error_r = "cannot create the event loop";
+		return -1;
+	}
+	int rc = 0;
+	if (setup(&st, error_r) < 0) {
+		rc = -1;
+	} else {
+		log_info("postbox %s ready (config %s)", st.srv.cfg->hostname, st.config_path);
+		event_base_dispatch(st.srv.base);
+		log_info("stopped");
+	}
+	teardown(&st);
+	return rc;
+}
