@@ -7,6 +7,7 @@ void line_reader_init(struct line_reader *r, size_t max)
 	buf_init(&r->line, max);
 	r->discarding = false;
 	r->ready = false;
+	r->bare_lf = false;
 }
 
 void line_reader_free(struct line_reader *r)
@@ -21,10 +22,11 @@ void line_reader_reset(struct line_reader *r)
 	r->ready = false;
 }
 
-static size_t without_eol(const char *p, size_t n)
+static size_t without_eol(struct line_reader *r, const char *p, size_t n)
 {
 	n--;  /* the LF */
-	return n > 0 && p[n - 1] == '\r' ? n - 1 : n;
+	r->bare_lf = n == 0 || p[n - 1] != '\r';
+	return r->bare_lf ? n : n - 1;
 }
 
 enum line_result line_reader_feed(struct line_reader *r, const char *p, size_t n,
@@ -44,7 +46,7 @@ enum line_result line_reader_feed(struct line_reader *r, const char *p, size_t n
 	if (lf != NULL && r->line.len == 0 && take <= r->line.max) {
 		/* The common case: a whole line in the input, no copy. */
 		*line_r = p;
-		*len_r = without_eol(p, take);
+		*len_r = without_eol(r, p, take);
 		return LINE_READY;
 	}
 	if (buf_append(&r->line, p, take) < 0) {
@@ -56,6 +58,6 @@ enum line_result line_reader_feed(struct line_reader *r, const char *p, size_t n
 		return LINE_NEED_MORE;
 	r->ready = true;
 	*line_r = r->line.data;
-	*len_r = without_eol(r->line.data, r->line.len);
+	*len_r = without_eol(r, r->line.data, r->line.len);
 	return LINE_READY;
 }

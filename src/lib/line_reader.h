@@ -14,6 +14,7 @@ struct line_reader {
 	struct buf line;      /* a partial line */
 	bool discarding;      /* inside an overlong line */
 	bool ready;           /* the last result was a line in `line` */
+	bool bare_lf;         /* the last line ended in LF without CR */
 };
 
 enum line_result {

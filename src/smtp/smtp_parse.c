@@ -318,6 +318,7 @@ static enum smtp_parse_result parse_path(struct cur *c, struct smtp_cmd *cmd, bo
 					 const char **error_r)
 {
 	struct smtp_mailbox *mb = &cmd->mailbox;
+	size_t start = c->pos;
 
 	c->pos++;
 	if (cur_peek(c) == '>') {
@@ -346,6 +347,12 @@ static enum smtp_parse_result parse_path(struct cur *c, struct smtp_cmd *cmd, bo
 		return SMTP_PARSE_BAD_ADDRESS;
 	}
 	c->pos++;
+	/* RFC 5321 4.5.3.1.3: a path is at most 256 octets, brackets and
+	 * any source route included. */
+	if (c->pos - start > SMTP_PATH_MAX) {
+		*error_r = "path longer than 256 octets (RFC 5321 4.5.3.1.3)";
+		return SMTP_PARSE_BAD_ADDRESS;
+	}
 	return SMTP_PARSE_OK;
 }
 
@@ -390,8 +397,17 @@ static enum smtp_parse_result parse_params(struct cur *c, struct smtp_cmd *cmd,
 			*error_r = "too many parameters";
 			return SMTP_PARSE_TOO_MANY_PARAMS;
 		}
-		if (parse_param(c, &cmd->params[cmd->param_count], error_r) < 0)
+		struct smtp_param *pm = &cmd->params[cmd->param_count];
+		if (parse_param(c, pm, error_r) < 0)
 			return SMTP_PARSE_SYNTAX;
+		/* RFC 5321 4.1.2 gives each keyword one meaning; two values
+		 * (SIZE=1 SIZE=99999999) would leave the choice to us. */
+		for (size_t i = 0; i < cmd->param_count; i++) {
+			if (str_case_eq(cmd->params[i].key, pm->key)) {
+				*error_r = "duplicate parameter";
+				return SMTP_PARSE_SYNTAX;
+			}
+		}
 		cmd->param_count++;
 	}
 	return SMTP_PARSE_OK;
@@ -623,6 +639,59 @@ int smtp_parse_mailbox(const char *s, size_t len, struct smtp_mailbox *mb,
 	if (cur_more(&c))
 		return fail(error_r, "junk after address");
 	return 0;
+}
+
+/* True when local can be written as a Dot-string (RFC 5321 4.1.2):
+ * atoms of atext (or UTF-8, RFC 6531) joined by single dots. */
+static bool is_dot_string(const char *local)
+{
+	bool need_atom = true;
+	for (const unsigned char *p = (const unsigned char *)local; *p != '\0'; p++) {
+		if (*p == '.') {
+			if (need_atom)
+				return false;
+			need_atom = true;
+		} else if (*p >= 0x80 || is_atext(*p)) {
+			need_atom = false;
+		} else {
+			return false;
+		}
+	}
+	return !need_atom;
+}
+
+/* Appends n bytes at out[*o]; false when out (with its NUL) is full. */
+static bool put(char *out, size_t outlen, size_t *o, const char *p, size_t n)
+{
+	if (outlen - *o <= n)
+		return false;
+	memcpy(out + *o, p, n);
+	*o += n;
+	return true;
+}
+
+int smtp_mailbox_format(const struct smtp_mailbox *mb, char *out, size_t outlen)
+{
+	size_t o = 0;
+	bool ok = outlen > 0;
+	if (ok && is_dot_string(mb->local)) {
+		ok = put(out, outlen, &o, mb->local, strlen(mb->local));
+	} else if (ok) {
+		/* Quoted-string: only '"' and '\\' need a backslash. */
+		ok = put(out, outlen, &o, "\"", 1);
+		for (const char *p = mb->local; *p != '\0' && ok; p++) {
+			if (*p == '"' || *p == '\\')
+				ok = put(out, outlen, &o, "\\", 1);
+			ok = ok && put(out, outlen, &o, p, 1);
+		}
+		ok = ok && put(out, outlen, &o, "\"", 1);
+	}
+	if (ok && mb->domain[0] != '\0')
+		ok = put(out, outlen, &o, "@", 1) &&
+		     put(out, outlen, &o, mb->domain, strlen(mb->domain));
+	if (outlen > 0)
+		out[ok ? o : 0] = '\0';
+	return ok ? 0 : -1;
 }
 
 const struct smtp_param *smtp_cmd_param(const struct smtp_cmd *cmd, const char *key)

@@ -12,6 +12,7 @@
 #define SMTP_LINE_MAX 512        /* RFC 5321 4.5.3.1.4, including CRLF */
 #define SMTP_LOCAL_MAX 64        /* RFC 5321 4.5.3.1.1 */
 #define SMTP_DOMAIN_MAX 255      /* RFC 5321 4.5.3.1.2 */
+#define SMTP_PATH_MAX 256        /* RFC 5321 4.5.3.1.3, with "<" and ">" */
 #define SMTP_PARAMS_MAX 16
 
 enum smtp_verb {
@@ -105,6 +106,12 @@ enum smtp_parse_result smtp_parse_command(const char *line, size_t len,
  * 0 or -1 (*error_r: static text). */
 int smtp_parse_mailbox(const char *s, size_t len, struct smtp_mailbox *mb,
 		       const char **error_r);
+
+/* Writes mb as RFC 5321 writes it: local@domain, the local part quoted
+ * again (with "\" before '"' and '\') when it is not a Dot-string, so
+ * that "a@b"@x.test never turns into a@b@x.test in a Return-Path, a log
+ * line or a reply. 0, or -1 with out empty when it does not fit. */
+int smtp_mailbox_format(const struct smtp_mailbox *mb, char *out, size_t outlen);
 
 /* Looks up a parameter by name, case-insensitively; NULL when absent. */
 const struct smtp_param *smtp_cmd_param(const struct smtp_cmd *cmd, const char *key);

@@ -157,7 +157,14 @@ static size_t input_line(struct smtp_server *s, const char *p, size_t n)
 	const char *line;
 	switch (line_reader_feed(&s->lines, p, n, &used, &line, &len)) {
 	case LINE_READY:
-		smtp_server_command(s, line, len);
+		/* RFC 5321 2.3.8: only CRLF ends a line. A bare LF is not
+		 * taken as one (Postfix does take it): a command that two
+		 * programs could split differently is refused, as in DATA. */
+		if (s->lines.bare_lf)
+			smtp_reply(s, "501 5.5.2 Error: bare LF in command; lines end with CRLF"
+				      " (RFC 5321 2.3.8)");
+		else
+			smtp_server_command(s, line, len);
 		break;
 	case LINE_TOO_LONG:
 		smtp_reply(s, "500 5.5.2 Error: line too long (RFC 5321 4.5.3.1.4)");

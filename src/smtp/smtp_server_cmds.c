@@ -166,10 +166,9 @@ static void new_tx_id(struct smtp_server *s)
 
 static void mailbox_text(const struct smtp_mailbox *mb, char *out, size_t outlen)
 {
-	if (mb->domain[0] != '\0')
-		snprintf(out, outlen, "%s@%s", mb->local, mb->domain);
-	else
-		snprintf(out, outlen, "%s", mb->local);
+	/* Fits: out holds a whole path, and the local part was at most
+	 * SMTP_LOCAL_MAX octets as written, quotes included. */
+	(void)smtp_mailbox_format(mb, out, outlen);
 }
 
 /* ESMTP parameters of MAIL (RFC 1870, 6152, 6531, 4954). Returns false

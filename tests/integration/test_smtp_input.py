@@ -94,6 +94,113 @@ class TestCommandLines(InputCase):
             self.assertEqual(r1.code, 500, r1.raw)
             self.assertEqual(r2.code, 503, "RCPT after a refused MAIL: %r" % r2.raw)
 
+    def test_bare_lf_command_501_in_sync(self):
+        """RFC 5321 2.3.8: only CRLF ends a command line. A command ended by
+        a bare LF gets 501 5.5.2 and is not run (here: a MAIL and RCPT that
+        would otherwise open a transaction); the next CRLF command is read
+        as the next command."""
+        with self.srv.client() as c:
+            c.ehlo()
+            c.send(b"MAIL FROM:<x@y.test>\nRCPT TO:<v@a.test>\n")
+            r1, r2 = c.replies(2)
+            self.assertEqual((r1.code, r1.enhanced()), (501, "5.5.2"), r1.raw)
+            self.assertEqual((r2.code, r2.enhanced()), (501, "5.5.2"), r2.raw)
+            r = c.cmd("DATA")
+            self.assertEqual(r.code, 503, "no transaction was opened: %r" % r.raw)
+            c.send(b"NOOP\n")
+            self.assertEqual(c.reply().code, 501)
+            self.assert_usable(c)
+
+    def test_bare_lf_split_across_packets(self):
+        """The CR before the LF may come in an earlier packet; a lone LF in
+        a later packet after a CR-less line is still refused."""
+        with self.srv.client() as c:
+            c.ehlo()
+            c.send(b"NOOP\r")
+            c.send(b"\n")
+            self.assertEqual(c.reply().code, 250)
+            c.send(b"NOO")
+            c.send(b"P\n")
+            self.assertEqual(c.reply().code, 501)
+
+
+class TestPaths(InputCase):
+    """Paths and parameters of MAIL and RCPT (RFC 5321 4.1.2, 4.5.3.1)."""
+
+    def test_quoted_local_part_round_trips_into_return_path(self):
+        """RFC 5321 4.1.2: a Quoted-string local part is written quoted
+        again in Return-Path (RFC 5321 4.4), so it cannot turn into a
+        different address there."""
+        sender = '"ceo@bank.example>"@x.example'
+        with self.srv.client() as c:
+            c.send_message(sender, ["v@a.test"], b"Subject: q\r\n\r\nquoted\r\n")
+        files = self.srv.maildir_messages("v@a.test")
+        rp = [split_trace(f)[0] for _, f in files if b"\nquoted\n" in f]
+        self.assertEqual(rp, ['Return-Path: <"ceo@bank.example>"@x.example>'])
+        log = self.srv.log_text()
+        self.assertIn('from=<"ceo@bank.example>"@x.example>', log)
+        self.assertNotIn("from=<ceo@bank.example>@x.example>", log)
+
+    def test_quoted_local_part_with_space_and_backslash(self):
+        """Only '"' and '\\' are escaped; a quoted local part that is a
+        valid Dot-string loses its needless quotes (same mailbox)."""
+        for sender, want in (('"a b\\\\c"@x.example', '"a b\\\\c"@x.example'),
+                             ('"a.b"@x.example', 'a.b@x.example')):
+            tag = sender.encode()
+            with self.srv.client() as c:
+                c.send_message(sender, ["v@a.test"], b"Subject: q\r\n\r\n" + tag + b"\r\n")
+            rp = [split_trace(f)[0] for _, f in self.srv.maildir_messages("v@a.test")
+                  if b"\n" + tag + b"\n" in f]
+            self.assertEqual(rp, ["Return-Path: <%s>" % want])
+
+    def test_quoted_recipient_in_reply(self):
+        """The 550 reply names the recipient with its quotes."""
+        with self.srv.client() as c:
+            c.ehlo()
+            c.expect("MAIL FROM:<x@y.test>", 250)
+            r = c.cmd('RCPT TO:<"no body"@a.test>')
+            self.assertEqual(r.code, 550, r.raw)
+            self.assertIn('<"no body"@a.test>', r.text)
+
+    def test_path_over_256_octets_refused(self):
+        """RFC 5321 4.5.3.1.3: a path is at most 256 octets with its
+        brackets; 256 is accepted, 257 and a 320-octet path are refused."""
+        def path(n):
+            domain_len = n - len("<a@>")
+            labels = []
+            while domain_len > 0:
+                k = min(domain_len, 63)
+                if domain_len - k == 1:
+                    k -= 1
+                labels.append("d" * k)
+                domain_len -= k + 1
+            return "<a@" + ".".join(labels) + ">"
+        with self.srv.client() as c:
+            c.ehlo()
+            self.assertEqual(len(path(256)), 256)
+            r = c.cmd("MAIL FROM:" + path(256))
+            self.assertEqual(r.code, 250, r.raw)
+            c.expect("RSET", 250)
+            for n in (257, 320):
+                self.assertEqual(len(path(n)), n)
+                r = c.cmd("MAIL FROM:" + path(n))
+                self.assertEqual((r.code, r.enhanced()), (501, "5.1.7"), r.raw)
+            c.expect("MAIL FROM:<x@y.test>", 250)
+            r = c.cmd("RCPT TO:" + path(300)[:-1] + ">")
+            self.assertEqual((r.code, r.enhanced()), (501, "5.1.3"), r.raw)
+
+    def test_duplicate_parameter_refused(self):
+        """RFC 1870 / RFC 5321 4.1.2: SIZE given twice is a syntax error,
+        not a choice between two declared sizes."""
+        with self.srv.client() as c:
+            c.ehlo()
+            for line in ("MAIL FROM:<x@y.test> SIZE=10 SIZE=99999999999",
+                         "MAIL FROM:<x@y.test> SIZE=10 size=20",
+                         "MAIL FROM:<x@y.test> BODY=8BITMIME BODY=7BIT"):
+                r = c.cmd(line)
+                self.assertEqual((r.code, r.enhanced()), (501, "5.5.4"), r.raw)
+            c.expect("MAIL FROM:<x@y.test> SIZE=10", 250)
+
 
 class TestTextLines(InputCase):
     def test_1000_octet_text_line_accepted(self):

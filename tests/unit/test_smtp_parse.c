@@ -317,10 +317,29 @@ static void test_domain_rules(void **state)
 	make_domain(dom, 64, 64);
 	snprintf(line, sizeof line, "RCPT TO:<a@%s>", dom);
 	assert_int_equal(parse(line, &cmd), SMTP_PARSE_BAD_ADDRESS);
+	/* A 255-octet domain is a valid domain (RFC 5321 4.5.3.1.2) ... */
 	make_domain(dom, 255, 49);
+	struct smtp_mailbox mb;
+	const char *err;
+	char bare[sizeof dom + 2];
+	snprintf(bare, sizeof bare, "a@%s", dom);
+	assert_int_equal(smtp_parse_mailbox(bare, strlen(bare), &mb, &err), 0);
+	assert_int_equal(strlen(mb.domain), 255);
+	/* ... but a path is at most 256 octets, "<", "@" and ">" included
+	 * (RFC 5321 4.5.3.1.3). */
+	snprintf(line, sizeof line, "RCPT TO:<a@%s>", dom);
+	assert_int_equal(parse(line, &cmd), SMTP_PARSE_BAD_ADDRESS);
+	make_domain(dom, 252, 49);
 	snprintf(line, sizeof line, "RCPT TO:<a@%s>", dom);
 	assert_int_equal(parse(line, &cmd), SMTP_PARSE_OK);
-	assert_int_equal(strlen(cmd.mailbox.domain), 255);
+	assert_int_equal(strlen(cmd.mailbox.domain), 252);
+	make_domain(dom, 253, 49);
+	snprintf(line, sizeof line, "MAIL FROM:<a@%s>", dom);
+	assert_int_equal(parse(line, &cmd), SMTP_PARSE_BAD_ADDRESS);
+	/* The source route counts too. */
+	make_domain(dom, 200, 49);
+	snprintf(line, sizeof line, "MAIL FROM:<@%.60s:a@%s>", dom, dom);
+	assert_int_equal(parse(line, &cmd), SMTP_PARSE_BAD_ADDRESS);
 	make_domain(dom, 256, 49);
 	snprintf(line, sizeof line, "RCPT TO:<a@%s>", dom);
 	assert_int_equal(parse(line, &cmd), SMTP_PARSE_BAD_ADDRESS);
@@ -443,9 +462,48 @@ static void test_params(void **state)
 		"MAIL FROM:<a@b.test> SIZE=1=2", "MAIL FROM:<a@b.test> SIZE==1",
 		"MAIL FROM:<a@b.test> X=\xc3\xa9", "MAIL FROM:<a@b.test>SIZE=1",
 		"MAIL FROM:<a@b.test> SIZE:1",
+		/* one value per keyword (RFC 5321 4.1.2), in any case */
+		"MAIL FROM:<a@b.test> SIZE=1 SIZE=99999999",
+		"MAIL FROM:<a@b.test> BODY=7BIT body=8BITMIME",
+		"RCPT TO:<a@b.test> NOTIFY=NEVER NOTIFY=SUCCESS",
 	};
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
 		assert_int_equal(p1(bad[i]), SMTP_PARSE_SYNTAX);
+}
+
+/* RFC 5321 4.1.2: a local part that is not a Dot-string is written as a
+ * Quoted-string; the quotes go back on wherever the address is written. */
+static void test_mailbox_format(void **state)
+{
+	static const struct { const char *line, *text; } cases[] = {
+		{ "MAIL FROM:<a.b+c@x.test>", "a.b+c@x.test" },
+		{ "MAIL FROM:<\"a.b\"@x.test>", "a.b@x.test" },
+		{ "MAIL FROM:<\"ceo@bank.example>\"@x.test>", "\"ceo@bank.example>\"@x.test" },
+		{ "MAIL FROM:<\"a b\"@x.test>", "\"a b\"@x.test" },
+		{ "MAIL FROM:<\"a..b\"@x.test>", "\"a..b\"@x.test" },
+		{ "MAIL FROM:<\".a\"@x.test>", "\".a\"@x.test" },
+		{ "MAIL FROM:<\"a\\\"b\\\\c\"@x.test>", "\"a\\\"b\\\\c\"@x.test" },
+		{ "RCPT TO:<Postmaster>", "Postmaster" },
+	};
+	struct smtp_cmd cmd;
+	char out[SMTP_LOCAL_MAX + 2 + SMTP_DOMAIN_MAX + 1];
+	(void)state;
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		assert_int_equal(parse(cases[i].line, &cmd), SMTP_PARSE_OK);
+		assert_int_equal(smtp_mailbox_format(&cmd.mailbox, out, sizeof out), 0);
+		assert_string_equal(out, cases[i].text);
+		/* What is written parses back to the same mailbox. */
+		char line[400];
+		snprintf(line, sizeof line, "MAIL FROM:<%s>", out);
+		struct smtp_cmd again;
+		if (cmd.mailbox.domain[0] != '\0') {
+			assert_int_equal(parse(line, &again), SMTP_PARSE_OK);
+			assert_string_equal(again.mailbox.local, cmd.mailbox.local);
+		}
+	}
+	assert_int_equal(parse("MAIL FROM:<\"a b\"@x.test>", &cmd), SMTP_PARSE_OK);
+	assert_int_equal(smtp_mailbox_format(&cmd.mailbox, out, 10), -1);
+	assert_string_equal(out, "");
 }
 
 static void params_line(char *line, size_t size, const char *cmd, int n)
@@ -693,6 +751,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_address_literals, teardown),
 		cmocka_unit_test_teardown(test_source_route, teardown),
 		cmocka_unit_test_teardown(test_params, teardown),
+		cmocka_unit_test_teardown(test_mailbox_format, teardown),
 		cmocka_unit_test_teardown(test_too_many_params, teardown),
 		cmocka_unit_test_teardown(test_helo, teardown),
 		cmocka_unit_test_teardown(test_bdat, teardown),
