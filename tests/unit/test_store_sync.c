@@ -9,19 +9,29 @@
 #include <pthread.h>
 
 #include "delivery/local.h"
+#include "queue/spool.h"
 #include "test_store_common.h"
 
 static void deliver(const char *msg)
 {
 	struct local_target t = { "a.test", "alice" };
 	struct local_job job;
+	struct spool_file sp;
+	static unsigned serial;
+	char id[16];
+	const char *err;
 	memset(&job, 0, sizeof job);
-	job.iov[0] = (struct iovec){ (void *)msg, strlen(msg) };
-	job.iovcnt = 1;
+	snprintf(id, sizeof id, "T%u", ++serial);
+	assert_int_equal(spool_create(data_dir, id, &sp, &err), 0);
+	assert_int_equal(spool_append(&sp, msg, strlen(msg)), 0);
+	job.spool_path = sp.path;
+	job.spool_fd = sp.fd;
+	job.size = sp.size;
 	job.targets = &t;
 	job.target_count = 1;
 	struct local_job *jobs[] = { &job };
 	local_deliver_now(data_dir, jobs, 1);
+	spool_close(&sp);
 	assert_null(job.error);
 }
 
