@@ -44,6 +44,9 @@ struct server {
 	struct conn_service services[LISTEN_SERVICE_COUNT];
 };
 
+/* For worker threads: the calling thread's own user directory handle
+ * (SQLite handles are per thread), opened on first use; NULL on error. */
+struct userdb *serve_thread_userdb(const char *data_dir);
 /* For worker threads: checks a login against the user directory with a
  * handle of the thread's own. 1 it matches, 0 it does not, -1 error. */
 int serve_auth_verify(const char *data_dir, const char *user, const char *password);

@@ -24,7 +24,7 @@ static void make_key(void)
 	pthread_key_create(&db_key, close_db);
 }
 
-static struct userdb *thread_db(const char *data_dir)
+struct userdb *serve_thread_userdb(const char *data_dir)
 {
 	pthread_once(&db_once, make_key);
 	struct userdb *db = pthread_getspecific(db_key);
@@ -41,7 +41,7 @@ static struct userdb *thread_db(const char *data_dir)
 
 int serve_auth_verify(const char *data_dir, const char *user, const char *password)
 {
-	struct userdb *db = thread_db(data_dir);
+	struct userdb *db = serve_thread_userdb(data_dir);
 	if (db == NULL)
 		return -1;
 	char lower[320];

@@ -109,7 +109,7 @@ static int drop_privileges(const struct config *cfg, const char **error_r)
 		return -1;
 	}
 	char path[1024];
-	const char *names[] = { "", "/mail", "/postbox.db", "/postbox.db-wal", "/postbox.db-shm" };
+	const char *names[] = { "", "/mail", "/queue", "/postbox.db", "/postbox.db-wal", "/postbox.db-shm" };
 	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
 		snprintf(path, sizeof path, "%s%s", cfg->data_dir, names[i]);
 		if (chown(path, pw->pw_uid, pw->pw_gid) < 0 && errno != ENOENT) {

@@ -1,5 +1,7 @@
 /* Glue for the SMTP MX service: a net/ connection, an smtp/ session, the
- * user directory for recipients and delivery/local for the commit. */
+ * user directory for recipients (looked up on a task thread), the spool
+ * the message streams into, and delivery/local for the commit. */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,17 +12,22 @@
 #include "delivery/local.h"
 #include "delivery/resolve.h"
 #include "lib/log.h"
+#include "queue/spool.h"
 #include "smtp/smtp_server.h"
 
 struct smtp_glue {
-	struct serve_glue base;      /* first; busy = a commit in flight */
+	struct serve_glue base;      /* first; busy = a lookup or commit in flight */
 	struct smtp_server *session;
+	struct spool_file spool;     /* the message being received */
 	struct local_job job;
-	char return_path[600];
 	struct timespec commit_start;
+	/* a recipient lookup on a task thread */
+	struct smtp_mailbox lookup;
+	enum smtp_rcpt_verdict verdict;
+	struct rcpt_targets *found;
 };
 
-/* What rcpt_check keeps per recipient: the mailboxes it delivers to. */
+/* What a recipient lookup keeps per recipient: the mailboxes it delivers to. */
 struct rcpt_targets {
 	size_t count;
 	struct local_target t[];
@@ -29,9 +36,11 @@ struct rcpt_targets {
 static void glue_free(struct serve_glue *base)
 {
 	struct smtp_glue *g = (struct smtp_glue *)base;
-	smtp_server_free(&g->session);
+	smtp_server_free(&g->session);   /* closes the spool through the hooks */
+	spool_remove(&g->spool);
 	serve_glue_fini(&g->base);
 	free(g->job.targets);
+	free(g->found);
 	free(g);
 }
 
@@ -50,19 +59,36 @@ static void flush(struct smtp_glue *g)
 	}
 }
 
-static enum smtp_rcpt_verdict rcpt_check(void *ctx, const struct smtp_mailbox *mb,
-					 void **data_r)
+/* Work came back: answers the session, says goodbye when the server is
+ * stopping, sends the replies and reads on. */
+static void work_back(struct smtp_glue *g)
 {
-	struct smtp_glue *g = ctx;
+	if (g->base.shutting_down)
+		smtp_server_goodbye(g->session, "421 4.3.2 Service shutting down");
+	if (smtp_server_want_close(g->session)) {
+		flush(g);  /* closes: g may be gone */
+		return;
+	}
+	flush(g);
+	conn_resume(g->base.conn);
+}
+
+/* ---- the recipient lookup (SQLite): on a task thread ---- */
+
+static enum smtp_rcpt_verdict lookup(struct smtp_glue *g, const char *cid)
+{
 	const char *err = NULL;
+	const struct config *cfg = &g->base.cfg->cfg;
+	struct userdb *db = serve_thread_userdb(cfg->data_dir);
 	struct resolve_result *res = malloc(sizeof *res);
-	if (res == NULL)
+	if (res == NULL || db == NULL) {
+		free(res);
 		return SMTP_RCPT_TEMPFAIL;
-	int r = resolve_local(g->base.srv->userdb, &g->base.cfg->cfg, mb->local, mb->domain, res, &err);
+	}
+	int r = resolve_local(db, cfg, g->lookup.local, g->lookup.domain, res, &err);
 	if (r <= 0) {
 		if (r < 0)
-			log_err("smtp %s: recipient lookup failed: %s", conn_id(g->base.conn),
-				err ? err : "?");
+			log_err("smtp %s: recipient lookup failed: %s", cid, err ? err : "?");
 		free(res);
 		return r == 0 ? SMTP_RCPT_UNKNOWN : SMTP_RCPT_TEMPFAIL;
 	}
@@ -75,8 +101,7 @@ static enum smtp_rcpt_verdict rcpt_check(void *ctx, const struct smtp_mailbox *m
 	for (size_t i = 0; i < res->count; i++) {
 		if (res->rcpt[i].remote) {
 			/* Remote alias targets need the queue (not built yet). */
-			log_warn("smtp %s: remote alias target %s skipped", conn_id(g->base.conn),
-				 res->rcpt[i].address);
+			log_warn("smtp %s: remote alias target %s skipped", cid, res->rcpt[i].address);
 			continue;
 		}
 		struct local_target *t = &rt->t[rt->count++];
@@ -88,14 +113,77 @@ static enum smtp_rcpt_verdict rcpt_check(void *ctx, const struct smtp_mailbox *m
 		free(rt);
 		return SMTP_RCPT_TEMPFAIL;
 	}
-	*data_r = rt;
+	g->found = rt;
 	return SMTP_RCPT_OK;
+}
+
+static void run_lookup(struct worker_job *job)
+{
+	struct smtp_glue *g = (struct smtp_glue *)job;
+	g->verdict = lookup(g, conn_id(g->base.conn));
+}
+
+static void lookup_done(struct worker_job *job)
+{
+	struct smtp_glue *g = (struct smtp_glue *)job;
+	if (!serve_glue_back(&g->base))
+		return;
+	struct rcpt_targets *found = g->found;
+	g->found = NULL;
+	smtp_server_rcpt_done(g->session, g->verdict, found);
+	work_back(g);
+}
+
+static void rcpt_check(void *ctx, const struct smtp_mailbox *mb)
+{
+	struct smtp_glue *g = ctx;
+	g->lookup = *mb;
+	g->found = NULL;
+	serve_glue_submit(&g->base, run_lookup, lookup_done);
 }
 
 static void rcpt_free(void *ctx, void *data)
 {
 	(void)ctx;
 	free(data);
+}
+
+/* ---- the spool: written on the loop (page cache only) ---- */
+
+static int spool_open(void *ctx, struct smtp_tx *tx)
+{
+	struct smtp_glue *g = ctx;
+	const char *err = NULL;
+	char rp[SMTP_LOCAL_MAX + SMTP_DOMAIN_MAX + 32];
+	if (spool_create(g->base.cfg->cfg.data_dir, tx->id, &g->spool, &err) < 0) {
+		int e = errno;
+		log_err("smtp %s: %s: %s (%s)", conn_id(g->base.conn), tx->id, err, strerror(e));
+		errno = e;
+		return -1;
+	}
+	/* RFC 5321 4.4: the final delivery adds Return-Path; with our
+	 * Received: it heads the spool file, which is the Maildir file. */
+	int n = snprintf(rp, sizeof rp, "Return-Path: <%s>\n", tx->sender);
+	if (n < 0 || (size_t)n >= sizeof rp || spool_append(&g->spool, rp, (size_t)n) < 0 ||
+	    spool_append(&g->spool, tx->received.data, tx->received.len) < 0) {
+		int e = errno;
+		spool_remove(&g->spool);
+		errno = e;
+		return -1;
+	}
+	return 0;
+}
+
+static int spool_write(void *ctx, const char *p, size_t n)
+{
+	struct smtp_glue *g = ctx;
+	return spool_append(&g->spool, p, n);
+}
+
+static void spool_close_hook(void *ctx)
+{
+	struct smtp_glue *g = ctx;
+	spool_remove(&g->spool);
 }
 
 /* The distinct mailboxes of all recipients: one copy each, even when two
@@ -133,13 +221,10 @@ static void commit(void *ctx, struct smtp_tx *tx)
 		smtp_server_commit_done(g->session, "451 4.3.0 Error: out of memory");
 		return;
 	}
-	/* RFC 5321 4.4: the final delivery adds Return-Path. */
-	int n = snprintf(g->return_path, sizeof g->return_path, "Return-Path: <%s>\n",
-			 tx->sender);
-	g->job.iov[0] = (struct iovec){ g->return_path, (size_t)n };
-	g->job.iov[1] = (struct iovec){ tx->received.data, tx->received.len };
-	g->job.iov[2] = (struct iovec){ tx->data.data, tx->data.len };
-	g->job.iovcnt = 3;
+	g->job.spool_path = g->spool.path;
+	g->job.spool_fd = g->spool.fd;
+	g->job.size = g->spool.size;
+	g->job.spool_removed = false;
 	g->job.error = NULL;
 	g->job.done = commit_done;
 	g->job.ctx = g;
@@ -170,34 +255,32 @@ static void log_delivery(struct smtp_glue *g, const struct smtp_tx *tx)
 static void commit_done(struct local_job *job)
 {
 	struct smtp_glue *g = job->ctx;
+	if (job->spool_removed)
+		g->spool.path[0] = '\0';   /* the worker unlinked it */
 	if (!serve_glue_back(&g->base))
 		return;
 	/* The transaction is still intact here: log it before it is reset. */
 	if (job->error == NULL)
 		log_delivery(g, smtp_server_tx(g->session));
 	smtp_server_commit_done(g->session, job->error);
-	if (g->base.shutting_down)
-		smtp_server_goodbye(g->session, "421 4.3.2 Service shutting down");
-	if (smtp_server_want_close(g->session)) {
-		flush(g);  /* closes: g may be gone */
-		return;
-	}
-	flush(g);
-	conn_resume(g->base.conn);
+	work_back(g);
 }
 
 static const struct smtp_server_hooks hooks = {
 	.rcpt_check = rcpt_check,
 	.rcpt_free = rcpt_free,
+	.spool_open = spool_open,
+	.spool_write = spool_write,
+	.spool_close = spool_close_hook,
 	.commit = commit,
 };
-
 static void *smtp_open(struct conn *c, void *service_ctx)
 {
 	struct server *srv = service_ctx;
 	struct smtp_glue *g = calloc(1, sizeof *g);
 	if (g == NULL)
 		return NULL;
+	g->spool.fd = -1;
 	serve_glue_init(&g->base, srv, c, glue_free);
 	const struct config *cfg = &g->base.cfg->cfg;
 	struct smtp_server_settings set = {
@@ -274,6 +357,11 @@ static const struct conn_proto smtp_proto = {
 
 void serve_smtp_init(struct server *srv)
 {
+	/* Spool files left by a crash were never acknowledged: their
+	 * clients send them again. */
+	size_t stale = spool_clean(srv->cfg->data_dir);
+	if (stale > 0)
+		log_info("smtp: removed %zu unacknowledged spool files", stale);
 	srv->services[LISTEN_SMTP] = (struct conn_service){
 		.proto = &smtp_proto,
 		.ctx = srv,

@@ -69,7 +69,8 @@ static bool content_fits(struct smtp_data_reader *r, size_t n)
 		{ room(r->size, r->max_size), SMTP_DATA_TOO_BIG },
 		{ r->in_header ? room(r->header_len, r->max_header) : SIZE_MAX,
 		  SMTP_DATA_HEADER_TOO_BIG },
-		{ room(r->out->len, r->out->max), SMTP_DATA_TOO_BIG },
+		{ r->sink == NULL ? room(r->out->len, r->out->max) : SIZE_MAX,
+		  SMTP_DATA_TOO_BIG },
 	};
 	size_t first = SIZE_MAX;
 
@@ -82,8 +83,46 @@ static bool content_fits(struct smtp_data_reader *r, size_t n)
 	return false;
 }
 
+void smtp_data_set_sink(struct smtp_data_reader *r, smtp_data_sink_fn *sink, void *ctx)
+{
+	r->sink = sink;
+	r->sink_ctx = ctx;
+}
+
+void smtp_data_sink_failed(struct smtp_data_reader *r, int e)
+{
+	set_error(r, e == ENOSPC || e == EDQUOT || e == EFBIG ? SMTP_DATA_NO_SPACE
+							       : SMTP_DATA_IO);
+}
+
+static void sink_error(struct smtp_data_reader *r)
+{
+	smtp_data_sink_failed(r, errno);
+}
+
+/* Hands the staging buffer to the sink and empties it. */
+static void drain(struct smtp_data_reader *r)
+{
+	if (r->sink == NULL || r->out->len == 0 || r->error != SMTP_DATA_OK)
+		return;
+	if (r->sink(r->sink_ctx, r->out->data, r->out->len) < 0)
+		sink_error(r);
+	buf_reset(r->out);
+}
+
 static void emit(struct smtp_data_reader *r, const char *p, size_t n)
 {
+	if (r->sink != NULL && r->out->len + n > r->out->max) {
+		drain(r);
+		if (r->error != SMTP_DATA_OK)
+			return;
+		/* A run bigger than the whole buffer goes straight through. */
+		if (n > r->out->max) {
+			if (r->sink(r->sink_ctx, p, n) < 0)
+				sink_error(r);
+			return;
+		}
+	}
 	if (buf_append(r->out, p, n) < 0)
 		set_error(r, errno == ENOMEM ? SMTP_DATA_NO_MEMORY : SMTP_DATA_TOO_BIG);
 }
@@ -189,7 +228,7 @@ static void line_end(struct smtp_data_reader *r)
 	if (r->error != SMTP_DATA_OK)
 		return;
 	if (r->size > SIZE_MAX - 2 || r->size + 2 > r->max_size ||
-	    r->out->len >= r->out->max) {
+	    (r->sink == NULL && r->out->len >= r->out->max)) {
 		set_error(r, SMTP_DATA_TOO_BIG);
 		return;
 	}
@@ -307,6 +346,7 @@ int smtp_data_feed(struct smtp_data_reader *r, const char *p, size_t n,
 				break;
 		}
 		if (step(r, (unsigned char)p[i++])) {
+			drain(r);
 			*consumed_r = i;
 			return 1;
 		}
@@ -326,6 +366,7 @@ void smtp_data_finish(struct smtp_data_reader *r)
 	if (r->state != ST_BOL)
 		line_end(r);
 	r->state = ST_END;
+	drain(r);
 }
 
 const char *smtp_data_error_reply(enum smtp_data_error e)
@@ -345,6 +386,10 @@ const char *smtp_data_error_reply(enum smtp_data_error e)
 		return "552 5.3.4 Message header section too large";
 	case SMTP_DATA_NO_MEMORY:
 		return "451 4.3.0 Out of memory";
+	case SMTP_DATA_NO_SPACE:
+		return "452 4.3.1 Error: insufficient system storage";
+	case SMTP_DATA_IO:
+		return "451 4.3.0 Error: local delivery failed, try again later";
 	}
 	return "451 4.3.0 Internal error";
 }

@@ -3,8 +3,11 @@
 /* The DATA / BDAT body reader: a byte-at-a-time state machine (qmail style,
  * with a memchr() fast path over the inside of lines) that is fed whatever
  * arrived and writes the message, with dot-stuffing removed and CRLF turned
- * into LF (Maildir stores LF), into an output buffer. How the input is split
- * into calls never changes the result.
+ * into LF (Maildir stores LF), into an output buffer. With a sink, that
+ * buffer is only a bounded staging area: whenever it fills, and at the end
+ * of the message, its contents go to the sink (a spool file), so memory
+ * does not grow with the message. How the input is split into calls never
+ * changes the result, nor the bytes the sink receives.
  *
  * Only CR LF "." CR LF ends DATA. A bare CR or bare LF is never a line end,
  * so "\n.\n", "\r.\r", "\n.\r\n" cannot end the message (SMTP smuggling,
@@ -27,17 +30,26 @@ enum smtp_data_error {
 	SMTP_DATA_NUL,            /* 554 5.6.0 */
 	SMTP_DATA_HEADER_TOO_BIG, /* 552 5.3.4 */
 	SMTP_DATA_NO_MEMORY,      /* 451 4.3.0 */
+	SMTP_DATA_NO_SPACE,       /* the sink: disk full, 452 4.3.1 */
+	SMTP_DATA_IO,             /* the sink failed otherwise: 451 4.3.0 */
 };
+
+/* Takes n octets of the message; 0, or -1 with errno set (ENOSPC, EDQUOT
+ * and EFBIG mean no room). */
+typedef int smtp_data_sink_fn(void *ctx, const char *p, size_t n);
 
 struct smtp_data_reader {
 	struct buf *out;          /* receives the message, LF line ends */
+	smtp_data_sink_fn *sink;  /* NULL: out keeps the whole message */
+	void *sink_ctx;
 	size_t max_size;          /* limit on the stored message (CRLF-counted) */
 	size_t max_header;        /* limit on the header section in octets */
 	bool dot_mode;            /* true for DATA, false for BDAT chunks */
 
 	/* results. After an error, out is cut back to where it was at
-	 * smtp_data_init() and stays so, and size, received_count and
-	 * eight_bit stop counting: the message is refused anyway. */
+	 * smtp_data_init() and stays so, nothing more goes to the sink, and
+	 * size, received_count and eight_bit stop counting: the message is
+	 * refused anyway (what the sink already took is to be dropped). */
 	enum smtp_data_error error;  /* the first error seen, sticky */
 	size_t size;              /* message size counted with CRLF line ends,
 				   * after dot-unstuffing (RFC 1870 SIZE) */
@@ -65,6 +77,15 @@ struct smtp_data_reader {
  * error in both modes (RFC 5321 4.5.3.1.6, RFC 5322 2.1.1). */
 void smtp_data_init(struct smtp_data_reader *r, struct buf *out, size_t max_size,
 		    size_t max_header, bool dot_mode);
+/* After smtp_data_init(): stream the message to sink instead. out (empty)
+ * is then the staging buffer, handed to the sink whenever the next octets
+ * would not fit in out->max, and emptied; its max no longer limits the
+ * message, max_size does. By the time smtp_data_feed() returns 1 or
+ * smtp_data_finish() returns, the sink has had every octet. */
+void smtp_data_set_sink(struct smtp_data_reader *r, smtp_data_sink_fn *sink, void *ctx);
+/* The sink could not even be opened (errno e): the message is read to its
+ * end and then refused, as when a later write fails. */
+void smtp_data_sink_failed(struct smtp_data_reader *r, int e);
 
 /* DATA: consumes bytes up to and including the terminating CRLF.CRLF.
  * Returns 1 when the end was found (*consumed_r = bytes used, the rest

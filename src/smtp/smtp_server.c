@@ -105,7 +105,7 @@ struct smtp_server *smtp_server_new(const struct smtp_server_settings *set,
 	line_reader_init(&s->lines, SMTP_CMD_LINE_MAX + SMTP_CMD_LINE_EXT);
 	buf_init(&s->out, OUT_MAX);
 	buf_init(&s->tx.received, 4096);
-	buf_init(&s->tx.data, set->message_size + set->message_size / 16 + 4096);
+	buf_init(&s->tx.data, SMTP_SPOOL_CHUNK);
 	s->state = SMTP_STATE_GREETING;
 	return s;
 }
@@ -142,10 +142,12 @@ void smtp_tx_reset(struct smtp_server *s)
 	s->tx.smtputf8 = false;
 	s->tx.body_8bit = false;
 	s->tx.size = 0;
-	/* A big message's memory goes back now, not at the next one. */
-	if (s->tx.data.cap > 256 * 1024)
-		buf_free(&s->tx.data);
-	buf_reset(&s->tx.data);
+	if (s->spooling) {
+		s->spooling = false;
+		s->hooks->spool_close(s->hook_ctx);
+	}
+	/* An idle session holds no staging buffer. */
+	buf_free(&s->tx.data);
 	buf_reset(&s->tx.received);
 	s->tx_active = false;
 }
@@ -237,6 +239,8 @@ size_t smtp_server_input(struct smtp_server *s, const char *data, size_t len)
 		case SMTP_STATE_CLOSED:
 			return used;
 		default:
+			if (s->rcpt_pending)
+				return used;
 			used += input_line(s, data + used, len - used);
 			break;
 		}
@@ -247,7 +251,10 @@ size_t smtp_server_input(struct smtp_server *s, const char *data, size_t len)
 struct buf *smtp_server_output(struct smtp_server *s) { return &s->out; }
 bool smtp_server_want_starttls(const struct smtp_server *s) { return s->want_starttls; }
 bool smtp_server_want_close(const struct smtp_server *s) { return s->want_close; }
-bool smtp_server_busy(const struct smtp_server *s) { return s->state == SMTP_STATE_COMMIT; }
+bool smtp_server_busy(const struct smtp_server *s)
+{
+	return s->state == SMTP_STATE_COMMIT || s->rcpt_pending;
+}
 enum smtp_state smtp_server_state(const struct smtp_server *s) { return s->state; }
 const struct smtp_tx *smtp_server_tx(const struct smtp_server *s) { return &s->tx; }
 

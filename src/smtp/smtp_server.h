@@ -10,6 +10,7 @@
 #include <stddef.h>
 
 #include "lib/buf.h"
+#include "smtp/smtp_data.h"
 #include "smtp/smtp_parse.h"
 
 enum smtp_role {
@@ -45,7 +46,9 @@ struct smtp_rcpt {
 	void *data;              /* from the hook, freed by hooks->rcpt_free */
 };
 
-/* A mail transaction (RFC 5321 3.3): envelope and content. */
+/* A mail transaction (RFC 5321 3.3): envelope and content. The content
+ * never sits whole in memory: it streams through a bounded staging buffer
+ * to the spool the hooks keep (smtp_tx.data is that buffer). */
 struct smtp_tx {
 	char id[24];             /* queue id, in replies and logs */
 	char sender[SMTP_LOCAL_MAX + 2 + SMTP_DOMAIN_MAX + 1];  /* "" = null path */
@@ -55,19 +58,31 @@ struct smtp_tx {
 	size_t rcpt_count;
 	size_t rcpt_cap;
 	struct buf received;     /* our Received: header field, with LF ends */
-	struct buf data;         /* the message, LF line ends */
-	size_t size;             /* CRLF-counted size of data */
+	struct buf data;         /* staging for the spool (SMTP_SPOOL_CHUNK) */
+	size_t size;             /* CRLF-counted size of the client's message */
 };
+
+/* How much of a message a session holds before it goes to the spool. */
+#define SMTP_SPOOL_CHUNK (64 * 1024)
 
 struct smtp_server_hooks {
 	/* Checks a recipient in a local domain (the session itself refuses
-	 * non-local domains in the MX role). *data_r may carry the resolved
-	 * targets to deliver to. */
-	enum smtp_rcpt_verdict (*rcpt_check)(void *ctx, const struct smtp_mailbox *mb,
-					     void **data_r);
+	 * non-local domains in the MX role); answer with
+	 * smtp_server_rcpt_done(), now or later. Input pauses meanwhile. */
+	void (*rcpt_check)(void *ctx, const struct smtp_mailbox *mb);
 	void (*rcpt_free)(void *ctx, void *data);
-	/* Commits the message durably; answer with smtp_server_commit_done(),
-	 * now or later. The transaction stays valid until then. */
+	/* The content starts (DATA, or the first BDAT chunk): open a spool
+	 * for it; tx->received and tx->sender are set. 0, or -1 with errno. */
+	int (*spool_open)(void *ctx, struct smtp_tx *tx);
+	/* Appends content octets (LF line ends) to the spool: writes to the
+	 * page cache, never an fsync. 0, or -1 with errno. */
+	smtp_data_sink_fn *spool_write;
+	/* The transaction is over (committed or not): drop what of the spool
+	 * is still there. */
+	void (*spool_close)(void *ctx);
+	/* Commits the spooled message durably; answer with
+	 * smtp_server_commit_done(), now or later. The transaction stays
+	 * valid until then. */
 	void (*commit)(void *ctx, struct smtp_tx *tx);
 };
 
@@ -102,7 +117,7 @@ size_t smtp_server_input(struct smtp_server *s, const char *data, size_t len);
 struct buf *smtp_server_output(struct smtp_server *s);
 bool smtp_server_want_starttls(const struct smtp_server *s);
 bool smtp_server_want_close(const struct smtp_server *s);
-bool smtp_server_busy(const struct smtp_server *s);   /* in COMMIT */
+bool smtp_server_busy(const struct smtp_server *s);   /* commit or lookup out */
 enum smtp_state smtp_server_state(const struct smtp_server *s);
 /* The transaction being committed (valid in SMTP_STATE_COMMIT). */
 const struct smtp_tx *smtp_server_tx(const struct smtp_server *s);
@@ -113,6 +128,11 @@ unsigned smtp_server_timeout(const struct smtp_server *s, unsigned command,
 /* The transport finished the TLS handshake: the session starts over
  * (RFC 3207 4.2) and Received: will name the cipher. */
 void smtp_server_tls_started(struct smtp_server *s, const char *tls_info);
+/* The result of hooks->rcpt_check: data (the resolved targets, or NULL)
+ * is kept with the recipient when verdict is SMTP_RCPT_OK, else freed
+ * through hooks->rcpt_free. */
+void smtp_server_rcpt_done(struct smtp_server *s, enum smtp_rcpt_verdict verdict,
+			   void *data);
 /* The result of hooks->commit: error NULL for success, else the full reply
  * line without CRLF ("452 4.3.1 Insufficient system storage"). */
 void smtp_server_commit_done(struct smtp_server *s, const char *error);

@@ -278,40 +278,54 @@ static void cmd_rcpt(struct smtp_server *s, struct smtp_cmd *cmd)
 		smtp_reply(s, "554 5.7.1 <%s>: Relay access denied", addr);
 		return;
 	}
-	void *data = NULL;
-	switch (s->hooks->rcpt_check(s->hook_ctx, &mb, &data)) {
+	s->rcpt_mb = mb;
+	s->rcpt_pending = true;
+	s->hooks->rcpt_check(s->hook_ctx, &s->rcpt_mb);
+}
+
+void smtp_server_rcpt_done(struct smtp_server *s, enum smtp_rcpt_verdict verdict, void *data)
+{
+	char addr[sizeof s->tx.rcpts[0].address];
+	s->rcpt_pending = false;
+	if (s->state == SMTP_STATE_CLOSED)
+		verdict = SMTP_RCPT_TEMPFAIL;   /* nobody to answer: just free */
+	mailbox_text(&s->rcpt_mb, addr, sizeof addr);
+	switch (verdict) {
 	case SMTP_RCPT_OK:
 		break;
 	case SMTP_RCPT_UNKNOWN:
 		smtp_reply(s, "550 5.1.1 <%s>: Recipient address rejected: user unknown", addr);
-		return;
+		goto refused;
 	case SMTP_RCPT_RELAY_DENIED:
 		smtp_reply(s, "554 5.7.1 <%s>: Relay access denied", addr);
-		return;
+		goto refused;
 	default:
-		smtp_reply(s, "451 4.3.0 <%s>: Temporary lookup failure", addr);
-		return;
+		if (s->state != SMTP_STATE_CLOSED)
+			smtp_reply(s, "451 4.3.0 <%s>: Temporary lookup failure", addr);
+		goto refused;
 	}
-	if (!add_rcpt(s, &mb, data)) {
-		s->hooks->rcpt_free(s->hook_ctx, data);
+	if (!add_rcpt(s, &s->rcpt_mb, data)) {
 		smtp_reply(s, "451 4.3.0 Error: out of memory");
-		return;
+		goto refused;
 	}
 	smtp_server_set_state(s, SMTP_STATE_RCPT);
 	smtp_reply(s, "250 2.1.5 Ok");
-}
-
-static void start_reader(struct smtp_server *s, bool dot_mode)
-{
-	buf_reset(&s->tx.data);
-	smtp_data_init(&s->reader, &s->tx.data, s->set.message_size, s->set.max_header,
-		       dot_mode);
+	return;
+refused:
+	if (data != NULL)
+		s->hooks->rcpt_free(s->hook_ctx, data);
 }
 
 static void cmd_data(struct smtp_server *s, struct smtp_cmd *cmd)
 {
 	(void)cmd;
-	start_reader(s, true);
+	const char *refused = smtp_content_start(s, true);
+	if (refused != NULL) {
+		/* The client sends nothing after this reply: the
+		 * transaction stays, as after any refused DATA. */
+		smtp_reply(s, "%s", refused);
+		return;
+	}
 	smtp_server_set_state(s, SMTP_STATE_DATA);
 	smtp_reply(s, "354 End data with <CR><LF>.<CR><LF>");
 }
@@ -326,7 +340,7 @@ static void cmd_bdat(struct smtp_server *s, struct smtp_cmd *cmd)
 	else if (s->state == SMTP_STATE_MAIL)
 		s->bdat_reject = "554 5.5.1 Error: no valid recipients";
 	else if (s->state == SMTP_STATE_RCPT)
-		start_reader(s, false);
+		s->bdat_reject = smtp_content_start(s, false);
 	smtp_server_set_state(s, SMTP_STATE_BDAT);
 	if (s->bdat_left == 0)
 		smtp_bdat_chunk_end(s);  /* "BDAT 0 LAST": nothing to read */

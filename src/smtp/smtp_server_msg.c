@@ -1,6 +1,7 @@
 /* The end of a message: checks, the Received: trace field, the commit. */
 #include "smtp/smtp_server_private.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -49,6 +50,26 @@ int smtp_build_received(struct smtp_server *s)
 	return r;
 }
 
+const char *smtp_content_start(struct smtp_server *s, bool dot_mode)
+{
+	/* The trace field is made now, so that the spool file starts with it
+	 * and is, byte for byte, the file each Maildir gets: the time is
+	 * when the content began to arrive. */
+	if (smtp_build_received(s) < 0)
+		return "451 4.3.0 Error: out of memory";
+	buf_reset(&s->tx.data);
+	smtp_data_init(&s->reader, &s->tx.data, s->set.message_size, s->set.max_header,
+		       dot_mode);
+	smtp_data_set_sink(&s->reader, s->hooks->spool_write, s->hook_ctx);
+	/* No spool (a full disk): the content is still read to its end, so
+	 * the client hears why at the end, as when a later write fails. */
+	if (s->hooks->spool_open(s->hook_ctx, &s->tx) < 0)
+		smtp_data_sink_failed(&s->reader, errno);
+	else
+		s->spooling = true;
+	return NULL;
+}
+
 static void tx_failed(struct smtp_server *s, const char *reply)
 {
 	smtp_reply(s, "%s", reply);
@@ -72,10 +93,6 @@ void smtp_server_message_complete(struct smtp_server *s)
 	if (r->eight_bit && !s->tx.body_8bit && !s->tx.smtputf8)
 		log_debug("smtp %s: 8-bit data without BODY=8BITMIME", s->id);
 	s->tx.size = r->size;
-	if (smtp_build_received(s) < 0) {
-		tx_failed(s, "451 4.3.0 Error: out of memory");
-		return;
-	}
 	smtp_server_set_state(s, SMTP_STATE_COMMIT);
 	s->hooks->commit(s->hook_ctx, &s->tx);
 }

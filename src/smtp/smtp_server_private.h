@@ -37,6 +37,9 @@ struct smtp_server {
 	unsigned long long bdat_left;
 	bool bdat_last;
 	const char *bdat_reject;  /* reply after the chunk, which is skipped */
+	bool spooling;            /* hooks->spool_open succeeded, not closed yet */
+	bool rcpt_pending;        /* hooks->rcpt_check not answered yet */
+	struct smtp_mailbox rcpt_mb;  /* the recipient being looked up */
 
 	unsigned errors;
 };
@@ -50,6 +53,9 @@ void smtp_reply(struct smtp_server *s, const char *fmt, ...)
 void smtp_server_command(struct smtp_server *s, const char *line, size_t len);
 /* Ends the transaction (RSET, after 250/5xx for the message, new EHLO). */
 void smtp_tx_reset(struct smtp_server *s);
+/* Starts reading content into the spool (DATA, first BDAT chunk). NULL,
+ * or the reply line that refuses it. */
+const char *smtp_content_start(struct smtp_server *s, bool dot_mode);
 /* Message received in full: checks it and hands it to hooks->commit. */
 void smtp_server_message_complete(struct smtp_server *s);
 /* A BDAT chunk has been read in full: answer it. */

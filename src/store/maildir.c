@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -55,69 +56,147 @@ int maildir_create(const char *root, const char **error_r)
 	return 0;
 }
 
-/* Unique names as in qmail's and Dovecot's Maildir: seconds, then
- * M<microseconds>P<pid>Q<per-process counter>, then the host name, so two
- * deliveries can never pick the same name, even from two processes on two
- * hosts sharing the store. ",S=" carries the size so readers need no stat. */
-static int unique_name(char *out, size_t outlen, size_t size)
+int maildir_open(const char *dir, int *fd_r, const char **error_r)
 {
-	static atomic_ulong counter;
-	static char host[128];
-	if (host[0] == '\0') {
-		char h[100] = "localhost";
-		gethostname(h, sizeof h - 1);
-		size_t o = 0;
-		for (const char *p = h; *p && o + 5 < sizeof host; p++) {
-			if (*p == '/' || *p == ':') /* Maildir escapes them octal */
-				o += (size_t)snprintf(host + o, sizeof host - o, "\\%03o",
-						      (unsigned char)*p);
-			else
-				host[o++] = *p;
-		}
-		host[o] = '\0';
+	*fd_r = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (*fd_r < 0) {
+		*error_r = "cannot open the Maildir";
+		return -1;
 	}
-	struct timeval tv;
-	gettimeofday(&tv, NULL);
-	unsigned long q = atomic_fetch_add(&counter, 1);
-	int n = snprintf(out, outlen, "%lld.M%ldP%ldQ%lu.%s,S=%zu", (long long)tv.tv_sec,
-			 (long)tv.tv_usec, (long)getpid(), q, host, size);
-	return n > 0 && (size_t)n < outlen ? 0 : -1;
-}
-
-static int paths_for(const char *root, size_t size, struct maildir_file *f)
-{
-	char name[256];
-	if (unique_name(name, sizeof name, size) < 0)
-		return -1;
-	int a = snprintf(f->tmp_path, sizeof f->tmp_path, "%s/tmp/%s", root, name);
-	int b = snprintf(f->new_path, sizeof f->new_path, "%s/new/%s", root, name);
-	int c = snprintf(f->new_dir, sizeof f->new_dir, "%s/new", root);
-	if (a < 0 || b < 0 || c < 0 || (size_t)a >= sizeof f->tmp_path ||
-	    (size_t)b >= sizeof f->new_path || (size_t)c >= sizeof f->new_dir)
-		return -1;
 	return 0;
 }
 
-int maildir_write_tmp(const char *root, const struct iovec *iov, int iovcnt,
-		      struct maildir_file *f, const char **error_r)
+/* The host part, made once: '/' and ':' would end the name or start its
+ * info, so they are escaped in octal as Maildir's definition says. */
+static char host[128];
+static pthread_once_t host_once = PTHREAD_ONCE_INIT;
+
+static void make_host(void)
 {
-	size_t size = 0;
-	for (int i = 0; i < iovcnt; i++)
-		size += iov[i].iov_len;
+	char h[100] = "localhost";
+	gethostname(h, sizeof h - 1);
+	h[sizeof h - 1] = '\0';
+	size_t o = 0;
+	for (const char *p = h; *p && o + 5 < sizeof host; p++) {
+		if (*p == '/' || *p == ':')
+			o += (size_t)snprintf(host + o, sizeof host - o, "\\%03o", (unsigned char)*p);
+		else
+			host[o++] = *p;
+	}
+	host[o] = '\0';
+}
+
+int maildir_unique_name(char *out, size_t outlen, uint64_t size)
+{
+	static atomic_ulong counter;
+	struct timeval tv;
+	pthread_once(&host_once, make_host);
+	gettimeofday(&tv, NULL);
+	unsigned long q = atomic_fetch_add(&counter, 1);
+	/* Fixed widths (Linux pids fit in 7 digits): the store sorts new
+	 * names by seconds and then as strings. */
+	int n = snprintf(out, outlen, "%lld.M%06ldP%07ldQ%010lu.%s,S=%llu",
+			 (long long)tv.tv_sec, (long)tv.tv_usec, (long)getpid(), q,
+			 host, (unsigned long long)size);
+	return n > 0 && (size_t)n < outlen ? 0 : -1;
+}
+
+static void file_init(int dir_fd, struct maildir_file *f)
+{
+	f->dir_fd = dir_fd;
 	f->fd = -1;
+	f->name[0] = '\0';
+	f->dest[0] = '\0';
+	f->in_tmp = false;
 	f->published = false;
-	if (paths_for(root, size, f) < 0) {
-		*error_r = "mailbox path too long";
+}
+
+static int rel(char *out, size_t outlen, const char *sub, const char *name)
+{
+	int n = snprintf(out, outlen, "%s/%s", sub, name);
+	return n > 0 && (size_t)n < outlen ? 0 : -1;
+}
+
+static int new_name(struct maildir_file *f, uint64_t size, const char **error_r)
+{
+	if (maildir_unique_name(f->name, sizeof f->name, size) < 0) {
+		*error_r = "file name too long";
 		errno = ENAMETOOLONG;
 		return -1;
 	}
-	f->fd = open(f->tmp_path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	return 0;
+}
+
+int maildir_tmp_create(int dir_fd, uint64_t size, struct maildir_file *f,
+		       const char **error_r)
+{
+	char tmp[MAILDIR_NAME_MAX + 8];
+	file_init(dir_fd, f);
+	if (new_name(f, size, error_r) < 0 || rel(tmp, sizeof tmp, "tmp", f->name) < 0)
+		return -1;
+	f->fd = openat(dir_fd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (f->fd < 0) {
 		*error_r = "cannot create file in tmp/";
 		return -1;
 	}
+	f->in_tmp = true;
+	return 0;
+}
+
+int maildir_file_write(struct maildir_file *f, const struct iovec *iov, int iovcnt,
+		       const char **error_r)
+{
 	if (fs_write_all(f->fd, iov, iovcnt) < 0) {
 		*error_r = "write failed";
+		return -1;
+	}
+	return 0;
+}
+
+/* Copies src into the open tmp file in bounded chunks. */
+static int copy_into(struct maildir_file *f, const char *src_path, const char **error_r)
+{
+	char chunk[64 * 1024];
+	int in = open(src_path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (in < 0) {
+		*error_r = "cannot open the source file";
+		return -1;
+	}
+	int r = 0;
+	for (;;) {
+		size_t got = fs_read_full(in, chunk, sizeof chunk);
+		struct iovec iov = { chunk, got };
+		if (got > 0 && maildir_file_write(f, &iov, 1, error_r) < 0) {
+			r = -1;
+			break;
+		}
+		if (got < sizeof chunk)
+			break;
+	}
+	int e = errno;
+	close(in);
+	errno = e;
+	return r;
+}
+
+int maildir_tmp_link(int dir_fd, const char *src_path, uint64_t size,
+		     struct maildir_file *f, const char **error_r)
+{
+	char tmp[MAILDIR_NAME_MAX + 8];
+	file_init(dir_fd, f);
+	if (new_name(f, size, error_r) < 0 || rel(tmp, sizeof tmp, "tmp", f->name) < 0)
+		return -1;
+	if (linkat(AT_FDCWD, src_path, dir_fd, tmp, 0) == 0) {
+		f->in_tmp = true;
+		return 0;
+	}
+	if (errno != EXDEV) {
+		*error_r = "cannot link into tmp/";
+		return -1;
+	}
+	if (maildir_tmp_create(dir_fd, size, f, error_r) < 0)
+		return -1;
+	if (copy_into(f, src_path, error_r) < 0) {
 		int e = errno;
 		maildir_file_discard(f);
 		errno = e;
@@ -126,34 +205,29 @@ int maildir_write_tmp(const char *root, const struct iovec *iov, int iovcnt,
 	return 0;
 }
 
-int maildir_link_tmp(const struct maildir_file *src, const char *root,
+int maildir_link_new(int dir_fd, const char *src_path, uint64_t size,
 		     struct maildir_file *f, const char **error_r)
 {
-	struct stat st;
-	f->fd = -1;
-	f->published = false;
-	if (stat(src->tmp_path, &st) < 0) {
-		*error_r = "source file vanished";
+	file_init(dir_fd, f);
+	if (new_name(f, size, error_r) < 0 || rel(f->dest, sizeof f->dest, "new", f->name) < 0)
 		return -1;
-	}
-	if (paths_for(root, (size_t)st.st_size, f) < 0) {
-		*error_r = "mailbox path too long";
-		return -1;
-	}
-	if (link(src->tmp_path, f->tmp_path) == 0)
+	if (linkat(AT_FDCWD, src_path, dir_fd, f->dest, 0) == 0) {
+		f->published = true;
 		return 0;
+	}
 	if (errno != EXDEV) {
-		*error_r = "link into tmp/ failed";
+		*error_r = "cannot link into new/";
 		return -1;
 	}
-	char *data;
-	size_t len;
-	if (fs_read_file(src->tmp_path, (size_t)st.st_size, &data, &len, error_r) < 0)
+	/* Another file system: a durable copy of our own first. */
+	if (maildir_tmp_link(dir_fd, src_path, size, f, error_r) < 0 ||
+	    maildir_file_sync(f, error_r) < 0 || maildir_file_publish(f, NULL, error_r) < 0) {
+		int e = errno;
+		maildir_file_discard(f);
+		errno = e;
 		return -1;
-	struct iovec iov = { data, len };
-	int r = maildir_write_tmp(root, &iov, 1, f, error_r);
-	free(data);
-	return r;
+	}
+	return 0;
 }
 
 void maildir_file_start_writeback(struct maildir_file *f)
@@ -180,22 +254,56 @@ int maildir_file_sync(struct maildir_file *f, const char **error_r)
 	return r;
 }
 
-int maildir_file_publish(struct maildir_file *f, const char **error_r)
+int maildir_file_publish(struct maildir_file *f, const char *dest, const char **error_r)
 {
-	if (rename(f->tmp_path, f->new_path) < 0) {
-		*error_r = "rename into new/ failed";
+	char tmp[MAILDIR_NAME_MAX + 8];
+	if (rel(tmp, sizeof tmp, "tmp", f->name) < 0)
+		return -1;
+	if (dest == NULL) {
+		if (rel(f->dest, sizeof f->dest, "new", f->name) < 0)
+			return -1;
+	} else if (snprintf(f->dest, sizeof f->dest, "%s", dest) >= (int)sizeof f->dest) {
+		*error_r = "file name too long";
+		errno = ENAMETOOLONG;
 		return -1;
 	}
+	if (renameat(f->dir_fd, tmp, f->dir_fd, f->dest) < 0) {
+		*error_r = "rename out of tmp/ failed";
+		return -1;
+	}
+	f->in_tmp = false;
 	f->published = true;
 	return 0;
 }
 
 void maildir_file_discard(struct maildir_file *f)
 {
+	char tmp[MAILDIR_NAME_MAX + 8];
 	if (f->fd >= 0) {
 		close(f->fd);
 		f->fd = -1;
 	}
-	unlink(f->published ? f->new_path : f->tmp_path);
+	if (f->in_tmp && rel(tmp, sizeof tmp, "tmp", f->name) == 0)
+		unlinkat(f->dir_fd, tmp, 0);
+	if (f->published)
+		unlinkat(f->dir_fd, f->dest, 0);
+	f->in_tmp = false;
 	f->published = false;
+}
+
+int maildir_sync_dir(int dir_fd, const char *sub, const char **error_r)
+{
+	int fd = openat(dir_fd, sub, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0) {
+		*error_r = "cannot open directory for fsync";
+		return -1;
+	}
+	int r = fsync(fd);
+	int e = errno;
+	close(fd);
+	if (r < 0) {
+		errno = e;
+		*error_r = "directory fsync failed";
+	}
+	return r;
 }

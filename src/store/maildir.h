@@ -1,26 +1,23 @@
 #ifndef PB_STORE_MAILDIR_H
 #define PB_STORE_MAILDIR_H
-/* Maildir delivery primitives (the qmail discipline): a message is written
- * under tmp/ with a unique name, made durable, then renamed into new/, and
- * new/ is fsync'd. The steps are separate so that a caller can do each step
- * for many messages before the next (group commit). All calls block: run
- * them on a worker thread. */
+/* The one Maildir writer (the qmail discipline), for local delivery, IMAP
+ * APPEND and COPY alike: a message gets a unique name from
+ * maildir_unique_name(), is written under tmp/ (or is a durable file
+ * linked in), made durable, then renamed or linked into new/ or cur/,
+ * and that directory is fsync'd. The steps are separate so that a caller
+ * can do each step for many messages before the next (group commit).
+ *
+ * Every file is made relative to the Maildir's directory descriptor
+ * (openat and friends), 0600, with O_NOFOLLOW | O_CLOEXEC; directories
+ * are 0700. All calls block: run them on a worker thread. */
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/uio.h>
 
-#include "lib/buf.h"
-
 #define MAILDIR_PATH_MAX 1024
-
-struct maildir_file {
-	char tmp_path[MAILDIR_PATH_MAX];
-	char new_path[MAILDIR_PATH_MAX];
-	char new_dir[MAILDIR_PATH_MAX];
-	int fd;               /* open until maildir_file_sync; -1 after */
-	bool published;       /* renamed into new/ */
-};
+#define MAILDIR_NAME_MAX 256
 
 /* Builds DATA/mail/DOMAIN/LOCAL into out. Refuses names that could leave
  * the mail directory: empty, ".", "..", a leading dot, '/', control
@@ -29,23 +26,56 @@ int maildir_user_root(const char *data_dir, const char *domain, const char *loca
 		      char *out, size_t outlen, const char **error_r);
 /* Creates root/{cur,new,tmp} as needed (mode 0700). */
 int maildir_create(const char *root, const char **error_r);
+/* Opens a Maildir (a user's root or a folder's directory) for the calls
+ * below; its last component is never a symlink. 0, or -1 with errno. */
+int maildir_open(const char *dir, int *fd_r, const char **error_r);
 
-/* Writes the message to root/tmp/UNIQUE,S=SIZE (size = total of iov). */
-int maildir_write_tmp(const char *root, const struct iovec *iov, int iovcnt,
-		      struct maildir_file *f, const char **error_r);
-/* Hard-links an already written file into another Maildir's tmp/, so one
- * message to several local users is stored once per user without being
- * written twice. Falls back to a copy across file systems. */
-int maildir_link_tmp(const struct maildir_file *src, const char *root,
+/* A new file's unique base name, as in qmail's and Dovecot's Maildir:
+ * SECONDS.MmicrosPpidQcounter.HOST,S=SIZE. Every number after the seconds
+ * is zero-padded to a fixed width, so that names of one process compare
+ * (as strings) in the order they were made: UIDs then follow delivery
+ * order even within one second. ",S=" carries the size so readers need
+ * no stat. 0, or -1 when out is too small. */
+int maildir_unique_name(char *out, size_t outlen, uint64_t size);
+
+struct maildir_file {
+	int dir_fd;                       /* the Maildir; not owned */
+	int fd;                           /* open while written; -1 after */
+	char name[MAILDIR_NAME_MAX];      /* the unique base name */
+	char dest[MAILDIR_NAME_MAX + 48]; /* "new/NAME" or "cur/NAME:2,FL" */
+	bool in_tmp;                      /* tmp/NAME exists */
+	bool published;                   /* dest exists */
+};
+
+/* Creates tmp/NAME for size octets, open for writing in f->fd. */
+int maildir_tmp_create(int dir_fd, uint64_t size, struct maildir_file *f,
+		       const char **error_r);
+/* Writes iov to the file made by maildir_tmp_create(). */
+int maildir_file_write(struct maildir_file *f, const struct iovec *iov, int iovcnt,
+		       const char **error_r);
+/* Hard-links an existing message file (of another folder: COPY) into
+ * tmp/: no data is written. Across file systems the file is copied in
+ * bounded chunks instead, and f->fd is left open for its fsync. */
+int maildir_tmp_link(int dir_fd, const char *src_path, uint64_t size,
+		     struct maildir_file *f, const char **error_r);
+/* Puts a file that is already durable (a spool file) straight into new/
+ * by a hard link: the name appears whole or not at all, and one fsync of
+ * the source serves every Maildir it is linked into. Across file systems
+ * it is copied through tmp/, fsync'd and renamed instead. Only the
+ * directory fsync (maildir_sync_dir) remains to be done. */
+int maildir_link_new(int dir_fd, const char *src_path, uint64_t size,
 		     struct maildir_file *f, const char **error_r);
 /* Starts write-back without waiting, so the later fsyncs of a batch find
  * their data already on its way. */
 void maildir_file_start_writeback(struct maildir_file *f);
-/* fsyncs the file's data and inode and closes it. */
+/* fsyncs the file's data and inode and closes it (no-op when closed). */
 int maildir_file_sync(struct maildir_file *f, const char **error_r);
-/* Renames tmp -> new (not yet durable: fsync new_dir afterwards). */
-int maildir_file_publish(struct maildir_file *f, const char **error_r);
-/* Removes whatever of the file exists (tmp or new) and closes it. */
+/* Renames tmp/NAME to dest ("new/NAME" when dest is NULL): not yet
+ * durable, fsync the directory afterwards. */
+int maildir_file_publish(struct maildir_file *f, const char *dest, const char **error_r);
+/* Removes whatever of the file exists (tmp or dest) and closes it. */
 void maildir_file_discard(struct maildir_file *f);
+/* fsyncs the Maildir's subdirectory sub ("new", "cur"). */
+int maildir_sync_dir(int dir_fd, const char *sub, const char **error_r);
 
 #endif

@@ -1,85 +1,55 @@
-/* APPEND, COPY and MOVE. A new message is made durable in the Maildir
- * first (tmp/ -> write -> fsync -> rename into cur/ with its flags ->
- * fsync of cur/) and only then entered in the index, all under the
- * index's write lock so that no other handle's sync can give the file a
- * UID first. COPY hard-links (same file system: no data is written). */
+/* APPEND, COPY and MOVE, through the one Maildir writer (store/maildir.h).
+ * A new message is made durable in the Maildir first (tmp/ -> write ->
+ * fsync -> rename into cur/ with its flags -> fsync of cur/) and only then
+ * entered in the index, all under the index's write lock so that no other
+ * handle's sync can give the file a UID first. COPY hard-links (same file
+ * system: no data is written). */
 #include "store/store_private.h"
 
 #include <errno.h>
 #include <fcntl.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/time.h>
 #include <unistd.h>
 
-#include "lib/fs.h"
+#include "store/maildir.h"
 
-/* As store/maildir.c names deliveries, with "X" instead of "Q" before the
- * counter so that the two counters of one process never meet. */
-int store_unique_name(char *out, size_t outlen, uint64_t size)
-{
-	static atomic_ulong counter;
-	char host[64] = "localhost";
-	gethostname(host, sizeof host - 1);
-	host[sizeof host - 1] = '\0';
-	for (char *p = host; *p != '\0'; p++) {
-		if (*p == '/' || *p == ':' || *p == '.')
-			*p = '_';
-	}
-	struct timeval tv;
-	gettimeofday(&tv, NULL);
-	unsigned long q = atomic_fetch_add(&counter, 1);
-	int n = snprintf(out, outlen, "%lld.M%ldP%ldX%lu.%s,S=%llu", (long long)tv.tv_sec,
-			 (long)tv.tv_usec, (long)getpid(), q, host, (unsigned long long)size);
-	return n > 0 && (size_t)n < outlen ? 0 : -1;
-}
-
+/* A new message file of a folder: the Maildir writer's file (tmp/NAME,
+ * then cur/NAME:2,FLAGS) and the folder's directory it is made in. */
 struct newfile {
-	char tmp[STORE_PATH_MAX * 2];
-	char fname[STORE_PATH_MAX];   /* cur/BASE:2,FLAGS */
-	char path[STORE_PATH_MAX * 2];
+	int dir_fd;
+	struct maildir_file f;
+	char fname[STORE_PATH_MAX];   /* cur/BASE:2,FLAGS, as the index names it */
 };
 
-static int newfile_names(const char *dir, uint64_t size, unsigned flags,
-			 struct newfile *nf)
+static int newfile_fname(struct newfile *nf, unsigned flags, const char **error_r)
 {
-	char base[256], plain[STORE_PATH_MAX];
-	if (store_unique_name(base, sizeof base, size) < 0)
-		return -1;
-	snprintf(nf->tmp, sizeof nf->tmp, "%s/tmp/%s", dir, base);
-	snprintf(plain, sizeof plain, "new/%s", base);
-	if (store_fname_with_flags(plain, flags, nf->fname, sizeof nf->fname) < 0)
-		return -1;
-	int n = snprintf(nf->path, sizeof nf->path, "%s/%s", dir, nf->fname);
-	return n > 0 && (size_t)n < sizeof nf->path ? 0 : -1;
-}
-
-static int write_tmp(const char *dir, const struct iovec *iov, int iovcnt, uint64_t size,
-		     unsigned flags, time_t idate, struct newfile *nf, const char **error_r)
-{
-	if (newfile_names(dir, size, flags, nf) < 0) {
+	char plain[MAILDIR_NAME_MAX + 8];
+	snprintf(plain, sizeof plain, "new/%s", nf->f.name);
+	if (store_fname_with_flags(plain, flags, nf->fname, sizeof nf->fname) < 0) {
 		*error_r = "mailbox path too long";
 		return -1;
 	}
-	int fd = open(nf->tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-	if (fd < 0) {
-		*error_r = "cannot create file in tmp/";
+	return 0;
+}
+
+static int write_tmp(const struct iovec *iov, int iovcnt, uint64_t size, unsigned flags,
+		     time_t idate, struct newfile *nf, const char **error_r)
+{
+	if (maildir_tmp_create(nf->dir_fd, size, &nf->f, error_r) < 0)
 		return -1;
-	}
 	/* The internal date is the file's mtime (as in Dovecot's Maildir). */
 	struct timespec ts[2] = { { idate, 0 }, { idate, 0 } };
-	if (fs_write_all(fd, iov, iovcnt) < 0 || futimens(fd, ts) < 0 || fsync(fd) < 0) {
-		*error_r = "cannot write message";
-		close(fd);
-		unlink(nf->tmp);
+	if (newfile_fname(nf, flags, error_r) < 0 ||
+	    maildir_file_write(&nf->f, iov, iovcnt, error_r) < 0) {
+		maildir_file_discard(&nf->f);
 		return -1;
 	}
-	if (close(fd) < 0) {
+	if (futimens(nf->f.fd, ts) < 0 || maildir_file_sync(&nf->f, error_r) < 0) {
 		*error_r = "cannot write message";
-		unlink(nf->tmp);
+		maildir_file_discard(&nf->f);
 		return -1;
 	}
 	return 0;
@@ -125,22 +95,17 @@ static int add_row(struct mfolder *mf, const struct newfile *nf, unsigned flags,
 }
 
 /* Under the write lock: publish the file durably, then index it. */
-static int publish(struct mfolder *mf, const struct newfile *nf, unsigned flags,
+static int publish(struct mfolder *mf, struct newfile *nf, unsigned flags,
 		   const char *kw, const struct msg_facts *f, time_t idate, uint32_t *uid_r,
 		   const char **error_r)
 {
-	char cur[STORE_PATH_MAX + 8];
 	if (store_begin(mf->ms, error_r) < 0)
-		return -1;
+		goto fail;
 	if (store_folder_row(mf->ms, mf->name, true, &mf->row, error_r) < 0)
-		goto fail;
-	snprintf(cur, sizeof cur, "%s/cur", mf->dir);
-	if (rename(nf->tmp, nf->path) < 0) {
-		*error_r = "cannot rename into cur/";
-		goto fail;
-	}
-	if (fs_fsync_dir(cur, error_r) < 0)
-		goto fail_unlink;
+		goto fail_rollback;
+	if (maildir_file_publish(&nf->f, nf->fname, error_r) < 0 ||
+	    maildir_sync_dir(nf->dir_fd, "cur", error_r) < 0)
+		goto fail_rollback;
 	uint32_t uid = mf->row.uidnext++;
 	mf->row.modseq++;
 	if (add_row(mf, nf, flags, kw, f, idate, uid, mf->row.modseq, error_r) < 0 ||
@@ -150,10 +115,10 @@ static int publish(struct mfolder *mf, const struct newfile *nf, unsigned flags,
 	*uid_r = uid;
 	return 0;
 fail_unlink:
-	unlink(nf->path);
-fail:
+fail_rollback:
 	store_rollback(mf->ms);
-	unlink(nf->tmp);
+fail:
+	maildir_file_discard(&nf->f);
 	return -1;
 }
 
@@ -186,9 +151,13 @@ int store_v_append(struct mail_store *s, const char *name, const struct iovec *i
 	}
 	store_parse_data(data, size, &f);
 	free(data);
-	int r = write_tmp(mf.dir, iov, iovcnt, size, flags, internal_date, &nf, error_r);
-	if (r == 0)
-		r = publish(&mf, &nf, flags, keywords, &f, internal_date, uid_r, error_r);
+	int r = maildir_open(mf.dir, &nf.dir_fd, error_r);
+	if (r == 0) {
+		r = write_tmp(iov, iovcnt, size, flags, internal_date, &nf, error_r);
+		if (r == 0)
+			r = publish(&mf, &nf, flags, keywords, &f, internal_date, uid_r, error_r);
+		close(nf.dir_fd);
+	}
 	store_facts_free(&f);
 	*uidvalidity_r = mf.row.uidvalidity;
 	return r;
@@ -201,9 +170,10 @@ struct copied {
 	char src_path[STORE_PATH_MAX * 2];
 };
 
-/* Hard-links each source file into dest's tmp/ (no lock held). Messages
- * gone meanwhile are skipped, as RFC 9051 allows for expunged ones. */
-static int link_all(struct mfolder *src, struct mfolder *dst, const struct msg_row *rows,
+/* Hard-links each source file into dest's tmp/ (no lock held; a copy,
+ * fsync'd, across file systems). Messages gone meanwhile are skipped, as
+ * RFC 9051 allows for expunged ones. */
+static int link_all(struct mfolder *src, int dst_fd, const struct msg_row *rows,
 		    size_t count, struct copied *c, size_t *n_r, const char **error_r)
 {
 	size_t n = 0;
@@ -213,14 +183,16 @@ static int link_all(struct mfolder *src, struct mfolder *dst, const struct msg_r
 		snprintf(x->src_path, sizeof x->src_path, "%s/%s", src->dir, rows[i].fname);
 		if (stat(x->src_path, &st) < 0)
 			continue;
-		if (newfile_names(dst->dir, (uint64_t)st.st_size, rows[i].flags, &x->nf) < 0) {
-			*error_r = "mailbox path too long";
-			goto fail;
-		}
-		if (link(x->src_path, x->nf.tmp) < 0) {
+		x->nf.dir_fd = dst_fd;
+		if (maildir_tmp_link(dst_fd, x->src_path, (uint64_t)st.st_size, &x->nf.f,
+				     error_r) < 0) {
 			if (errno == ENOENT)
 				continue;
-			*error_r = "cannot link message";
+			goto fail;
+		}
+		if (maildir_file_sync(&x->nf.f, error_r) < 0 ||
+		    newfile_fname(&x->nf, rows[i].flags, error_r) < 0) {
+			maildir_file_discard(&x->nf.f);
 			goto fail;
 		}
 		x->src_uid = rows[i].uid;
@@ -231,7 +203,7 @@ static int link_all(struct mfolder *src, struct mfolder *dst, const struct msg_r
 	return 0;
 fail:
 	for (size_t i = 0; i < n; i++)
-		unlink(c[i].nf.tmp);
+		maildir_file_discard(&c[i].nf.f);
 	return -1;
 }
 
@@ -280,18 +252,14 @@ static int copy_locked(struct mfolder *src, struct mfolder *dst, struct copied *
 		       size_t n, bool move, struct mail_copy_result *r,
 		       const char **error_r)
 {
-	char cur[STORE_PATH_MAX + 8];
 	if (store_folder_row(dst->ms, dst->name, true, &dst->row, error_r) < 0 ||
 	    store_folder_row(src->ms, src->name, true, &src->row, error_r) < 0)
 		return -1;
 	for (size_t i = 0; i < n; i++) {
-		if (rename(c[i].nf.tmp, c[i].nf.path) < 0) {
-			*error_r = "cannot rename into cur/";
+		if (maildir_file_publish(&c[i].nf.f, c[i].nf.fname, error_r) < 0)
 			return -1;
-		}
 	}
-	snprintf(cur, sizeof cur, "%s/cur", dst->dir);
-	if (n > 0 && fs_fsync_dir(cur, error_r) < 0)
+	if (n > 0 && maildir_sync_dir(c[0].nf.dir_fd, "cur", error_r) < 0)
 		return -1;
 	dst->row.modseq++;
 	uint32_t first = dst->row.uidnext;
@@ -348,7 +316,10 @@ int store_v_copy(struct mail_folder *f, const struct mail_range *uids, size_t n,
 		*error_r = "out of memory";
 		goto fail;
 	}
-	int rc = link_all(src, &dst, rows, count, c, &linked, error_r);
+	int dst_fd = -1;
+	int rc = maildir_open(dst.dir, &dst_fd, error_r);
+	if (rc == 0)
+		rc = link_all(src, dst_fd, rows, count, c, &linked, error_r);
 	if (rc == 0 && (rc = store_begin(src->ms, error_r)) == 0) {
 		rc = copy_locked(src, &dst, c, linked, move, r, error_r);
 		if (rc == 0)
@@ -357,13 +328,13 @@ int store_v_copy(struct mail_folder *f, const struct mail_range *uids, size_t n,
 			store_rollback(src->ms);
 	}
 	for (size_t i = 0; i < linked; i++) {
-		if (rc < 0) {
-			unlink(c[i].nf.tmp);
-			unlink(c[i].nf.path);
-		} else if (move) {
+		if (rc < 0)
+			maildir_file_discard(&c[i].nf.f);
+		else if (move)
 			unlink(c[i].src_path);
-		}
 	}
+	if (dst_fd >= 0)
+		close(dst_fd);
 	free(c);
 	store_rows_free(&rows, count);
 	if (rc < 0)

@@ -35,7 +35,7 @@ static bool is_dir(const char *path)
 static int make_folder(struct mstore *ms, const char *path, const char **error_r)
 {
 	char tmp[STORE_PATH_MAX + 300], base[256], marker[STORE_PATH_MAX + 320];
-	if (store_unique_name(base, sizeof base, 0) < 0)
+	if (maildir_unique_name(base, sizeof base, 0) < 0)
 		return -1;
 	snprintf(tmp, sizeof tmp, "%s/tmp/.create-%s", ms->root, base);
 	if (mkdir(tmp, 0700) < 0 || maildir_create(tmp, error_r) < 0) {
@@ -108,7 +108,7 @@ int store_v_remove(struct mail_store *s, const char *name, const char **error_r)
 		return fail(ms, error_r, EINVAL, "invalid mailbox name");
 	if (strcmp(norm, "INBOX") == 0)
 		return fail(ms, error_r, EPERM, "INBOX cannot be deleted");
-	if (store_unique_name(base, sizeof base, 0) < 0)
+	if (maildir_unique_name(base, sizeof base, 0) < 0)
 		return fail(ms, error_r, ENAMETOOLONG, "name too long");
 	snprintf(trash, sizeof trash, "%s/tmp/.deleted-%s", ms->root, base);
 	if (store_begin(ms, error_r) < 0)

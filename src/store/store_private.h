@@ -242,10 +242,6 @@ void store_rows_free(struct msg_row **rows, size_t count);
 int store_subs_read(struct mstore *ms, char **data_r, size_t *len_r);
 bool store_subs_has(const char *data, const char *name);
 
-/* store_append.c */
-/* A new unique Maildir base name (qmail/Dovecot style). */
-int store_unique_name(char *out, size_t outlen, uint64_t size);
-
 /* The vfuncs each file provides. */
 extern const struct mail_store_vfuncs store_maildir_vfuncs;
 int store_v_ensure_defaults(struct mail_store *s, const char **error_r);

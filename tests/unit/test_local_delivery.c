@@ -14,6 +14,7 @@
 
 #include "delivery/local.h"
 #include "lib/fs.h"
+#include "queue/spool.h"
 #include "store/maildir.h"
 
 static char dir[256];
@@ -64,14 +65,48 @@ static int list(const char *domain, const char *local, const char *sub, char *co
 	return n;
 }
 
-static void make_job(struct local_job *job, struct local_target *t, size_t n, const char *msg)
+/* Spools msg (as the SMTP session does: trace field first) and makes a
+ * job for it. */
+static int first_file_stat(const char *path, struct stat *st)
 {
+	DIR *d = opendir(path);
+	struct dirent *e;
+	int r = -1;
+	if (d == NULL)
+		return -1;
+	while ((e = readdir(d)) != NULL && r < 0) {
+		char file[900];
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(file, sizeof file, "%s/%s", path, e->d_name);
+		r = stat(file, st);
+	}
+	closedir(d);
+	return r;
+}
+
+static void make_job(struct local_job *job, struct spool_file *sp, const char *id,
+		     struct local_target *t, size_t n, const char *msg)
+{
+	const char *err;
 	memset(job, 0, sizeof *job);
-	job->iov[0] = (struct iovec){ (void *)"Return-Path: <a@b.test>\n", 24 };
-	job->iov[1] = (struct iovec){ (void *)msg, strlen(msg) };
-	job->iovcnt = 2;
+	assert_int_equal(spool_create(dir, id, sp, &err), 0);
+	assert_int_equal(spool_append(sp, "Return-Path: <a@b.test>\n", 24), 0);
+	assert_int_equal(spool_append(sp, msg, strlen(msg)), 0);
+	job->spool_path = sp->path;
+	job->spool_fd = sp->fd;
+	job->size = sp->size;
 	job->targets = t;
 	job->target_count = n;
+}
+
+/* After delivery, whatever happened, the spool is empty. */
+static void assert_spool_gone(struct local_job *job, struct spool_file *sp)
+{
+	struct stat st;
+	assert_true(job->spool_removed);
+	assert_int_equal(stat(sp->path, &st), -1);
+	spool_close(sp);
 }
 
 static void test_batch_several_targets(void **st)
@@ -80,12 +115,15 @@ static void test_batch_several_targets(void **st)
 	struct local_target t1[] = { { "a.test", "alice" }, { "a.test", "bob" } };
 	struct local_target t2[] = { { "b.test", "carol" } };
 	struct local_job j1, j2;
-	make_job(&j1, t1, 2, "Subject: one\n\nbody 1\n");
-	make_job(&j2, t2, 1, "Subject: two\n\nbody 2\n");
+	struct spool_file s1, s2;
+	make_job(&j1, &s1, "ONE", t1, 2, "Subject: one\n\nbody 1\n");
+	make_job(&j2, &s2, "TWO", t2, 1, "Subject: two\n\nbody 2\n");
 	struct local_job *jobs[] = { &j1, &j2 };
 	local_deliver_now(dir, jobs, 2);
 	assert_null(j1.error);
 	assert_null(j2.error);
+	assert_spool_gone(&j1, &s1);
+	assert_spool_gone(&j2, &s2);
 	char content[256];
 	assert_int_equal(list("a.test", "alice", "new", content, sizeof content), 1);
 	assert_string_equal(content, "Return-Path: <a@b.test>\nSubject: one\n\nbody 1\n");
@@ -95,6 +133,16 @@ static void test_batch_several_targets(void **st)
 	assert_string_equal(content, "Return-Path: <a@b.test>\nSubject: two\n\nbody 2\n");
 	assert_int_equal(list("a.test", "alice", "tmp", NULL, 0), 0);
 	assert_int_equal(list("a.test", "alice", "cur", NULL, 0), 0);
+	/* Both users' files are one inode: the spool file, linked. */
+	char pa[600], pb[600];
+	struct stat sa, sb;
+	snprintf(pa, sizeof pa, "%s/mail/a.test/alice/new", dir);
+	snprintf(pb, sizeof pb, "%s/mail/a.test/bob/new", dir);
+	assert_int_equal(first_file_stat(pa, &sa), 0);
+	assert_int_equal(first_file_stat(pb, &sb), 0);
+	assert_int_equal(sa.st_ino, sb.st_ino);
+	assert_int_equal(sa.st_nlink, 2);
+	assert_int_equal(sa.st_mode & 07777, 0600);
 }
 
 /* A name that would leave the mail directory fails the whole job, and the
@@ -105,10 +153,13 @@ static void test_unsafe_target_fails_whole_job(void **st)
 	struct local_target t[] = { { "a.test", "dave" }, { "a.test", "../../etc" } };
 	struct local_target ok[] = { { "a.test", "erin" } };
 	struct local_job bad, good;
-	make_job(&bad, t, 2, "Subject: x\n\n");
-	make_job(&good, ok, 1, "Subject: y\n\n");
+	struct spool_file sbad, sgood;
+	make_job(&bad, &sbad, "BAD", t, 2, "Subject: x\n\n");
+	make_job(&good, &sgood, "GOOD", ok, 1, "Subject: y\n\n");
 	struct local_job *jobs[] = { &bad, &good };
 	local_deliver_now(dir, jobs, 2);
+	assert_spool_gone(&bad, &sbad);
+	assert_spool_gone(&good, &sgood);
 	assert_non_null(bad.error);
 	assert_string_equal(bad.error, "451 4.3.0 Error: local delivery failed, try again later");
 	assert_null(good.error);

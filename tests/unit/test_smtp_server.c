@@ -21,16 +21,48 @@ struct fixture {
 	size_t commits;
 	const char *commit_error;  /* answer commits with this */
 	bool async;                /* leave commits pending */
+	bool async_rcpt;           /* leave recipient lookups pending */
+	size_t lookups;            /* rcpt_check calls */
+	struct buf spool;          /* what the session spooled */
+	bool spool_open;
 };
 
-static enum smtp_rcpt_verdict rcpt_check(void *ctx, const struct smtp_mailbox *mb, void **d)
+static void rcpt_check(void *ctx, const struct smtp_mailbox *mb)
 {
-	(void)ctx;
-	*d = NULL;
+	struct fixture *f = ctx;
+	enum smtp_rcpt_verdict v;
+	f->lookups++;
+	if (f->async_rcpt)
+		return;
 	if (strcmp(mb->local, "fail") == 0)
-		return SMTP_RCPT_TEMPFAIL;
-	return strcmp(mb->local, "user") == 0 || strcmp(mb->local, "postmaster") == 0
-		       ? SMTP_RCPT_OK : SMTP_RCPT_UNKNOWN;
+		v = SMTP_RCPT_TEMPFAIL;
+	else
+		v = strcmp(mb->local, "user") == 0 || strcmp(mb->local, "postmaster") == 0
+			    ? SMTP_RCPT_OK : SMTP_RCPT_UNKNOWN;
+	smtp_server_rcpt_done(f->s, v, NULL);
+}
+
+static int spool_open(void *ctx, struct smtp_tx *tx)
+{
+	struct fixture *f = ctx;
+	assert_false(f->spool_open);
+	f->spool_open = true;
+	buf_reset(&f->spool);
+	return buf_append(&f->spool, tx->received.data, tx->received.len);
+}
+
+static int spool_write(void *ctx, const char *p, size_t n)
+{
+	struct fixture *f = ctx;
+	assert_true(f->spool_open);
+	return buf_append(&f->spool, p, n);
+}
+
+static void spool_close(void *ctx)
+{
+	struct fixture *f = ctx;
+	assert_true(f->spool_open);
+	f->spool_open = false;
 }
 
 static void rcpt_free(void *ctx, void *d)
@@ -43,14 +75,18 @@ static void commit(void *ctx, struct smtp_tx *tx)
 {
 	struct fixture *f = ctx;
 	if (f->commits < 8)
-		snprintf(f->committed[f->commits], sizeof f->committed[0], "%s%s", tx->received.data,
-			 tx->data.data);
+		snprintf(f->committed[f->commits], sizeof f->committed[0], "%.*s",
+			 (int)f->spool.len, f->spool.data);
+	(void)tx;
 	f->commits++;
 	if (!f->async)
 		smtp_server_commit_done(f->s, f->commit_error);
 }
 
-static const struct smtp_server_hooks hooks = { rcpt_check, rcpt_free, commit };
+static const struct smtp_server_hooks hooks = {
+	.rcpt_check = rcpt_check, .rcpt_free = rcpt_free, .spool_open = spool_open,
+	.spool_write = spool_write, .spool_close = spool_close, .commit = commit,
+};
 
 static void start(struct fixture *f)
 {
@@ -66,6 +102,7 @@ static void start(struct fixture *f)
 	f->s = smtp_server_new(&set, &hooks, f, "test01", "127.0.0.9", false, NULL);
 	assert_non_null(f->s);
 	buf_init(&f->transcript, 1 << 20);
+	buf_init(&f->spool, 1 << 20);
 	smtp_server_greet(f->s);
 }
 
@@ -79,7 +116,9 @@ static void drain(struct fixture *f)
 static void stop(struct fixture *f)
 {
 	smtp_server_free(&f->s);
+	assert_false(f->spool_open);
 	buf_free(&f->transcript);
+	buf_free(&f->spool);
 }
 
 /* Feeds in pieces of at most step bytes; returns bytes consumed. */
@@ -243,6 +282,39 @@ static void test_commit_pauses_input(void **st)
 	stop(&f);
 }
 
+/* The recipient lookup is answered later (it runs on a worker): the
+ * pipelined commands after the RCPT wait for it, and the replies come in
+ * command order (RFC 2920 3.1). */
+static void test_rcpt_lookup_pauses_input(void **st)
+{
+	(void)st;
+	struct fixture f;
+	start(&f);
+	f.async_rcpt = true;
+	const char *in = "EHLO c\r\nMAIL FROM:<>\r\nRCPT TO:<nobody@a.test>\r\n"
+			 "RCPT TO:<user@a.test>\r\nDATA\r\n";
+	size_t used = feed(&f, in, strlen(in), (size_t)-1);
+	const char *rest = strstr(in, "RCPT TO:<user");
+	assert_int_equal(used, (size_t)(rest - in));
+	assert_int_equal(f.lookups, 1);
+	assert_true(smtp_server_busy(f.s));
+	assert_int_equal(smtp_server_input(f.s, rest, strlen(rest)), 0);
+	smtp_server_rcpt_done(f.s, SMTP_RCPT_UNKNOWN, NULL);
+	assert_false(smtp_server_busy(f.s));
+	used += feed(&f, rest, strlen(rest), (size_t)-1);
+	assert_int_equal(f.lookups, 2);
+	smtp_server_rcpt_done(f.s, SMTP_RCPT_OK, NULL);
+	drain(&f);
+	used += feed(&f, in + used, strlen(in) - used, (size_t)-1);
+	assert_int_equal(used, strlen(in));
+	assert_non_null(strstr(f.transcript.data,
+			       "250 2.1.0 Ok\r\n"
+			       "550 5.1.1 <nobody@a.test>: Recipient address rejected: user unknown\r\n"
+			       "250 2.1.5 Ok\r\n354 End data with <CR><LF>.<CR><LF>\r\n"));
+	feed(&f, ".\r\n", 3, (size_t)-1);
+	stop(&f);
+}
+
 static void test_limits_and_errors(void **st)
 {
 	(void)st;
@@ -282,6 +354,7 @@ int main(void)
 		cmocka_unit_test(test_ehlo_keywords),
 		cmocka_unit_test(test_pipelined_transaction),
 		cmocka_unit_test(test_committed_message),
+		cmocka_unit_test(test_rcpt_lookup_pauses_input),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -9,20 +9,90 @@
 #include <pthread.h>
 
 #include "delivery/local.h"
+#include "queue/spool.h"
 #include "test_store_common.h"
 
 static void deliver(const char *msg)
 {
 	struct local_target t = { "a.test", "alice" };
 	struct local_job job;
+	struct spool_file sp;
+	static unsigned serial;
+	char id[16];
+	const char *err;
 	memset(&job, 0, sizeof job);
-	job.iov[0] = (struct iovec){ (void *)msg, strlen(msg) };
-	job.iovcnt = 1;
+	snprintf(id, sizeof id, "T%u", ++serial);
+	assert_int_equal(spool_create(data_dir, id, &sp, &err), 0);
+	assert_int_equal(spool_append(&sp, msg, strlen(msg)), 0);
+	job.spool_path = sp.path;
+	job.spool_fd = sp.fd;
+	job.size = sp.size;
 	job.targets = &t;
 	job.target_count = 1;
 	struct local_job *jobs[] = { &job };
 	local_deliver_now(data_dir, jobs, 1);
+	spool_close(&sp);
 	assert_null(job.error);
+}
+
+/* Issue 7: one writer and one name function for delivery, APPEND and
+ * COPY: "SECS.M<6 digits>P<7 digits>Q<10 digits>.", 0600, so that names
+ * compare in the order they were made. */
+static void assert_writer_name(const char *dir, const char *name)
+{
+	const char *p = strchr(name, '.');
+	assert_non_null(p);
+	const size_t widths[] = { 6, 7, 10 };
+	const char marks[] = { 'M', 'P', 'Q' };
+	for (size_t i = 0; i < 3; i++) {
+		assert_int_equal(p[i == 0 ? 1 : 0], marks[i]);
+		p += i == 0 ? 2 : 1;
+		size_t n = strspn(p, "0123456789");
+		assert_int_equal(n, widths[i]);
+		p += n;
+	}
+	assert_int_equal(*p, '.');
+	char path[1200];
+	struct stat st;
+	snprintf(path, sizeof path, "%s/%s", dir, name);
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_mode & 07777, 0600);
+}
+
+static void test_one_writer_for_every_path(void **st)
+{
+	(void)st;
+	struct mail_store *s = open_store();
+	const char *err;
+	deliver("Subject: delivered\n\n1\n");
+	append_msg(s, "INBOX", "Subject: appended\n\n2\n", 0);
+	struct mail_folder *f;
+	assert_int_equal(mail_store_create(s, "Sent", &err), 0);
+	assert_int_equal(mail_folder_open(s, "INBOX", 0, &f, &err), 0);
+	struct mail_range all = { 1, UINT32_MAX };
+	struct mail_copy_result r;
+	assert_int_equal(mail_folder_copy(f, &all, 1, "Sent", false, &r, &err), 0);
+	assert_int_equal(r.count, 2);
+	mail_copy_result_clear(&r);
+	mail_folder_close(&f);
+	const char *dirs[] = { "new", "cur", ".Sent/cur" };
+	size_t seen = 0;
+	for (size_t i = 0; i < 3; i++) {
+		char d[700];
+		snprintf(d, sizeof d, "%s/%s", root, dirs[i]);
+		DIR *dh = opendir(d);
+		assert_non_null(dh);
+		struct dirent *e;
+		while ((e = readdir(dh)) != NULL) {
+			if (e->d_name[0] == '.')
+				continue;
+			assert_writer_name(d, e->d_name);
+			seen++;
+		}
+		closedir(dh);
+	}
+	assert_int_equal(seen, 4);
+	mail_store_free(&s);
 }
 
 static void test_delivery_while_selected(void **st)
@@ -157,6 +227,7 @@ static void test_external_changes(void **st)
 	append_msg(s, "INBOX", "Subject: 2\n\n2\n", 0);
 	append_msg(s, "INBOX", "Subject: 3\n\n3\n", 0);
 	struct mail_folder *f;
+	assert_int_equal(mail_store_create(s, "Sent", &err), 0);
 	assert_int_equal(mail_folder_open(s, "INBOX", 0, &f, &err), 0);
 	struct mail_range all = { 1, UINT32_MAX };
 	struct mail_iter *it;
@@ -332,6 +403,7 @@ static void test_read_many(void **st)
 		drop_file("cur", name, body);
 	}
 	struct mail_folder *f;
+	assert_int_equal(mail_store_create(s, "Sent", &err), 0);
 	assert_int_equal(mail_folder_open(s, "INBOX", 0, &f, &err), 0);
 	struct mail_range all = { 1, UINT32_MAX };
 	struct mail_iter *it;
@@ -437,6 +509,7 @@ static void test_parser_hook(void **st)
 	mail_store_set_parser(&p);
 	append_msg(s, "INBOX", "Subject: after\n\na\n", 0);
 	struct mail_folder *f;
+	assert_int_equal(mail_store_create(s, "Sent", &err), 0);
 	assert_int_equal(mail_folder_open(s, "INBOX", 0, &f, &err), 0);
 	struct mail_range all = { 1, UINT32_MAX };
 	struct mail_iter *it;
@@ -461,6 +534,7 @@ static void test_parser_hook(void **st)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_one_writer_for_every_path, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_delivery_while_selected, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_two_handles, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_threads, setup, teardown),
