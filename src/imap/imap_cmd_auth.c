@@ -1,15 +1,49 @@
-/* LOGIN and AUTHENTICATE PLAIN with SASL-IR (RFC 9051 6.2.2-6.2.3,
- * RFC 4959, RFC 4616). Run on a worker thread: yescrypt is slow on purpose. */
+/* LOGIN and AUTHENTICATE PLAIN/LOGIN with SASL-IR (RFC 9051 6.2.2-6.2.3,
+ * RFC 4959, RFC 4616; the SASL rules are auth/sasl.h's). Both run on the
+ * loop: they parse, then hand the credentials to the transport
+ * (IMAP_NEXT_AUTH), which checks them on its own threads and answers with
+ * imap_session_auth_done(). A match opens the store on a worker; a
+ * failure is answered on the loop. */
 #include "imap/imap_private.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "lib/base64.h"
+#include "auth/sasl.h"
 #include "lib/log.h"
 
-#define FAIL_DELAY_MS 2000
+enum stage {
+	STAGE_START,      /* the command line */
+	STAGE_SASL,       /* AUTHENTICATE: a response line came */
+	STAGE_CHECK,      /* the transport checks the password */
+	STAGE_ANSWER,     /* imap_session_auth_done() was called */
+};
+
+struct auth_ctx {
+	struct sasl_server sasl;   /* user and password, also for LOGIN */
+	int result;
+	bool close;
+};
+
+static void ctx_free(void *p)
+{
+	struct auth_ctx *c = p;
+	sasl_server_clear(&c->sasl);
+	free(c);
+}
+
+static struct auth_ctx *ctx_new(struct imap_session *s)
+{
+	struct auth_ctx *c = calloc(1, sizeof *c);
+	if (c == NULL) {
+		imap_tagged(s, "NO [UNAVAILABLE] Out of memory");
+		return NULL;
+	}
+	s->cmd_ctx = c;
+	s->cmd_ctx_free = ctx_free;
+	return c;
+}
 
 static bool may_authenticate(struct imap_session *s)
 {
@@ -43,29 +77,33 @@ static int open_store(struct imap_session *s, const char **error_r)
 	return 0;
 }
 
-static void login(struct imap_session *s, struct str user, const char *password)
+/* The credentials are in the context: the transport checks them next. */
+static int check(struct imap_session *s, struct auth_ctx *c)
+{
+	for (char *p = c->sasl.user; *p != '\0'; p++)
+		*p = (char)(*p >= 'A' && *p <= 'Z' ? *p + 32 : *p);
+	s->cmd_stage = STAGE_CHECK;
+	s->next = IMAP_NEXT_AUTH;
+	return 0;
+}
+
+/* After the check: on a worker for a match (the store), else on the loop. */
+static int answer(struct imap_session *s, struct auth_ctx *c)
 {
 	const char *err = NULL;
-	if (user.len == 0 || user.len >= sizeof s->user) {
+	explicit_bzero(c->sasl.password, sizeof c->sasl.password);
+	if (c->result == 0) {
 		imap_tagged(s, "NO [AUTHENTICATIONFAILED] Authentication failed");
-		return;
+		if (c->close)
+			imap_session_goodbye(s, "Too many authentication failures");
+		return 1;
 	}
-	for (size_t i = 0; i < user.len; i++)
-		s->user[i] = (char)(user.p[i] >= 'A' && user.p[i] <= 'Z' ? user.p[i] + 32 : user.p[i]);
-	s->user[user.len] = '\0';
-	int r = s->set.verify(s->set.cfg->data_dir, s->user, password);
-	if (r == 0) {
-		log_info("imap %s: login failed for %s", s->id, s->user);
-		s->delay_ms = FAIL_DELAY_MS;
-		s->user[0] = '\0';
-		imap_tagged(s, "NO [AUTHENTICATIONFAILED] Authentication failed");
-		return;
-	}
-	if (r < 0 || open_store(s, &err) < 0) {
+	snprintf(s->user, sizeof s->user, "%s", c->sasl.user);
+	if (c->result < 0 || open_store(s, &err) < 0) {
 		log_err("imap %s: login of %s: %s", s->id, s->user, err ? err : "user directory");
 		s->user[0] = '\0';
 		imap_tagged(s, "NO [UNAVAILABLE] Temporary failure, try again later");
-		return;
+		return 1;
 	}
 	log_info("imap %s: login ok for %s", s->id, s->user);
 	s->errors = 0;
@@ -74,10 +112,14 @@ static void login(struct imap_session *s, struct str user, const char *password)
 	buf_append_str(&s->out, " OK [CAPABILITY ");
 	imap_write_capabilities(s, &s->out);
 	buf_append_str(&s->out, "] Logged in\r\n");
+	return 1;
 }
 
 int imap_cmd_login(struct imap_session *s)
 {
+	struct auth_ctx *c = s->cmd_ctx;
+	if (s->cmd_stage == STAGE_ANSWER)
+		return answer(s, c);
 	struct str user, pass;
 	if (!imap_arg_get_astring(&s->args[0], &user) ||
 	    !imap_arg_get_astring(&s->args[1], &pass) || !imap_arg_is_eol(&s->args[2])) {
@@ -86,77 +128,89 @@ int imap_cmd_login(struct imap_session *s)
 	}
 	if (!may_authenticate(s))
 		return 1;
-	char *pw = str_dup(pass);
-	if (pw == NULL) {
-		imap_tagged(s, "NO [UNAVAILABLE] Out of memory");
+	if (user.len == 0 || user.len > SASL_USER_MAX || pass.len > SASL_PASS_MAX ||
+	    memchr(user.p, '\0', user.len) != NULL || memchr(pass.p, '\0', pass.len) != NULL) {
+		imap_tagged(s, "NO [AUTHENTICATIONFAILED] Authentication failed");
 		return 1;
 	}
-	login(s, user, pw);
-	explicit_bzero(pw, pass.len);
-	free(pw);
-	return 1;
+	if ((c = ctx_new(s)) == NULL)
+		return 1;
+	memcpy(c->sasl.user, user.p, user.len);
+	memcpy(c->sasl.password, pass.p, pass.len);
+	return check(s, c);
 }
 
-/* RFC 4616: [authzid] NUL authcid NUL passwd. */
-static void sasl_plain(struct imap_session *s, struct str b64)
+/* One SASL status: the next continuation, the check, or the end. */
+static int sasl_next(struct imap_session *s, struct auth_ctx *c, enum sasl_status st,
+		     const char *challenge, const char *err)
 {
-	struct buf dec;
-	buf_init(&dec, 2048);
-	if (base64_decode(&dec, b64.p, b64.len) < 0) {
-		buf_free(&dec);
-		imap_bad(s, "Invalid base64 in SASL response");
-		return;
+	switch (st) {
+	case SASL_CONTINUE:
+		buf_printf(&s->out, "+ %s\r\n", challenge);
+		imap_reader_want_line(s->reader);
+		s->cmd_stage = STAGE_SASL;
+		s->awaiting_line = true;
+		return 0;
+	case SASL_DONE:
+		return check(s, c);
+	case SASL_CANCELLED:
+		imap_bad(s, "Authentication cancelled");   /* RFC 9051 6.2.2 */
+		return 1;
+	default:
+		if (strcmp(err, SASL_ERROR_BASE64) == 0) {
+			imap_bad(s, "Invalid base64 in SASL response");
+			return 1;
+		}
+		log_info("imap %s: SASL: %s", s->id, err);
+		imap_tagged(s, "NO [AUTHENTICATIONFAILED] Invalid SASL response: %s", err);
+		return 1;
 	}
-	if (dec.len == 0) {
-		/* RFC 4959: "=" is an empty response, which PLAIN cannot use. */
-		buf_free(&dec);
-		imap_tagged(s, "NO [AUTHENTICATIONFAILED] Empty SASL PLAIN response");
-		return;
-	}
-	const char *a = dec.data, *end = dec.data + dec.len;
-	const char *c = memchr(a, '\0', dec.len);
-	const char *p = c ? memchr(c + 1, '\0', (size_t)(end - c - 1)) : NULL;
-	bool ok = p != NULL && memchr(p + 1, '\0', (size_t)(end - p - 1)) == NULL;
-	/* No proxy logins: an authzid must be the authcid itself. */
-	if (ok && c != a)
-		ok = (size_t)(c - a) == (size_t)(p - c - 1) && memcmp(a, c + 1, (size_t)(c - a)) == 0;
-	if (!ok)
-		imap_tagged(s, "NO [AUTHENTICATIONFAILED] Invalid SASL PLAIN response");
-	else
-		login(s, (struct str){ c + 1, (size_t)(p - c - 1) }, p + 1);
-	explicit_bzero(dec.data, dec.len);
-	buf_free(&dec);
 }
 
 int imap_cmd_authenticate(struct imap_session *s)
 {
-	if (s->cmd_stage == 1) {
-		struct str line = imap_reader_line(s->reader);
-		if (line.len == 1 && line.p[0] == '*')
-			imap_bad(s, "Authentication cancelled");
-		else
-			sasl_plain(s, line);
-		return 1;
+	struct auth_ctx *c = s->cmd_ctx;
+	const char *challenge = "", *err = "?";
+	if (s->cmd_stage == STAGE_ANSWER)
+		return answer(s, c);
+	if (s->cmd_stage == STAGE_SASL) {
+		enum sasl_status st = sasl_server_step(&c->sasl, imap_reader_line(s->reader),
+						       &challenge, &err);
+		return sasl_next(s, c, st, challenge, err);
 	}
 	struct imap_authenticate a;
-	const char *err;
+	enum sasl_mech mech;
 	if (imap_parse_authenticate(s->args, &a, &err) < 0) {
 		imap_bad(s, err);
 		return 1;
 	}
-	if (!str_case_eq_cstr(a.mechanism, "PLAIN")) {
+	if (sasl_mech_find(a.mechanism, &mech) < 0) {
 		imap_tagged(s, "NO [CANNOT] Unsupported authentication mechanism");
 		return 1;
 	}
-	if (!may_authenticate(s))
+	if (!may_authenticate(s) || (c = ctx_new(s)) == NULL)
 		return 1;
-	if (a.has_initial) {
-		sasl_plain(s, a.initial.len == 1 && a.initial.p[0] == '=' ? STR_LIT("") : a.initial);
-		return 1;
-	}
-	buf_append_str(&s->out, "+ \r\n");
-	imap_reader_want_line(s->reader);
-	s->cmd_stage = 1;
-	s->awaiting_line = true;
-	return 0;
+	enum sasl_status st = sasl_server_start(&c->sasl, mech, a.has_initial ? &a.initial : NULL,
+						&challenge, &err);
+	return sasl_next(s, c, st, challenge, err);
+}
+
+void imap_session_credentials(const struct imap_session *s, const char **user_r,
+			      const char **password_r)
+{
+	const struct auth_ctx *c = s->cmd_ctx;
+	*user_r = c->sasl.user;
+	*password_r = c->sasl.password;
+}
+
+void imap_session_auth_done(struct imap_session *s, int result, bool close)
+{
+	struct auth_ctx *c = s->cmd_ctx;
+	c->result = result;
+	c->close = close;
+	s->cmd_stage = STAGE_ANSWER;
+	if (result == 1)
+		s->next = IMAP_NEXT_RUN;   /* the store is opened on a worker */
+	else
+		imap_session_run(s);
 }

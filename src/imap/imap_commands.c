@@ -22,8 +22,8 @@ const struct imap_command_def imap_commands_core[] = {
 	{ "ID", ANY, IMAP_CMD_ON_LOOP, imap_cmd_id, "ID" },
 	{ "ENABLE", AU | SE, IMAP_CMD_ON_LOOP, imap_cmd_enable, "ENABLE UTF8=ACCEPT" },
 	{ "NAMESPACE", AU | SE, IMAP_CMD_ON_LOOP, imap_cmd_namespace, "NAMESPACE" },
-	{ "LOGIN", NA, 0, imap_cmd_login, NULL },
-	{ "AUTHENTICATE", NA, 0, imap_cmd_authenticate, "SASL-IR" },
+	{ "LOGIN", NA, IMAP_CMD_ON_LOOP, imap_cmd_login, NULL },
+	{ "AUTHENTICATE", NA, IMAP_CMD_ON_LOOP, imap_cmd_authenticate, "SASL-IR" },
 	{ "SELECT", AU | SE, 0, imap_cmd_select, "QRESYNC" },
 	{ "EXAMINE", AU | SE, 0, imap_cmd_examine, NULL },
 	{ "CLOSE", SE, 0, imap_cmd_close, NULL },
@@ -61,7 +61,7 @@ void imap_write_capabilities(struct imap_session *s, struct buf *out)
 	if (s->set.tls_available && !s->tls)
 		buf_append_str(out, " STARTTLS");
 	if (s->tls || s->set.plaintext_auth)
-		buf_append_str(out, " AUTH=PLAIN");
+		buf_append_str(out, " AUTH=PLAIN AUTH=LOGIN");
 	else
 		buf_append_str(out, " LOGINDISABLED");
 }

@@ -71,7 +71,6 @@ struct imap_session {
 	struct imap_reader *reader;
 	struct buf out;
 	unsigned errors;
-	unsigned delay_ms;
 
 	/* the command being run */
 	const struct imap_command_def *cmd;

@@ -193,6 +193,8 @@ static void on_line(struct imap_session *s)
 	}
 	/* An AUTHENTICATE continuation: the command runs again with it. */
 	s->next = IMAP_NEXT_RUN;
+	if (s->cmd != NULL && (s->cmd->flags & IMAP_CMD_ON_LOOP))
+		imap_session_run(s);
 }
 
 size_t imap_session_input(struct imap_session *s, const char *data, size_t len)
@@ -265,13 +267,6 @@ void imap_session_run(struct imap_session *s)
 struct mail_folder *imap_session_selected(struct imap_session *s)
 {
 	return s->state == IMAP_STATE_SELECTED ? s->folder : NULL;
-}
-
-unsigned imap_session_take_delay(struct imap_session *s)
-{
-	unsigned d = s->delay_ms;
-	s->delay_ms = 0;
-	return d;
 }
 
 struct buf *imap_session_output(struct imap_session *s)

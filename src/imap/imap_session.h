@@ -24,6 +24,8 @@ enum imap_next {
 	IMAP_NEXT_IDLE,       /* in IDLE: poll with imap_session_idle_poll() */
 	IMAP_NEXT_STARTTLS,   /* flush, then start TLS; then tls_started() */
 	IMAP_NEXT_CLOSE,      /* flush, then close */
+	IMAP_NEXT_AUTH,       /* check imap_session_credentials(), then
+			       * imap_session_auth_done() */
 };
 
 struct imap_session_settings {
@@ -33,8 +35,6 @@ struct imap_session_settings {
 	bool plaintext_auth;             /* LOGIN/AUTHENTICATE without TLS */
 	size_t max_append;               /* largest APPEND literal */
 	unsigned max_errors;             /* BAD commands before BYE */
-	/* On a worker thread: 1 the password matches, 0 not, -1 error. */
-	int (*verify)(const char *data_dir, const char *user, const char *password);
 };
 
 struct imap_session;
@@ -58,9 +58,14 @@ void imap_session_idle_poll(struct imap_session *s, bool sleep);
  * thread while no command runs (in IDLE): to ask the store where the
  * folder's changes are made and wait for them (mail_folder_watch_paths). */
 struct mail_folder *imap_session_selected(struct imap_session *s);
-/* Milliseconds the transport should hold the output back (a failed
- * login's delay); reading it clears it. */
-unsigned imap_session_take_delay(struct imap_session *s);
+/* In IMAP_NEXT_AUTH: the user name (lower-cased) and the password of a
+ * LOGIN or AUTHENTICATE, valid until imap_session_auth_done(). */
+void imap_session_credentials(const struct imap_session *s, const char **user_r,
+			      const char **password_r);
+/* Loop thread: the check's answer, 1 the password matches, 0 not, -1 it
+ * could not be checked; close: too many failures (BYE after the NO). A
+ * failure is answered at once; a match makes next RUN (the store opens). */
+void imap_session_auth_done(struct imap_session *s, int result, bool close);
 
 struct buf *imap_session_output(struct imap_session *s);
 void imap_session_tls_started(struct imap_session *s);

@@ -90,6 +90,9 @@ void config_defaults(struct config *cfg)
 	cfg->connections_per_ip = 50;
 	cfg->timeout_command = 300;
 	cfg->timeout_data = 180;
+	cfg->auth_delay_ms = 2000;
+	cfg->auth_delay_max_ms = 15000;
+	cfg->auth_failures = 3;
 }
 
 void config_report(struct config_parse_state *st, enum config_severity sev,
@@ -339,6 +342,35 @@ static void parse_duration(struct config_parse_state *st, const struct key_def *
 		bad_token(st, k, value, error);
 }
 
+/* Milliseconds: "0", "250ms", or a duration in seconds ("2", "2s", "1m"). */
+static void parse_millis(struct config_parse_state *st, const struct key_def *k,
+			 const char *value)
+{
+	const char *error = "expected 0, milliseconds such as 250ms, or a duration such as 2s";
+	size_t n = strlen(value);
+	uint64_t v;
+	unsigned secs;
+	if (strcmp(value, "0") == 0) {
+		*FIELD(k, unsigned) = 0;
+	} else if (n > 2 && strcmp(value + n - 2, "ms") == 0) {
+		char digits[16];
+		if (n - 2 >= sizeof digits) {
+			bad_token(st, k, value, error);
+			return;
+		}
+		memcpy(digits, value, n - 2);
+		digits[n - 2] = '\0';
+		if (cfgval_count(digits, 0, 3600000, &v, &error) < 0)
+			bad_token(st, k, value, error);
+		else
+			*FIELD(k, unsigned) = (unsigned)v;
+	} else if (cfgval_duration(value, &secs, &error) < 0 || secs > 3600) {
+		bad_token(st, k, value, secs > 3600 ? "at most 1 hour" : error);
+	} else {
+		*FIELD(k, unsigned) = secs * 1000;
+	}
+}
+
 static void parse_size(struct config_parse_state *st, const struct key_def *k,
 		       const char *value)
 {
@@ -395,6 +427,11 @@ static const struct key_def keys[KEY_COUNT] = {
 				  F(timeout_command), 0, false },
 	[KEY_TIMEOUT_DATA] = { "limits", "timeout_data", parse_duration,
 			       F(timeout_data), 0, false },
+	[KEY_AUTH_DELAY] = { "limits", "auth_delay", parse_millis, F(auth_delay_ms), 0, false },
+	[KEY_AUTH_DELAY_MAX] = { "limits", "auth_delay_max", parse_millis,
+				 F(auth_delay_max_ms), 0, false },
+	[KEY_AUTH_FAILURES] = { "limits", "auth_failures", parse_count, F(auth_failures), 0,
+				false },
 };
 
 static const char *key_name(const struct key_def *k)

@@ -89,6 +89,11 @@ struct config {
 	size_t connections_per_ip;
 	unsigned timeout_command;      /* seconds; RFC 5321 4.5.3.2: 5 minutes */
 	unsigned timeout_data;         /* seconds between DATA chunks: 3 minutes */
+	/* Failed logins (server/serve_penalty.h): the first one's delay, the
+	 * cap of its doubling, and how many a connection may make. */
+	unsigned auth_delay_ms;        /* 2 s */
+	unsigned auth_delay_max_ms;    /* 15 s */
+	size_t auth_failures;          /* 3 */
 };
 
 enum config_severity { CONFIG_ERROR, CONFIG_WARNING };

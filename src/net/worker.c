@@ -15,6 +15,7 @@ struct worker_pool {
 	struct worker_job *head, *tail;      /* waiting to run */
 	struct worker_job *done_head, *done_tail;
 	size_t pending;                      /* loop thread only */
+	size_t max_pending;                  /* 0: no bound */
 	bool stopping;
 	unsigned nthreads;
 	pthread_t *threads;
@@ -121,6 +122,19 @@ void worker_submit(struct worker_pool *p, struct worker_job *job)
 	p->tail = job;
 	pthread_cond_signal(&p->cond);
 	pthread_mutex_unlock(&p->lock);
+}
+
+void worker_pool_set_max_pending(struct worker_pool *p, size_t max)
+{
+	p->max_pending = max;
+}
+
+int worker_try_submit(struct worker_pool *p, struct worker_job *job)
+{
+	if (p->max_pending > 0 && p->pending >= p->max_pending)
+		return -1;
+	worker_submit(p, job);
+	return 0;
 }
 
 size_t worker_pending(const struct worker_pool *p)

@@ -24,6 +24,12 @@ struct worker_pool *worker_pool_new(struct event_base *base, unsigned threads,
 						      void *ctx),
 				    void *ctx);
 void worker_submit(struct worker_pool *p, struct worker_job *job);
+/* A bounded queue: at most max jobs submitted and not yet done (0, the
+ * default: no bound). */
+void worker_pool_set_max_pending(struct worker_pool *p, size_t max);
+/* worker_submit within the bound: 0, or -1 (the queue is full; job not
+ * taken). */
+int worker_try_submit(struct worker_pool *p, struct worker_job *job);
 /* Jobs submitted and not yet done. */
 size_t worker_pending(const struct worker_pool *p);
 /* Finishes the queued jobs, joins the threads and frees the pool. */

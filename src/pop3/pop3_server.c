@@ -89,6 +89,7 @@ void pop3_server_free(struct pop3_server **sp)
 	line_reader_free(&s->lines);
 	buf_free(&s->out);
 	explicit_bzero(s->user, sizeof s->user);
+	sasl_server_clear(&s->sasl);
 	free(s);
 	*sp = NULL;
 }
@@ -145,6 +146,11 @@ void pop3_server_auth_done(struct pop3_server *s, enum pop3_auth_result r,
 		return;
 	case POP3_AUTH_TEMPFAIL:
 		pop3_reply(s, "-ERR [SYS/TEMP] Temporary failure, try again later");
+		return;
+	case POP3_AUTH_FAILED_CLOSE:
+		pop3_reply(s, "-ERR [AUTH] Authentication failed; too many failures, closing");
+		pop3_set_state(s, POP3_STATE_CLOSED);
+		s->want_close = true;
 		return;
 	default:
 		pop3_reply(s, "-ERR [AUTH] Authentication failed");

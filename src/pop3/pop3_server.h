@@ -35,6 +35,7 @@ struct pop3_msg {
 enum pop3_auth_result {
 	POP3_AUTH_OK,
 	POP3_AUTH_FAILED,          /* -ERR [AUTH] */
+	POP3_AUTH_FAILED_CLOSE,    /* the same, and too many: close */
 	POP3_AUTH_IN_USE,          /* -ERR [IN-USE]: another POP3 session has it */
 	POP3_AUTH_TEMPFAIL,        /* -ERR [SYS/TEMP] */
 };

@@ -6,7 +6,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "lib/base64.h"
 #include "lib/log.h"
 
 typedef void verb_fn(struct pop3_server *s, struct str arg);
@@ -44,7 +43,7 @@ static void cmd_capa(struct pop3_server *s, struct str arg)
 	pop3_reply(s, "+OK Capability list follows");
 	buf_append_str(&s->out, "TOP\r\nUIDL\r\nRESP-CODES\r\nAUTH-RESP-CODE\r\nPIPELINING\r\n");
 	if (s->state == POP3_STATE_AUTH && auth_allowed(s))
-		buf_append_str(&s->out, "USER\r\nSASL PLAIN\r\n");
+		buf_append_str(&s->out, "USER\r\nSASL PLAIN LOGIN\r\n");
 	if (s->state == POP3_STATE_AUTH && s->set.tls_available && !s->tls)
 		buf_append_str(&s->out, "STLS\r\n");
 	buf_append_str(&s->out, "IMPLEMENTATION postbox\r\n.\r\n");
@@ -89,48 +88,45 @@ static void cmd_pass(struct pop3_server *s, struct str arg)
 	free(pw);
 }
 
-/* RFC 4616: [authzid] NUL authcid NUL passwd; authzid must be empty or the
- * authcid (no proxy logins). */
-static void sasl_plain(struct pop3_server *s, struct str b64)
+/* One SASL status (auth/sasl.h): the next "+ " line, the check, or the
+ * end (RFC 5034 4). */
+static void sasl_next(struct pop3_server *s, enum sasl_status st, const char *challenge,
+		      const char *err)
 {
-	struct buf dec;
-	buf_init(&dec, 2048);
-	if (b64.len == 1 && b64.p[0] == '*') {
+	switch (st) {
+	case SASL_CONTINUE:
+		pop3_set_state(s, POP3_STATE_SASL);
+		pop3_reply(s, "+ %s", challenge);
+		return;
+	case SASL_DONE:
+		pop3_set_state(s, POP3_STATE_AUTH);
+		snprintf(s->user, sizeof s->user, "%s", s->sasl.user);
+		start_auth(s, s->sasl.user, s->sasl.password);
+		sasl_server_clear(&s->sasl);
+		return;
+	case SASL_CANCELLED:
 		pop3_set_state(s, POP3_STATE_AUTH);
 		pop3_reply(s, "-ERR Authentication cancelled");
 		return;
+	default:
+		pop3_set_state(s, POP3_STATE_AUTH);
+		pop3_reply(s, "-ERR [AUTH] Invalid SASL response: %s", err);
+		return;
 	}
-	const char *a, *c, *p, *end;
-	if (base64_decode(&dec, b64.p, b64.len) < 0 || dec.len == 0)
-		goto bad;
-	a = dec.data;
-	end = dec.data + dec.len;
-	c = memchr(a, '\0', dec.len);
-	p = c ? memchr(c + 1, '\0', (size_t)(end - c - 1)) : NULL;
-	if (c == NULL || p == NULL || memchr(p + 1, '\0', (size_t)(end - p - 1)) != NULL ||
-	    (size_t)(p - c - 1) > USER_MAX || p == c + 1)
-		goto bad;
-	if (c != a && ((size_t)(c - a) != (size_t)(p - c - 1) || memcmp(a, c + 1, (size_t)(c - a))))
-		goto bad;
-	memcpy(s->user, c + 1, (size_t)(p - c - 1));
-	s->user[p - c - 1] = '\0';
-	start_auth(s, s->user, p + 1);
-	explicit_bzero(dec.data, dec.len);
-	buf_free(&dec);
-	return;
-bad:
-	if (dec.data)
-		explicit_bzero(dec.data, dec.len);
-	buf_free(&dec);
-	pop3_set_state(s, POP3_STATE_AUTH);
-	pop3_reply(s, "-ERR [AUTH] Invalid SASL PLAIN response");
+}
+
+static void sasl_line(struct pop3_server *s, struct str line)
+{
+	const char *challenge = "", *err = "?";
+	enum sasl_status st = sasl_server_step(&s->sasl, line, &challenge, &err);
+	sasl_next(s, st, challenge, err);
 }
 
 static void cmd_auth(struct pop3_server *s, struct str arg)
 {
 	if (arg.len == 0) {
 		pop3_reply(s, "+OK");
-		buf_append_str(&s->out, auth_allowed(s) ? "PLAIN\r\n.\r\n" : ".\r\n");
+		buf_append_str(&s->out, auth_allowed(s) ? "PLAIN\r\nLOGIN\r\n.\r\n" : ".\r\n");
 		return;
 	}
 	if (!auth_allowed(s)) {
@@ -138,17 +134,17 @@ static void cmd_auth(struct pop3_server *s, struct str arg)
 		return;
 	}
 	long sp = str_chr(arg, ' ');
-	struct str mech = { arg.p, sp < 0 ? arg.len : (size_t)sp };
-	if (!str_case_eq_cstr(mech, "PLAIN")) {
+	struct str mech_name = { arg.p, sp < 0 ? arg.len : (size_t)sp };
+	struct str ir = { arg.p + sp + 1, sp < 0 ? 0 : arg.len - (size_t)sp - 1 };
+	enum sasl_mech mech;
+	const char *challenge = "", *err = "?";
+	if (sasl_mech_find(mech_name, &mech) < 0) {
 		pop3_reply(s, "-ERR Unsupported authentication mechanism");
 		return;
 	}
-	if (sp < 0) {
-		pop3_set_state(s, POP3_STATE_SASL);
-		pop3_reply(s, "+ ");
-		return;
-	}
-	sasl_plain(s, (struct str){ arg.p + sp + 1, arg.len - (size_t)sp - 1 });
+	enum sasl_status st = sasl_server_start(&s->sasl, mech, sp < 0 ? NULL : &ir,
+						&challenge, &err);
+	sasl_next(s, st, challenge, err);
 }
 
 static void cmd_apop(struct pop3_server *s, struct str arg)
@@ -311,7 +307,7 @@ void pop3_command(struct pop3_server *s, const char *line, size_t len)
 		}
 	}
 	if (s->state == POP3_STATE_SASL) {
-		sasl_plain(s, (struct str){ line, len });
+		sasl_line(s, (struct str){ line, len });
 		return;
 	}
 	struct str l = { line, len };

@@ -2,6 +2,7 @@
 #define PB_POP3_SERVER_PRIVATE_H
 /* Shared by the files of the POP3 session only. */
 
+#include "auth/sasl.h"
 #include "lib/line_reader.h"
 #include "pop3/pop3_server.h"
 
@@ -21,6 +22,7 @@ struct pop3_server {
 
 	char user[USER_MAX + 1];      /* from USER, or the SASL authcid */
 	bool have_user;               /* USER accepted, PASS may follow */
+	struct sasl_server sasl;      /* AUTH in progress */
 	struct pop3_msg *msgs;
 	size_t count;
 	long top_lines;               /* pending TOP: lines; -1 = RETR */

@@ -37,6 +37,8 @@ struct server {
 	struct userdb *userdb;        /* loop thread's handle */
 	struct local_delivery *local;
 	struct worker_pool *tasks;    /* blocking work of the access protocols */
+	struct worker_pool *auth;     /* password checks (serve_auth.h) */
+	struct penalty_table *penalties;   /* failed logins (serve_penalty.h) */
 	struct watch *watch;          /* changes for IDLE; NULL: IDLE polls */
 	SSL_CTX *tls_ctx;             /* NULL: no TLS configured */
 	bool stopping;
@@ -47,11 +49,6 @@ struct server {
 /* For worker threads: the calling thread's own user directory handle
  * (SQLite handles are per thread), opened on first use; NULL on error. */
 struct userdb *serve_thread_userdb(const char *data_dir);
-/* For worker threads: checks a login against the user directory with a
- * handle of the thread's own. 1 it matches, 0 it does not, -1 error. */
-int serve_auth_verify(const char *data_dir, const char *user, const char *password);
-/* Seconds a failed login waits before its answer (slows guessing). */
-#define SERVE_AUTH_FAIL_DELAY 2
 
 /* The common head of every protocol's per-connection glue: what the
  * connection, the session and work in flight on another thread have to
@@ -81,6 +78,10 @@ bool serve_glue_shutdown_later(struct serve_glue *g);
 /* Runs run() on a task thread, then done() on the loop; input pauses. */
 void serve_glue_submit(struct serve_glue *g, void (*run)(struct worker_job *),
 		       void (*done)(struct worker_job *));
+/* The same with a job of the caller's (run and done set) on another pool:
+ * 0, or -1 when that pool's queue is full (nothing was submitted). */
+int serve_glue_submit_job(struct serve_glue *g, struct worker_pool *pool,
+			  struct worker_job *job);
 /* First thing when work comes back: false when the glue was freed
  * because the connection had gone. */
 bool serve_glue_back(struct serve_glue *g);

@@ -1,11 +1,19 @@
-/* Password checks for the access protocols, on worker threads. */
+/* Password checks for the access protocols: the auth pool, the penalty
+ * delays and the failure log line (serve_auth.h). */
+#include "server/serve_auth.h"
+
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
+#include <event2/event.h>
 
 #include "auth/userdb.h"
-#include "server/serve.h"
 #include "lib/log.h"
+#include "server/serve_penalty.h"
+
+/* Addresses and users remembered at once: about 100 KiB. */
+#define PENALTY_SLOTS 4096
 
 /* SQLite handles are per thread; the data directory never changes while
  * the server runs (a new one needs a restart). A thread's handle is closed
@@ -39,16 +47,133 @@ struct userdb *serve_thread_userdb(const char *data_dir)
 	return db;
 }
 
-int serve_auth_verify(const char *data_dir, const char *user, const char *password)
+/* On an auth thread: 1 it matches, 0 it does not, -1 error. */
+static int verify(const char *data_dir, const char *user, const char *password)
 {
 	struct userdb *db = serve_thread_userdb(data_dir);
 	if (db == NULL)
 		return -1;
-	char lower[320];
-	size_t n = strlen(user);
-	if (n == 0 || n >= sizeof lower)
+	if (user[0] == '\0')
 		return 0;
-	for (size_t i = 0; i <= n; i++)
-		lower[i] = (char)(user[i] >= 'A' && user[i] <= 'Z' ? user[i] + 32 : user[i]);
-	return userdb_verify_password(db, lower, password);
+	return userdb_verify_password(db, user, password);
+}
+
+int serve_auth_setup(struct server *srv)
+{
+	srv->auth = worker_pool_new(srv->base, AUTH_THREADS, NULL, NULL);
+	srv->penalties = penalty_table_new(PENALTY_SLOTS);
+	if (srv->auth == NULL || srv->penalties == NULL) {
+		serve_auth_teardown(srv);
+		return -1;
+	}
+	worker_pool_set_max_pending(srv->auth, AUTH_QUEUE_MAX);
+	return 0;
+}
+
+void serve_auth_teardown(struct server *srv)
+{
+	worker_pool_free(&srv->auth);
+	penalty_table_free(&srv->penalties);
+}
+
+void serve_auth_init(struct serve_auth *a, struct serve_glue *g, const char *service,
+		     void (*answer)(struct serve_glue *g, int result, bool close))
+{
+	memset(a, 0, sizeof *a);
+	a->glue = g;
+	a->service = service;
+	a->answer = answer;
+}
+
+void serve_auth_fini(struct serve_auth *a)
+{
+	if (a->timer != NULL)
+		event_free(a->timer);
+	a->timer = NULL;
+}
+
+bool serve_auth_waiting(const struct serve_auth *a)
+{
+	return a->timer != NULL && evtimer_pending(a->timer, NULL);
+}
+
+/* The client's text, bounded and without anything that could end the
+ * field in a log parser's eyes. */
+static void log_failure(const struct serve_auth *a, const char *ip, const char *reason)
+{
+	char user[4 * SASL_USER_MAX + 1];
+	size_t n = 0;
+	for (const unsigned char *p = (const unsigned char *)a->user; *p != '\0'; p++) {
+		if (*p > 0x20 && *p < 0x7f && *p != '<' && *p != '>' && *p != '\\')
+			user[n++] = (char)*p;
+		else
+			n += (size_t)snprintf(user + n, sizeof user - n, "\\x%02x", *p);
+	}
+	user[n] = '\0';
+	log_warn("auth failed: service=%s ip=%s user=<%s> reason=%s", a->service, ip, user,
+		 reason);
+}
+
+static void run(struct worker_job *job)
+{
+	struct serve_auth *a = (struct serve_auth *)job;
+	a->result = verify(a->glue->cfg->cfg.data_dir, a->user, a->password);
+}
+
+static void fire(evutil_socket_t fd, short what, void *arg)
+{
+	struct serve_auth *a = arg;
+	(void)fd;
+	(void)what;
+	a->answer(a->glue, a->result,
+		  a->result == 0 && a->failures >= a->glue->cfg->cfg.auth_failures);
+}
+
+static void done(struct worker_job *job)
+{
+	struct serve_auth *a = (struct serve_auth *)job;
+	struct serve_glue *g = a->glue;
+	if (!serve_glue_back(g))
+		return;   /* a went with the glue */
+	const struct config *cfg = &g->cfg->cfg;
+	const char *ip = conn_peer(g->conn);
+	time_t now = time(NULL);
+	unsigned level = 0;
+	if (a->result == 1) {
+		level = penalty_level(g->srv->penalties, ip, a->user, now);
+		penalty_succeeded(g->srv->penalties, ip, a->user, now);
+	} else if (a->result == 0) {
+		penalty_failed(g->srv->penalties, ip, a->user, now);
+		level = penalty_level(g->srv->penalties, ip, a->user, now);
+		a->failures++;
+		log_failure(a, ip, "bad-password");
+	}
+	unsigned max = cfg->auth_delay_max_ms > cfg->auth_delay_ms ? cfg->auth_delay_max_ms
+								   : cfg->auth_delay_ms;
+	unsigned ms = penalty_delay_ms(level, cfg->auth_delay_ms, max);
+	if (a->timer == NULL)
+		a->timer = evtimer_new(g->srv->base, fire, a);
+	if (ms == 0 || g->shutting_down || a->timer == NULL) {
+		fire(-1, 0, a);
+		return;
+	}
+	struct timeval tv = { ms / 1000, (long)(ms % 1000) * 1000 };
+	evtimer_add(a->timer, &tv);
+}
+
+void serve_auth_check(struct serve_auth *a, const char *user, const char *password)
+{
+	size_t i = 0;
+	for (; user[i] != '\0' && i < SASL_USER_MAX; i++)
+		a->user[i] = (char)(user[i] >= 'A' && user[i] <= 'Z' ? user[i] + 32 : user[i]);
+	a->user[i] = '\0';
+	a->password = password;
+	a->job.run = run;
+	a->job.done = done;
+	if (serve_glue_submit_job(a->glue, a->glue->srv->auth, &a->job) < 0) {
+		log_warn("%s %s: password checks are queued to the limit (%d); try again",
+			 a->service, conn_id(a->glue->conn), AUTH_QUEUE_MAX);
+		a->result = -1;
+		a->answer(a->glue, -1, false);
+	}
 }

@@ -1,5 +1,7 @@
 /* What the SMTP, POP3 and IMAP glue files share: the life of a session
  * whose work (commits, store access, password checks) runs elsewhere. */
+#include <stdlib.h>
+
 #include "server/serve.h"
 
 void serve_glue_init(struct serve_glue *g, struct server *srv, struct conn *c,
@@ -41,11 +43,23 @@ bool serve_glue_shutdown_later(struct serve_glue *g)
 void serve_glue_submit(struct serve_glue *g, void (*run)(struct worker_job *),
 		       void (*done)(struct worker_job *))
 {
-	g->busy = true;
 	g->job.run = run;
 	g->job.done = done;
+	(void)serve_glue_submit_job(g, g->srv->tasks, &g->job);
+}
+
+int serve_glue_submit_job(struct serve_glue *g, struct worker_pool *pool,
+			  struct worker_job *job)
+{
+	/* A session holds at most one worker at a time: its input stops
+	 * while work is out, and only the work's return starts more. */
+	if (g->busy)
+		abort();
+	if (worker_try_submit(pool, job) < 0)
+		return -1;
+	g->busy = true;
 	conn_pause(g->conn);
-	worker_submit(g->srv->tasks, &g->job);
+	return 0;
 }
 
 bool serve_glue_back(struct serve_glue *g)

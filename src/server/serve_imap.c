@@ -7,6 +7,7 @@
 #include <event2/event.h>
 
 #include "server/serve.h"
+#include "server/serve_auth.h"
 #include "imap/imap_message.h"
 #include "imap/imap_session.h"
 #include "lib/log.h"
@@ -55,7 +56,8 @@ enum { SUB_NEW, SUB_CUR, SUB_INDEX, SUB_COUNT };
 struct imap_glue {
 	struct serve_glue base;      /* first */
 	struct imap_session *session;
-	struct event *timer;         /* IDLE looks and login-failure delays */
+	struct serve_auth auth;      /* LOGIN, AUTHENTICATE */
+	struct event *timer;         /* IDLE looks */
 	bool polling;
 	bool wait_drain;             /* the next slice waits for the client to read */
 	uint8_t idle_mode;           /* enum idle_mode */
@@ -80,6 +82,7 @@ static void glue_free(struct serve_glue *base)
 {
 	struct imap_glue *g = (struct imap_glue *)base;
 	idle_stop(g);
+	serve_auth_fini(&g->auth);
 	imap_session_free(&g->session);
 	serve_glue_fini(&g->base);
 	if (g->timer)
@@ -217,6 +220,14 @@ static void proceed(struct imap_glue *g)
 		idle_wait(g);
 		conn_resume(g->base.conn);
 		break;
+	case IMAP_NEXT_AUTH: {
+		const char *user, *password;
+		if (g->base.busy || serve_auth_waiting(&g->auth))
+			break;
+		imap_session_credentials(g->session, &user, &password);
+		serve_auth_check(&g->auth, user, password);
+		break;
+	}
 	default:
 		conn_resume(g->base.conn);
 		break;
@@ -245,11 +256,16 @@ static void task_done(struct worker_job *job)
 		proceed(g);
 		return;
 	}
-	unsigned delay = imap_session_take_delay(g->session);
-	if (delay > 0) {
-		arm_timer(g, delay);   /* a failed login: answer later */
-		return;
-	}
+	proceed(g);
+}
+
+/* The password check's answer, after its delay. */
+static void auth_answer(struct serve_glue *base, int result, bool close)
+{
+	struct imap_glue *g = (struct imap_glue *)base;
+	imap_session_auth_done(g->session, result, close);
+	if (g->base.shutting_down)
+		imap_session_goodbye(g->session, "Server shutting down");
 	proceed(g);
 }
 
@@ -272,9 +288,7 @@ static void timer_fired(evutil_socket_t fd, short what, void *arg)
 		g->changed = false;
 		g->look_soon = false;
 		start_task(g, true);
-		return;
 	}
-	proceed(g);  /* the end of a failed login's delay */
 }
 
 static void *imap_open(struct conn *c, void *service_ctx)
@@ -292,8 +306,8 @@ static void *imap_open(struct conn *c, void *service_ctx)
 		.plaintext_auth = cfg->plaintext_auth_loopback && conn_peer_is_loopback(c),
 		.max_append = cfg->message_size,
 		.max_errors = 20,
-		.verify = serve_auth_verify,
 	};
+	serve_auth_init(&g->auth, &g->base, "imap", auth_answer);
 	g->timer = evtimer_new(srv->base, timer_fired, g);
 	g->session = g->timer ? imap_session_new(&set, conn_id(c), conn_is_tls(c)) : NULL;
 	if (g->session == NULL) {
@@ -309,7 +323,7 @@ static void *imap_open(struct conn *c, void *service_ctx)
 static size_t imap_input(void *session, const char *data, size_t len)
 {
 	struct imap_glue *g = session;
-	if (g->base.busy)
+	if (g->base.busy || serve_auth_waiting(&g->auth))
 		return 0;
 	size_t used = imap_session_input(g->session, data, len);
 	if (imap_session_next(g->session) != IMAP_NEXT_IDLE) {
@@ -324,6 +338,7 @@ static void imap_timeout(void *session)
 {
 	struct imap_glue *g = session;
 	idle_stop(g);
+	serve_auth_fini(&g->auth);
 	imap_session_goodbye(g->session, "Autologout; idle for too long");
 	serve_glue_send(&g->base, imap_session_output(g->session));
 }
@@ -351,6 +366,7 @@ static void imap_shutdown(void *session)
 		return;
 	evtimer_del(g->timer);
 	idle_stop(g);
+	serve_auth_fini(&g->auth);
 	imap_session_goodbye(g->session, "Server shutting down");
 	proceed(g);
 }

@@ -12,6 +12,7 @@
 
 #include "auth/userdb.h"
 #include "server/serve.h"
+#include "server/serve_auth.h"
 #include "delivery/local.h"
 #include "lib/buf.h"
 #include "lib/fs.h"
@@ -137,7 +138,8 @@ static void stop_tick(evutil_socket_t fd, short what, void *arg)
 	 * and get a few seconds to take it. */
 	st->stop_ticks++;
 	bool commits_done = local_delivery_pending(st->srv.local) == 0 &&
-			    worker_pending(st->srv.tasks) == 0;
+			    worker_pending(st->srv.tasks) == 0 &&
+			    worker_pending(st->srv.auth) == 0;
 	bool sessions_done = conn_count() == 0 || st->stop_ticks > STOP_SESSIONS_TICKS;
 	if ((commits_done && sessions_done) || st->stop_ticks > STOP_GRACE_SECONDS * 10)
 		event_base_loopbreak(st->srv.base);
@@ -216,7 +218,7 @@ static int setup(struct serve_state *st, const char **error_r)
 		return -1;
 	}
 	srv->tasks = worker_pool_new(srv->base, ACCESS_THREADS, NULL, NULL);
-	if (srv->tasks == NULL) {
+	if (srv->tasks == NULL || serve_auth_setup(srv) < 0) {
 		*error_r = "cannot start worker threads";
 		return -1;
 	}
@@ -248,6 +250,7 @@ static void teardown(struct serve_state *st)
 		listener_close(&st->listeners[i]);
 	local_delivery_free(&st->srv.local);
 	worker_pool_free(&st->srv.tasks);
+	serve_auth_teardown(&st->srv);
 	watch_free(&st->srv.watch);
 	userdb_close(&st->srv.userdb);
 	if (st->stop_timer)

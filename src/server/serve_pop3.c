@@ -6,6 +6,7 @@
 #include <event2/event.h>
 
 #include "server/serve.h"
+#include "server/serve_auth.h"
 #include "lib/log.h"
 #include "pop3/pop3_server.h"
 #include "store/store.h"
@@ -13,14 +14,14 @@
 /* RFC 1939 3: an autologout timer of at least 10 minutes. */
 #define POP3_IDLE_SECONDS 600
 
-enum task_kind { TASK_AUTH, TASK_RETRIEVE, TASK_UPDATE };
+enum task_kind { TASK_OPEN, TASK_RETRIEVE, TASK_UPDATE };
 
 struct pop3_glue {
 	struct serve_glue base;      /* first */
 	struct pop3_server *session;
 	struct mail_store *store;    /* used by one task at a time */
 	struct mail_pop3 *drop;
-	struct event *delay;         /* a failed login's answer waits */
+	struct serve_auth check;     /* USER/PASS, AUTH */
 
 	/* the task's input and output */
 	enum task_kind kind;
@@ -43,14 +44,23 @@ static void drop_close(struct pop3_glue *g)
 	mail_store_free(&g->store);
 }
 
+static void forget_password(struct pop3_glue *g)
+{
+	if (g->password != NULL) {
+		explicit_bzero(g->password, strlen(g->password));
+		free(g->password);
+		g->password = NULL;
+	}
+}
+
 static void glue_free(struct serve_glue *base)
 {
 	struct pop3_glue *g = (struct pop3_glue *)base;
 	drop_close(g);
 	pop3_server_free(&g->session);
 	serve_glue_fini(&g->base);
-	if (g->delay)
-		event_free(g->delay);
+	serve_auth_fini(&g->check);
+	forget_password(g);
 	free(g->msgs);
 	free(g->data);
 	free(g->indexes);
@@ -108,13 +118,9 @@ static void run_task(struct worker_job *job)
 	struct pop3_glue *g = (struct pop3_glue *)job;
 	const char *err = NULL;
 	switch (g->kind) {
-	case TASK_AUTH: {
-		for (char *p = g->user; *p; p++)
-			*p = (char)(*p >= 'A' && *p <= 'Z' ? *p + 32 : *p);
-		int r = serve_auth_verify(g->base.cfg->cfg.data_dir, g->user, g->password);
-		g->auth = r < 0 ? POP3_AUTH_TEMPFAIL : r == 0 ? POP3_AUTH_FAILED : open_maildrop(g);
+	case TASK_OPEN:
+		g->auth = open_maildrop(g);
 		break;
-	}
 	case TASK_RETRIEVE:
 		g->data = NULL;
 		if (mail_pop3_read(g->drop, g->index, &g->data, &g->len, &err) < 0)
@@ -140,33 +146,16 @@ static void answer_auth(struct pop3_glue *g)
 	conn_resume(g->base.conn);
 }
 
-static void delay_done(evutil_socket_t fd, short what, void *arg)
-{
-	(void)fd;
-	(void)what;
-	answer_auth(arg);
-}
-
 static void task_done(struct worker_job *job)
 {
 	struct pop3_glue *g = (struct pop3_glue *)job;
-	if (g->password != NULL) {
-		explicit_bzero(g->password, strlen(g->password));
-		free(g->password);
-		g->password = NULL;
-	}
 	if (!serve_glue_back(&g->base))
 		return;
 	switch (g->kind) {
-	case TASK_AUTH:
-		log_info("pop3 %s: login %s for %s from [%s]", conn_id(g->base.conn),
-			 g->auth == POP3_AUTH_OK ? "ok" : "failed", g->user, conn_peer(g->base.conn));
-		if (g->auth == POP3_AUTH_FAILED) {
-			struct timeval tv = { SERVE_AUTH_FAIL_DELAY, 0 };
-			g->delay = g->delay ? g->delay : evtimer_new(g->base.srv->base, delay_done, g);
-			evtimer_add(g->delay, &tv);
-			return;
-		}
+	case TASK_OPEN:
+		if (g->auth == POP3_AUTH_OK)
+			log_info("pop3 %s: login ok for %s from [%s]", conn_id(g->base.conn),
+				 g->user, conn_peer(g->base.conn));
 		answer_auth(g);
 		return;
 	case TASK_RETRIEVE:
@@ -190,16 +179,36 @@ static void start_task(struct pop3_glue *g, enum task_kind kind)
 	serve_glue_submit(&g->base, run_task, task_done);
 }
 
+/* The password check's answer, after its delay: a match opens the
+ * maildrop on a worker. */
+static void check_answer(struct serve_glue *base, int result, bool close)
+{
+	struct pop3_glue *g = (struct pop3_glue *)base;
+	forget_password(g);
+	snprintf(g->user, sizeof g->user, "%s", g->check.user);
+	if (result == 1 && !g->base.shutting_down) {
+		start_task(g, TASK_OPEN);
+		return;
+	}
+	pop3_server_auth_done(g->session, result == 0 ? (close ? POP3_AUTH_FAILED_CLOSE
+							  : POP3_AUTH_FAILED)
+						: POP3_AUTH_TEMPFAIL, NULL, 0);
+	if (g->base.shutting_down)
+		pop3_server_goodbye(g->session, "Server shutting down");
+	flush(g);
+	conn_resume(g->base.conn);
+}
+
 static void hook_auth(void *ctx, const char *user, const char *password)
 {
 	struct pop3_glue *g = ctx;
-	snprintf(g->user, sizeof g->user, "%s", user);
+	forget_password(g);
 	g->password = strdup(password);
 	if (g->password == NULL) {
 		pop3_server_auth_done(g->session, POP3_AUTH_TEMPFAIL, NULL, 0);
 		return;
 	}
-	start_task(g, TASK_AUTH);
+	serve_auth_check(&g->check, user, g->password);
 }
 
 static void hook_retrieve(void *ctx, size_t index)
@@ -239,6 +248,7 @@ static void *pop3_open(struct conn *c, void *service_ctx)
 		.plaintext_auth = cfg->plaintext_auth_loopback && conn_peer_is_loopback(c),
 		.max_errors = 20,
 	};
+	serve_auth_init(&g->check, &g->base, "pop3", check_answer);
 	g->session = pop3_server_new(&set, &hooks, g, conn_id(c), conn_is_tls(c));
 	if (g->session == NULL) {
 		glue_free(&g->base);
@@ -261,6 +271,7 @@ static size_t pop3_input(void *session, const char *data, size_t len)
 static void pop3_timeout(void *session)
 {
 	struct pop3_glue *g = session;
+	serve_auth_fini(&g->check);
 	pop3_server_goodbye(g->session, "Autologout; idle for too long");
 	serve_glue_send(&g->base, pop3_server_output(g->session));
 }
@@ -277,6 +288,7 @@ static void pop3_shutdown(void *session)
 	struct pop3_glue *g = session;
 	if (serve_glue_shutdown_later(&g->base))
 		return;
+	serve_auth_fini(&g->check);
 	pop3_server_goodbye(g->session, "Server shutting down");
 	flush(g);
 }

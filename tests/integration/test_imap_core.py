@@ -354,7 +354,8 @@ class TestAuth(ImapCase):
         took = time.monotonic() - start
         self.assertTagged(t, "NO", "AUTHENTICATIONFAILED")
         self.assertGreaterEqual(took, 1.5)
-        self.assertIn("login failed for " + USER, self.srv.log_text())
+        self.assertIn("auth failed: service=imap ip=127.0.0.1 user=<%s> reason=bad-password"
+                      % USER, self.srv.log_text())
         start = time.monotonic()
         u, t = c.cmd('LOGIN "nobody@a.test" "x"', timeout=15)
         self.assertTagged(t, "NO", "AUTHENTICATIONFAILED")

@@ -141,7 +141,8 @@ class TestPop3(Pop3Case):
         with self.assertRaises(poplib.error_proto):
             p.apop("v@a.test", PW)
         self.login(p).quit()
-        self.assertIn("login failed for v@a.test", self.srv.log_text())
+        self.assertIn("auth failed: service=pop3 ip=127.0.0.1 user=<v@a.test>"
+                      " reason=bad-password", self.srv.log_text())
 
     def test_stls_then_login(self):
         """RFC 2595 4: STLS upgrades the plaintext port; CAPA lists it."""
