@@ -306,6 +306,31 @@ class TestSearchKeys(SearchCase):
         u, t = c.ok("SEARCH MODSEQ 18446744073709551")
         self.assertEqual(u, [b"* SEARCH"])
 
+    def test_esearch_min_max_modseq(self):
+        """RFC 4731 3.2 / RFC 7162 3.1.5: with MIN or MAX alone, MODSEQ is
+        that of the message returned (both: the higher of the two); with
+        ALL or COUNT, the highest of all found."""
+        c = self.raw()
+        c.ok("STORE 2 +FLAGS (\\Answered)")    # 2 now has the highest modseq
+        u, _ = c.ok("FETCH 1:4 (MODSEQ)")
+        ms = {}
+        for line in u:
+            m = re.match(rb"^\* (\d+) FETCH \(MODSEQ \((\d+)\)\)$", line)
+            if m:
+                ms[int(m.group(1))] = int(m.group(2))
+        self.assertEqual(sorted(ms), [1, 2, 3, 4])
+        self.assertGreater(ms[2], max(ms[1], ms[4]))
+        def esearch(ret):
+            u, _ = c.ok("SEARCH RETURN (%s) MODSEQ 1" % ret)
+            m = re.search(rb" MODSEQ (\d+)$", u[0])
+            self.assertIsNotNone(m, u)
+            return int(m.group(1))
+        self.assertEqual(esearch("MIN"), ms[1])
+        self.assertEqual(esearch("MAX"), ms[4])
+        self.assertEqual(esearch("MIN MAX"), max(ms[1], ms[4]))
+        self.assertEqual(esearch("COUNT"), max(ms.values()))
+        self.assertEqual(esearch("MIN ALL"), max(ms.values()))
+
 
 class TestSearchResponses(SearchCase):
     def setUp(self):
