@@ -332,6 +332,34 @@ class TestSearchKeys(SearchCase):
         self.assertEqual(esearch("MIN ALL"), max(ms.values()))
 
 
+class TestSearchAddresses(SearchCase):
+    """FROM, TO, CC and BCC search the parsed addresses (RFC 9051 6.4.4:
+    "the specified string is in the FROM field"; RFC 5322 3.4 lets
+    comments and folding sit inside an address), as Dovecot does: the
+    display name and local@domain, without comments or quoting."""
+
+    def test_from_matches_parsed_address(self):
+        self.md.add(message(frm="<user (comment)@ (comment) domain.org>"))
+        self.md.add(message(frm='"Doe, Jane" <jane@x.test>',
+                            headers="Cc: Group: ann@(c) y.test, bob@y.test;\n"
+                                    "Bcc: =?utf-8?q?J=C3=B6rg?= <j (x) @z.test>\n"))
+        self.md.add(message(frm="plain@c.test", to="Someone <s@(home)d.test>"))
+        m = self.imap()
+        m.select("INBOX")
+        s = lambda *c: self.search(m, *c)
+        self.assertEqual(s("FROM", "user@domain.org"), [1])
+        self.assertEqual(s("FROM", "USER@DOMAIN.ORG"), [1])
+        self.assertEqual(s("FROM", '"Doe, Jane"'), [2])
+        self.assertEqual(s("FROM", "jane@x.test"), [2])
+        self.assertEqual(s("CC", "ann@y.test"), [2])
+        self.assertEqual(s("BCC", "j@z.test"), [2])
+        self.assertEqual(s("TO", "s@d.test"), [3])
+        self.assertEqual(s("TO", '"someone <s@d.test>"'), [3])
+        # HEADER still searches the text as written.
+        self.assertEqual(s("HEADER", "From", '"(comment)"'), [1])
+        self.assertEqual(s("FROM", '"(comment)"'), [])
+
+
 class TestSearchResponses(SearchCase):
     def setUp(self):
         super().setUp()
