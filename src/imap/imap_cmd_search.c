@@ -111,6 +111,7 @@ struct hits {
 	uint32_t *v;
 	size_t n, cap;
 	uint64_t max_modseq;
+	uint64_t first_modseq, last_modseq;   /* of v[0] and v[n - 1] */
 	bool uid;
 };
 
@@ -126,6 +127,9 @@ static int collect(void *ctx, const struct mail_msg *m)
 		h->cap = cap;
 	}
 	h->v[h->n++] = h->uid ? m->uid : m->seq;
+	if (h->n == 1)
+		h->first_modseq = m->modseq;
+	h->last_modseq = m->modseq;
 	if (m->modseq > h->max_modseq)
 		h->max_modseq = m->modseq;
 	return 0;
@@ -140,6 +144,19 @@ static void write_search(struct imap_session *s, const struct hits *h, bool mods
 	if (modseq && h->n > 0)
 		buf_printf(&s->out, " (MODSEQ %llu)", (unsigned long long)h->max_modseq);
 	buf_append_str(&s->out, "\r\n");
+}
+
+/* RFC 4731 3.2, RFC 7162 3.1.5: with ALL or COUNT, the highest modseq of
+ * all the messages found; with only MIN and/or MAX, that of the messages
+ * returned. */
+static uint64_t esearch_modseq(const struct hits *h, unsigned ret)
+{
+	bool min = ret & IMAP_SEARCH_RETURN_MIN, max = ret & IMAP_SEARCH_RETURN_MAX;
+	if ((ret & (IMAP_SEARCH_RETURN_ALL | IMAP_SEARCH_RETURN_COUNT)) || (!min && !max))
+		return h->max_modseq;
+	if (min && max)
+		return h->first_modseq > h->last_modseq ? h->first_modseq : h->last_modseq;
+	return min ? h->first_modseq : h->last_modseq;
 }
 
 /* "* ESEARCH (TAG "a") UID MIN 2 MAX 5 COUNT 3 ALL 2:3,5" (RFC 4731 3.1). */
@@ -162,7 +179,7 @@ static void write_esearch(struct imap_session *s, const struct hits *h, unsigned
 		imap_write_number_set(&s->out, h->v, h->n);
 	}
 	if (modseq && h->n > 0)
-		buf_printf(&s->out, " MODSEQ %llu", (unsigned long long)h->max_modseq);
+		buf_printf(&s->out, " MODSEQ %llu", (unsigned long long)esearch_modseq(h, ret));
 	buf_append_str(&s->out, "\r\n");
 }
 

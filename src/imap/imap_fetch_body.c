@@ -154,9 +154,21 @@ static int section_raw(const struct imap_fetch_section *sec, const struct mail_m
 	return 1;
 }
 
-/* The section as IMAP sends it (CRLF) into out. */
-static int section_crlf(const struct imap_fetch_section *sec, struct str raw, struct buf *out)
+/* Whether the loaded file's octets go out as they are (msg_crlf_native):
+ * message and part bodies of a file that has CRLF line ends; header
+ * sections are text and always go out with CRLF. */
+static bool as_stored(const struct imap_fetch_section *sec, const struct imap_msg_file *mf)
 {
+	return (sec->text == IMAP_SECTION_ALL || sec->text == IMAP_SECTION_TEXT) &&
+	       mf->data != NULL && msg_crlf_native(mf->data, mf->len);
+}
+
+/* The section as IMAP sends it (CRLF) into out. */
+static int section_crlf(const struct imap_fetch_section *sec, struct str raw,
+			const struct imap_msg_file *mf, struct buf *out)
+{
+	if (as_stored(sec, mf))
+		return buf_append(out, raw.p, raw.len);
 	if (sec->text != IMAP_SECTION_HEADER_FIELDS && sec->text != IMAP_SECTION_HEADER_FIELDS_NOT)
 		return msg_crlf_append(raw, out);
 	struct buf tmp;
@@ -245,7 +257,7 @@ static int write_body(struct imap_session *s, struct buf *out, const char *name,
 		return buf_append_str(out, " NIL") < 0 ? IMAP_SECTION_FAIL : IMAP_SECTION_OK;
 	struct buf data;
 	buf_init(&data, 2 * raw.len + 4);
-	r = section_crlf(sec, raw, &data);
+	r = section_crlf(sec, raw, mf, &data);
 	if (r == 0)
 		r = buf_append_char(out, ' ');
 	if (r == 0)
@@ -271,7 +283,7 @@ static int binary_content(struct imap_session *s, const struct imap_fetch_sectio
 	if (r <= 0)
 		return r < 0 ? IMAP_SECTION_FAIL : 0;
 	buf_init(data, 2 * raw.len + 4);
-	if (msg_crlf_append(raw, data) < 0)
+	if (section_crlf(&body, raw, mf, data) < 0)
 		return IMAP_SECTION_FAIL;
 	if (part == NULL || part->is_multipart || part->is_message_rfc822)
 		return 1;

@@ -110,13 +110,18 @@ enum imap_search_type {
 	IMAP_SEARCH_YOUNGER,
 };
 
+/* The FROM, TO, CC and BCC keys search the parsed addresses, as Dovecot
+ * does; HEADER searches the text as written. */
+#define IMAP_SEARCH_ADDRESS 1u
+
 struct imap_search_key {
 	enum imap_search_type type;
 	const struct imap_search_key *child;  /* AND, OR, NOT: first child */
 	const struct imap_search_key *next;   /* next sibling */
 	struct str field;       /* HEADER: the field name ("Subject") */
 	struct str str;         /* HEADER value, BODY, TEXT, KEYWORD */
-	unsigned flag;          /* FLAG: one enum imap_system_flag */
+	unsigned flag;          /* FLAG: one enum imap_system_flag;
+				 * HEADER: IMAP_SEARCH_ADDRESS or 0 */
 	struct imap_date date;
 	uint64_t number;        /* LARGER, SMALLER, MODSEQ, OLDER, YOUNGER */
 	const struct imap_seqset *seqset;     /* SEQSET, UID (owned by search) */

@@ -18,6 +18,7 @@
 #include <unistd.h>
 #include <wctype.h>
 
+#include "msg/address.h"
 #include "msg/charset.h"
 #include "msg/encoded_word.h"
 #include "msg/header.h"
@@ -50,7 +51,7 @@ struct ev {
 	char *file;
 	size_t file_len;
 	struct buf hdr_text, body_text;
-	struct buf tmp, tmp2;
+	struct buf tmp, tmp2, addr;
 };
 
 /* ---- case folding ---- */
@@ -284,6 +285,55 @@ static const char *column_value(const struct mail_msg *m, int column)
 	}
 }
 
+/* An address field as FROM, TO, CC and BCC search it (as Dovecot does):
+ * each mailbox as "name <local@domain>" or "local@domain", comments, quoting and folding
+ * gone, so "<user (comment)@ (comment) domain.org>" is found as
+ * "user@domain.org". A value that does not parse cleanly is searched as
+ * written as well. */
+static int fold_addresses(struct ev *e, struct str value, struct buf *out)
+{
+	struct msg_address_list *l = NULL;
+	const char *err;
+	if (msg_address_parse(value, &l, &err) < 0)
+		return fold_header(e, value, out);
+	struct buf *t = &e->addr;
+	bool invalid = false;
+	buf_reset(t);
+	for (size_t i = 0; i < l->count; i++) {
+		const struct msg_address *a = &l->addrs[i];
+		invalid |= a->invalid;
+		if (a->kind == MSG_ADDR_GROUP_END) {
+			buf_append_char(t, ';');
+			continue;
+		}
+		if (t->len > 0 && t->data[t->len - 1] != ' ')
+			buf_append_str(t, ", ");
+		if (a->kind == MSG_ADDR_GROUP_START) {
+			buf_printf(t, "%s: ", a->mailbox.p != NULL ? a->mailbox.p : "");
+			continue;
+		}
+		bool named = a->name.p != NULL && a->name.len > 0;
+		if (named)
+			buf_printf(t, "%s <", a->name.p);
+		(void)msg_address_write_addr_spec(t, a);
+		if (named)
+			buf_append_char(t, '>');
+	}
+	msg_address_list_free(&l);
+	int r = fold_header(e, buf_str(t), out);
+	if (r == 0 && invalid && buf_append_char(out, ' ') == 0)
+		r = fold_header(e, value, out);
+	return r;
+}
+
+static int fold_field(struct ev *e, const struct imap_search_key *k, struct str value,
+		      struct buf *out)
+{
+	if (k->flag & IMAP_SEARCH_ADDRESS)
+		return fold_addresses(e, value, out);
+	return fold_header(e, value, out);
+}
+
 /* Every field named k->field of a header section. */
 static bool match_raw_header(struct ev *e, const struct imap_search_key *k,
 			     const struct key_prep *kp, const char *h, size_t len)
@@ -295,7 +345,7 @@ static bool match_raw_header(struct ev *e, const struct imap_search_key *k,
 		if (!str_case_eq(f.name, k->field))
 			continue;
 		buf_reset(&e->tmp);
-		(void)fold_header(e, msg_str_trim(f.value), &e->tmp);
+		(void)fold_field(e, k, msg_str_trim(f.value), &e->tmp);
 		if (contains(&e->tmp, kp))
 			return true;
 	}
@@ -310,7 +360,7 @@ static bool match_header(struct ev *e, const struct imap_search_key *k,
 		if (v == NULL)
 			return false;
 		buf_reset(&e->tmp);
-		(void)fold_header(e, str_from(v), &e->tmp);
+		(void)fold_field(e, k, str_from(v), &e->tmp);
 		return contains(&e->tmp, kp);
 	}
 	if (m->header_raw != NULL)
@@ -577,6 +627,7 @@ static void ev_free(struct ev *e)
 	buf_free(&e->body_text);
 	buf_free(&e->tmp);
 	buf_free(&e->tmp2);
+	buf_free(&e->addr);
 }
 
 /* The UIDs worth listing: those of a top-level UID or sequence-set key
@@ -644,6 +695,7 @@ int imap_search_foreach(struct imap_session *s, const struct imap_search *search
 	buf_init(&e.body_text, TEXT_MAX);
 	buf_init(&e.tmp, TEXT_MAX);
 	buf_init(&e.tmp2, TEXT_MAX);
+	buf_init(&e.addr, FIELD_TEXT_MAX);
 	e.count = mail_folder_count(s->folder);
 	e.max_uid = imap_view_max_uid(s);
 	e.prep = calloc(search->key_count + 1, sizeof *e.prep);

@@ -18,6 +18,7 @@ struct ctx {
 	struct msg_mime *m;
 	const char *msg;
 	int error;      /* -1 once the arena ran out */
+	bool native;    /* msg_crlf_native: sent as stored, sizes as stored */
 };
 
 /* Line statistics of a region; sizes follow from them. */
@@ -25,9 +26,9 @@ struct counts {
 	size_t lines, bare_lf;
 };
 
-static struct msg_size make_size(size_t octets, struct counts c)
+static struct msg_size make_size(const struct ctx *cx, size_t octets, struct counts c)
 {
-	return (struct msg_size){ octets, octets + c.bare_lf, c.lines };
+	return (struct msg_size){ octets, octets + (cx->native ? 0 : c.bare_lf), c.lines };
 }
 
 static struct counts count_lines(const char *p, size_t n)
@@ -258,8 +259,8 @@ static struct msg_part *parse_entity(struct ctx *cx, struct msg_part *parent, si
 	part->subtype = digest_child ? STR_LIT("rfc822") : STR_LIT("plain");
 	struct counts hc = parse_header(cx, part, start, end);
 	struct counts bc = { region.lines - hc.lines, region.bare_lf - hc.bare_lf };
-	part->header = make_size(part->body_offset - start, hc);
-	part->body = make_size(end - part->body_offset, bc);
+	part->header = make_size(cx, part->body_offset - start, hc);
+	part->body = make_size(cx, end - part->body_offset, bc);
 	if (cx->error == 0)
 		parse_children(cx, part, bc);
 	return part;
@@ -275,7 +276,8 @@ int msg_mime_parse(const char *msg, size_t len, struct msg_mime **mime_r, const 
 	msg_arena_init(&m->arena, ARENA_BASE + (len < SIZE_MAX / 16 ? len * ARENA_PER_OCTET : 0));
 	m->msg = msg;
 	m->len = len;
-	struct ctx cx = { m, msg, 0 };
+	m->crlf_native = msg_crlf_native(msg, len);
+	struct ctx cx = { m, msg, 0, m->crlf_native };
 	m->root = parse_entity(&cx, NULL, 0, len, count_lines(msg, len), true, false);
 	if (cx.error < 0 || m->root == NULL) {
 		msg_mime_free(&m);

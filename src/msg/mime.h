@@ -49,7 +49,8 @@ enum msg_env_field {
 
 struct msg_size {
 	size_t octets;        /* as stored */
-	size_t crlf_octets;   /* with every bare LF counted as CRLF */
+	size_t crlf_octets;   /* as IMAP sends it: every bare LF counted as CRLF,
+			       * unless the message is msg_crlf_native() */
 	size_t lines;         /* LFs */
 };
 
@@ -92,6 +93,7 @@ struct msg_mime {
 	size_t len;
 	struct msg_part *root;
 	unsigned part_count;
+	bool crlf_native;            /* msg_crlf_native(): sent as stored */
 };
 
 /* Parses msg[0..len). 0 with *mime_r set, or -1 (out of memory) with

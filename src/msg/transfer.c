@@ -255,6 +255,12 @@ int msg_transfer_decode(enum msg_cte enc, struct str in, struct buf *out,
 	return r;
 }
 
+bool msg_crlf_native(const char *msg, size_t len)
+{
+	const char *nl = memchr(msg, '\n', len);
+	return nl != NULL && nl > msg && nl[-1] == '\r';
+}
+
 int msg_crlf_append(struct str in, struct buf *out)
 {
 	const char *p = in.p, *end = in.p + in.len;

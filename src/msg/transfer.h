@@ -46,6 +46,12 @@ int msg_qp_encode(struct str in, bool crlf, struct buf *out);
  * Maildir file. 0 or -1 (out full). */
 int msg_crlf_append(struct str in, struct buf *out);
 
+/* Whether a stored message is sent as it is: its first line ends in CRLF.
+ * A delivery writes LF line ends, which IMAP sends as CRLF; an APPEND
+ * keeps the client's octets, and the bare LFs of a binary part it sent in
+ * a literal8 (RFC 3516 4.4) are data, not line ends. */
+bool msg_crlf_native(const char *msg, size_t len);
+
 /* Decodes in by enc. 0, or -1 with *error_r set (unknown encoding, or out
  * full). 7bit, 8bit and binary are copied. */
 int msg_transfer_decode(enum msg_cte enc, struct str in, struct buf *out,

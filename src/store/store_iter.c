@@ -2,6 +2,7 @@
  * files, and expunge. */
 #include "store/store_private.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -242,39 +243,73 @@ static int msg_fname(struct mfolder *mf, uint32_t uid, char *out, size_t outlen,
 	return rc == SQLITE_DONE ? 0 : store_db_error(mf->ms, "message", error_r);
 }
 
+/* The file of a message renamed since the index last saw it, found by
+ * its base name in cur/ (then new/): 1 found (path in out), 0 not. */
+static int find_renamed(const struct mfolder *mf, const char *fname, char *out,
+			size_t outlen)
+{
+	static const char *const subs[] = { "cur", "new" };
+	const char *slash = strrchr(fname, '/');
+	char base[STORE_PATH_MAX];
+	snprintf(base, sizeof base, "%s", slash != NULL ? slash + 1 : fname);
+	size_t blen = store_base_len(base);
+	char dir[STORE_PATH_MAX + 8];
+	for (size_t i = 0; i < 2; i++) {
+		snprintf(dir, sizeof dir, "%s/%s", mf->dir, subs[i]);
+		DIR *d = opendir(dir);
+		if (d == NULL)
+			continue;
+		struct dirent *de;
+		while ((de = readdir(d)) != NULL) {
+			if (strncmp(de->d_name, base, blen) != 0 ||
+			    (de->d_name[blen] != '\0' && de->d_name[blen] != ':'))
+				continue;
+			snprintf(out, outlen, "%s/%s", dir, de->d_name);
+			closedir(d);
+			return 1;
+		}
+		closedir(d);
+	}
+	return 0;
+}
+
+/* A flag change by another session renames the file under us. No sync
+ * here: FETCH and SEARCH open files while their listing holds a read
+ * snapshot of the index, and a write on a connection inside a read
+ * cannot wait for the lock (SQLite returns SQLITE_BUSY at once, without
+ * the busy handler, to avoid a deadlock). The file is found by its base
+ * name instead, and the next sync enters the new name. */
 int store_v_msg_open(struct mail_folder *f, uint32_t uid, int *fd_r, uint64_t *size_r,
 		     const char **error_r)
 {
 	struct mfolder *mf = (struct mfolder *)f;
 	char path[STORE_PATH_MAX * 2];
 	unsigned flags = 0;
-	/* Renamed by another program since our last sync: sync, try again. */
-	for (int attempt = 0; attempt < 2; attempt++) {
-		int r = msg_fname(mf, uid, path, sizeof path, &flags, error_r);
-		if (r < 0)
-			return -1;
-		int fd = r == 1 ? open(path, O_RDONLY | O_CLOEXEC) : -1;
-		if (fd >= 0) {
-			struct stat st;
-			if (fstat(fd, &st) < 0) {
-				close(fd);
-				*error_r = "cannot stat message";
-				return -1;
-			}
-			*fd_r = fd;
-			*size_r = (uint64_t)st.st_size;
-			return 0;
-		}
-		if (r == 1 && errno != ENOENT) {
-			*error_r = "cannot open message";
-			return -1;
-		}
-		if (attempt == 0 && store_v_folder_sync(f, error_r) < 0)
-			return -1;
+	int r = msg_fname(mf, uid, path, sizeof path, &flags, error_r);
+	if (r < 0)
+		return -1;
+	int fd = r == 1 ? open(path, O_RDONLY | O_CLOEXEC) : -1;
+	if (fd < 0 && r == 1 && errno == ENOENT &&
+	    find_renamed(mf, path, path, sizeof path) == 1)
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 && (r == 0 || errno == ENOENT)) {
+		*error_r = "message expunged";
+		errno = ENOENT;
+		return -1;
 	}
-	*error_r = "message expunged";
-	errno = ENOENT;
-	return -1;
+	if (fd < 0) {
+		*error_r = "cannot open message";
+		return -1;
+	}
+	struct stat st;
+	if (fstat(fd, &st) < 0) {
+		close(fd);
+		*error_r = "cannot stat message";
+		return -1;
+	}
+	*fd_r = fd;
+	*size_r = (uint64_t)st.st_size;
+	return 0;
 }
 
 int store_expunge_row(struct mfolder *mf, uint32_t uid, uint64_t modseq,

@@ -11,6 +11,7 @@
 #include <strings.h>
 
 #include "lib/fs.h"
+#include "msg/transfer.h"
 
 #define FIELD_MAX (16 * 1024)
 
@@ -126,7 +127,7 @@ int store_parse_data(const char *data, size_t len, struct msg_facts *f)
 {
 	*f = (struct msg_facts){ 0 };
 	f->size = len;
-	f->vsize = crlf_size(data, len);
+	f->vsize = msg_crlf_native(data, len) ? len : crlf_size(data, len);
 	size_t hlen = store_header_len(data, len);
 	parse_fields(data, hlen, f);
 	if (f->h[4] != NULL)

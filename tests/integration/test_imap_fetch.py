@@ -388,6 +388,41 @@ class TestBinary(FetchCase):
         text, _ = self.fetch1(m, "1", "FLAGS")
         self.assertIn(b"\\Seen", text)
 
+    def test_binary_append_byte_exact(self):
+        """RFC 3516 4.4: a message APPENDed in a literal8 (~{n}) is kept
+        byte for byte: bare LFs and NULs inside its binary part are data,
+        not line ends, and BINARY, BINARY.SIZE, BODY[] and RFC822.SIZE
+        give back exactly those octets."""
+        part = b"\x00\x01\nab\ncd\r\n\x00\xff\n"
+        msg = (b"From: a@x.test\r\nSubject: bin\r\nMIME-Version: 1.0\r\n"
+               b"Content-Type: multipart/mixed; boundary=b\r\n\r\n"
+               b"--b\r\nContent-Type: text/plain\r\n\r\nhi\r\n"
+               b"--b\r\nContent-Type: application/octet-stream\r\n"
+               b"Content-Transfer-Encoding: binary\r\n\r\n" + part + b"\r\n--b--\r\n")
+        m = self.imap()
+        tag = m._new_tag()
+        m.send(tag + b" APPEND INBOX ~{%d}\r\n" % len(msg))
+        self.assertTrue(m._get_line().startswith(b"+"))
+        m.send(msg + b"\r\n")
+        while True:
+            line = m._get_line()
+            if line.startswith(tag + b" "):
+                break
+        self.assertIn(b" OK", line)
+        files = self.srv.maildir_messages(USER, "cur")
+        self.assertEqual([f[1] for f in files], [msg])
+        m.noop()
+        text, lit = self.fetch1(m, "1", "BINARY.PEEK[2]")
+        self.assertIn(b"BINARY[2] ~{%d}" % len(part), text)
+        self.assertEqual(lit, part)
+        text, _ = self.fetch1(m, "1", "BINARY.SIZE[2]")
+        self.assertIn(b"BINARY.SIZE[2] %d" % len(part), text)
+        text, lit = self.fetch1(m, "1", "(RFC822.SIZE BINARY.PEEK[])")
+        self.assertIn(b"RFC822.SIZE %d" % len(msg), text)
+        self.assertEqual(lit, msg)
+        text, _ = self.fetch1(m, "1", "BODYSTRUCTURE")
+        self.assertIn(b'"BINARY" %d' % len(part), text.upper())
+
     def test_unknown_encoding(self):
         self.put(b"From: a@x.test\nContent-Type: application/x-thing\n"
                  b"Content-Transfer-Encoding: x-uuencode\n\nbegin 644 x\n")

@@ -306,6 +306,59 @@ class TestSearchKeys(SearchCase):
         u, t = c.ok("SEARCH MODSEQ 18446744073709551")
         self.assertEqual(u, [b"* SEARCH"])
 
+    def test_esearch_min_max_modseq(self):
+        """RFC 4731 3.2 / RFC 7162 3.1.5: with MIN or MAX alone, MODSEQ is
+        that of the message returned (both: the higher of the two); with
+        ALL or COUNT, the highest of all found."""
+        c = self.raw()
+        c.ok("STORE 2 +FLAGS (\\Answered)")    # 2 now has the highest modseq
+        u, _ = c.ok("FETCH 1:4 (MODSEQ)")
+        ms = {}
+        for line in u:
+            m = re.match(rb"^\* (\d+) FETCH \(MODSEQ \((\d+)\)\)$", line)
+            if m:
+                ms[int(m.group(1))] = int(m.group(2))
+        self.assertEqual(sorted(ms), [1, 2, 3, 4])
+        self.assertGreater(ms[2], max(ms[1], ms[4]))
+        def esearch(ret):
+            u, _ = c.ok("SEARCH RETURN (%s) MODSEQ 1" % ret)
+            m = re.search(rb" MODSEQ (\d+)$", u[0])
+            self.assertIsNotNone(m, u)
+            return int(m.group(1))
+        self.assertEqual(esearch("MIN"), ms[1])
+        self.assertEqual(esearch("MAX"), ms[4])
+        self.assertEqual(esearch("MIN MAX"), max(ms[1], ms[4]))
+        self.assertEqual(esearch("COUNT"), max(ms.values()))
+        self.assertEqual(esearch("MIN ALL"), max(ms.values()))
+
+
+class TestSearchAddresses(SearchCase):
+    """FROM, TO, CC and BCC search the parsed addresses (RFC 9051 6.4.4:
+    "the specified string is in the FROM field"; RFC 5322 3.4 lets
+    comments and folding sit inside an address), as Dovecot does: the
+    display name and local@domain, without comments or quoting."""
+
+    def test_from_matches_parsed_address(self):
+        self.md.add(message(frm="<user (comment)@ (comment) domain.org>"))
+        self.md.add(message(frm='"Doe, Jane" <jane@x.test>',
+                            headers="Cc: Group: ann@(c) y.test, bob@y.test;\n"
+                                    "Bcc: =?utf-8?q?J=C3=B6rg?= <j (x) @z.test>\n"))
+        self.md.add(message(frm="plain@c.test", to="Someone <s@(home)d.test>"))
+        m = self.imap()
+        m.select("INBOX")
+        s = lambda *c: self.search(m, *c)
+        self.assertEqual(s("FROM", "user@domain.org"), [1])
+        self.assertEqual(s("FROM", "USER@DOMAIN.ORG"), [1])
+        self.assertEqual(s("FROM", '"Doe, Jane"'), [2])
+        self.assertEqual(s("FROM", "jane@x.test"), [2])
+        self.assertEqual(s("CC", "ann@y.test"), [2])
+        self.assertEqual(s("BCC", "j@z.test"), [2])
+        self.assertEqual(s("TO", "s@d.test"), [3])
+        self.assertEqual(s("TO", '"someone <s@d.test>"'), [3])
+        # HEADER still searches the text as written.
+        self.assertEqual(s("HEADER", "From", '"(comment)"'), [1])
+        self.assertEqual(s("FROM", '"(comment)"'), [])
+
 
 class TestSearchResponses(SearchCase):
     def setUp(self):

@@ -154,6 +154,11 @@ static void test_crlf(void **state)
 	assert_int_equal(msg_crlf_append(STR_LIT("\na\nb\r\nc\r\r\nd"), &b), 0);
 	assert_string_equal(b.data, "\r\na\r\nb\r\nc\r\r\nd");
 	buf_free(&b);
+	/* The first line end says how a stored message goes out. */
+	assert_true(msg_crlf_native("A: b\r\n\r\nx\ny", 13));
+	assert_false(msg_crlf_native("A: b\n\r\nx", 10));
+	assert_false(msg_crlf_native("\nx", 2));
+	assert_false(msg_crlf_native("no line end", 11));
 }
 
 int main(void)
