@@ -99,12 +99,11 @@ static const char *col(sqlite3_stmt *st, int i)
  * or was not there when the message was read): parsed now, not kept. */
 static void parse_now(struct miter *it)
 {
-	char path[STORE_PATH_MAX * 2];
 	const char *err;
 	struct mail_msg *m = &it->msg;
 	store_facts_free(&it->parsed);
-	snprintf(path, sizeof path, "%s/%s", it->mf->dir, m->filename);
-	if (store_parse_file(path, &it->parsed, &err) < 0)
+	int fd = store_file_open(it->mf, m->filename);
+	if (fd < 0 || store_parse_fd(fd, &it->parsed, &err) < 0)
 		return;
 	if (m->envelope == NULL)
 		m->envelope = it->parsed.envelope;
@@ -120,11 +119,9 @@ static void parse_now(struct miter *it)
  * fields): at most 64 KiB read; the caller reads a larger one itself. */
 static void read_header(struct miter *it)
 {
-	char path[STORE_PATH_MAX * 2];
 	if (it->header == NULL && (it->header = malloc(HEADER_READ_MAX + 1)) == NULL)
 		return;
-	snprintf(path, sizeof path, "%s/%s", it->mf->dir, it->msg.filename);
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int fd = store_file_open(it->mf, it->msg.filename);
 	if (fd < 0)
 		return;
 	size_t len = 0;
@@ -223,7 +220,7 @@ void store_v_iter_deinit(struct mail_iter *mit)
 	free(it);
 }
 
-/* The current file name of a message; 1 found, 0 not, -1 error. */
+/* The current file name of a message ("cur/NAME"); 1 found, 0 not, -1 error. */
 static int msg_fname(struct mfolder *mf, uint32_t uid, char *out, size_t outlen,
 		     unsigned *flags_r, const char **error_r)
 {
@@ -233,7 +230,7 @@ static int msg_fname(struct mfolder *mf, uint32_t uid, char *out, size_t outlen,
 	sqlite3_bind_int64(st, 1, store_key(mf->row.id, uid));
 	int rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW) {
-		snprintf(out, outlen, "%s/%s", mf->dir, col(st, 1));
+		snprintf(out, outlen, "%s", col(st, 1));
 		*flags_r = (unsigned)sqlite3_column_int(st, 0);
 	}
 	sqlite3_reset(st);
@@ -253,7 +250,7 @@ int store_v_msg_open(struct mail_folder *f, uint32_t uid, int *fd_r, uint64_t *s
 		int r = msg_fname(mf, uid, path, sizeof path, &flags, error_r);
 		if (r < 0)
 			return -1;
-		int fd = r == 1 ? open(path, O_RDONLY | O_CLOEXEC) : -1;
+		int fd = r == 1 ? store_file_open(mf, path) : -1;
 		if (fd >= 0) {
 			struct stat st;
 			if (fstat(fd, &st) < 0) {
@@ -318,7 +315,7 @@ static int expunge_locked(struct mfolder *mf, const uint32_t *uids, size_t n,
 			return -1;
 		if (r == 0 || (only_deleted && !(flags & MAIL_DELETED)))
 			continue;
-		if (unlink(path) < 0) {
+		if (store_file_unlink(mf, path) < 0) {
 			if (errno == ENOENT)
 				continue;
 			*error_r = "cannot remove message file";
