@@ -2,6 +2,7 @@
  * "sendmail" it behaves as "postbox sendmail". */
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "cli/commands.h"
 
@@ -28,6 +29,10 @@ static void usage(FILE *f)
 
 int main(int argc, char **argv)
 {
+	/* Mail, indexes and user directories are nobody else's business:
+	 * whatever a library creates (SQLite's -wal and -shm) is 0600 / 0700;
+	 * what must be readable by others is given its mode explicitly. */
+	umask(077);
 	if (argc < 2) {
 		usage(stderr);
 		return 1;

@@ -94,38 +94,71 @@ int fs_dirname(const char *path, char *dir, size_t dirlen)
 	return 0;
 }
 
-int fs_write_file_durable(const char *path, const void *data, size_t len,
-			  mode_t mode, const char **error_r)
+int fs_write_file_durable_at(int dirfd, const char *name, const void *data, size_t len,
+			     mode_t mode, const char **error_r)
 {
-	char tmp[PATH_MAX], dir[PATH_MAX];
-	if (snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid()) >= (int)sizeof tmp ||
-	    fs_dirname(path, dir, sizeof dir) < 0) {
-		*error_r = "path too long";
-		errno = ENAMETOOLONG;
+	char tmp[NAME_MAX + 1];
+	if (strchr(name, '/') != NULL ||
+	    snprintf(tmp, sizeof tmp, "%s.tmp.%ld", name, (long)getpid()) >= (int)sizeof tmp) {
+		*error_r = "bad file name";
+		errno = EINVAL;
 		return -1;
 	}
-	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+	/* A temporary left by a crash (or planted as a link) goes first:
+	 * O_EXCL|O_NOFOLLOW then never writes through anything but our own
+	 * new file. */
+	(void)unlinkat(dirfd, tmp, 0);
+	int fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
 	if (fd < 0) {
 		*error_r = "create failed";
 		return -1;
 	}
 	struct iovec iov = { (void *)data, len };
-	if (fs_write_all(fd, &iov, 1) < 0 || fsync(fd) < 0) {
+	/* fchmod: the mode asked for, whatever the umask (a config that the
+	 * service user must read is 0644 under our umask 077). */
+	if (fchmod(fd, mode) < 0 || fs_write_all(fd, &iov, 1) < 0 || fsync(fd) < 0) {
 		int e = errno;
 		close(fd);
-		unlink(tmp);
+		unlinkat(dirfd, tmp, 0);
 		errno = e;
 		*error_r = "write failed";
 		return -1;
 	}
-	if (close(fd) < 0 || rename(tmp, path) < 0) {
+	if (close(fd) < 0 || renameat(dirfd, tmp, dirfd, name) < 0) {
 		int e = errno;
-		unlink(tmp);
+		unlinkat(dirfd, tmp, 0);
 		errno = e;
 		*error_r = "rename failed";
 		return -1;
 	}
-	return fs_fsync_dir(dir, error_r);
+	if (fsync(dirfd) < 0) {
+		*error_r = "fsync of directory failed";
+		return -1;
+	}
+	return 0;
+}
+
+int fs_write_file_durable(const char *path, const void *data, size_t len,
+			  mode_t mode, const char **error_r)
+{
+	char dir[PATH_MAX];
+	const char *slash = strrchr(path, '/');
+	if (fs_dirname(path, dir, sizeof dir) < 0) {
+		*error_r = "path too long";
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0) {
+		*error_r = "open of directory failed";
+		return -1;
+	}
+	int r = fs_write_file_durable_at(dfd, slash != NULL ? slash + 1 : path, data, len,
+					 mode, error_r);
+	int e = errno;
+	close(dfd);
+	errno = e;
+	return r;
 }
 
 size_t fs_read_full(int fd, void *buf, size_t len)
@@ -142,18 +175,13 @@ size_t fs_read_full(int fd, void *buf, size_t len)
 	return got;
 }
 
-int fs_read_file(const char *path, size_t max, char **data_r, size_t *len_r,
-		 const char **error_r)
+int fs_read_fd(int fd, size_t max, char **data_r, size_t *len_r, const char **error_r)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		*error_r = "open failed";
-		return -1;
-	}
 	struct stat st;
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
 		close(fd);
 		*error_r = "not a regular file";
+		errno = EINVAL;
 		return -1;
 	}
 	if ((unsigned long long)st.st_size > max) {
@@ -175,4 +203,27 @@ int fs_read_file(const char *path, size_t max, char **data_r, size_t *len_r,
 	*data_r = p;
 	*len_r = got;
 	return 0;
+}
+
+int fs_read_file(const char *path, size_t max, char **data_r, size_t *len_r,
+		 const char **error_r)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		*error_r = "open failed";
+		return -1;
+	}
+	return fs_read_fd(fd, max, data_r, len_r, error_r);
+}
+
+int fs_read_file_at(int dirfd, const char *rel, size_t max, char **data_r,
+		    size_t *len_r, const char **error_r)
+{
+	/* O_NONBLOCK: a planted FIFO must not hang the open. */
+	int fd = fs_open_beneath(dirfd, rel, O_RDONLY | O_NONBLOCK, 0);
+	if (fd < 0) {
+		*error_r = errno == ELOOP ? "a symbolic link" : "open failed";
+		return -1;
+	}
+	return fs_read_fd(fd, max, data_r, len_r, error_r);
 }

@@ -6,6 +6,7 @@
  * errno is kept. */
 
 #include <stddef.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/uio.h>
 
@@ -26,7 +27,39 @@ int fs_write_file_durable(const char *path, const void *data, size_t len,
  * buffer. */
 int fs_read_file(const char *path, size_t max, char **data_r, size_t *len_r,
 		 const char **error_r);
+/* fs_read_file of an open file, which it closes. */
+int fs_read_fd(int fd, size_t max, char **data_r, size_t *len_r, const char **error_r);
 /* Copies the parent directory part of path into dir (size dirlen); 0/-1. */
 int fs_dirname(const char *path, char *dir, size_t dirlen);
+
+/* ---- Beneath a directory, never through a symbolic link ----
+ * For trees that someone other than us may write into (a user's Maildir):
+ * rel is resolved from dirfd with no symbolic link in any component and
+ * without leaving dirfd's tree (openat2 RESOLVE_BENEATH|RESOLVE_NO_SYMLINKS,
+ * or one openat(O_NOFOLLOW) per component where the kernel lacks it), so a
+ * planted link can neither redirect the walk nor be opened. A link met on
+ * the way fails with errno ELOOP (or ENOTDIR); "" and "." are dirfd itself. */
+
+/* openat() beneath dirfd; flags as openat's (O_CLOEXEC and O_NOFOLLOW are
+ * added). Returns the fd or -1 with errno set. */
+int fs_open_beneath(int dirfd, const char *rel, int flags, mode_t mode);
+/* lstat() of rel beneath dirfd: a final symbolic link is reported as one
+ * (S_ISLNK), never followed. 0 or -1 with errno. */
+int fs_stat_beneath(int dirfd, const char *rel, struct stat *st_r);
+/* mkdir -p of rel beneath dirfd (mode for what it creates) and opens the
+ * last directory: its fd, or -1 with errno (ELOOP/ENOTDIR: a link or a
+ * file stands where a directory should). */
+int fs_mkdirs_beneath(int dirfd, const char *rel, mode_t mode);
+/* fs_read_file of rel beneath dirfd (regular files only). */
+int fs_read_file_at(int dirfd, const char *rel, size_t max, char **data_r,
+		    size_t *len_r, const char **error_r);
+/* fs_write_file_durable of name (one component) in dirfd: the temporary
+ * is created O_EXCL|O_NOFOLLOW, renamed over name, and dirfd fsync'd. */
+int fs_write_file_durable_at(int dirfd, const char *name, const void *data, size_t len,
+			     mode_t mode, const char **error_r);
+/* rm -r of name (one component) in dirfd, depth-first, never following a
+ * link (a link is removed, not its target). max_depth bounds the
+ * recursion; deeper trees are left in place and -1 returned. */
+int fs_remove_tree_at(int dirfd, const char *name, int max_depth);
 
 #endif

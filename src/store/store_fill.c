@@ -218,7 +218,7 @@ int store_fill(struct mfolder *mf, const struct mail_range *uids, size_t n,
 		r = -1;
 	}
 	if (r == 0 && l.n > 0)
-		r = store_reading_start(mf->dir, l.u, l.n, FILL_CHUNK, &rd, error_r);
+		r = store_reading_start(mf, l.u, l.n, FILL_CHUNK, &rd, error_r);
 	struct store_readout *o;
 	size_t first, count;
 	while (r == 0 && rd != NULL && (o = store_reading_next(rd, &first, &count)) != NULL) {

@@ -164,15 +164,13 @@ static int kw_apply(const char *old, enum mail_flag_op op, const char *kws, char
 static int apply_one(struct mfolder *mf, const struct msg_row *r, unsigned flags,
 		     const char *kw, uint64_t modseq, const char **error_r)
 {
-	char fname[STORE_PATH_MAX], from[STORE_PATH_MAX * 2], to[STORE_PATH_MAX * 2];
+	char fname[STORE_PATH_MAX];
 	if (store_fname_with_flags(r->fname, flags, fname, sizeof fname) < 0) {
 		*error_r = "file name too long";
 		return -1;
 	}
 	if (strcmp(fname, r->fname) != 0) {
-		snprintf(from, sizeof from, "%s/%s", mf->dir, r->fname);
-		snprintf(to, sizeof to, "%s/%s", mf->dir, fname);
-		if (rename(from, to) < 0) {
+		if (store_file_rename(mf, r->fname, fname) < 0) {
 			if (errno == ENOENT)
 				return 0;
 			*error_r = "cannot rename message file";

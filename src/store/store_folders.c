@@ -6,7 +6,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,42 +23,48 @@ static int fail(struct mstore *ms, const char **error_r, int err, const char *te
 	return -1;
 }
 
-static bool is_dir(const char *path)
+/* The folder's directory exists and is a directory, not a link. */
+static bool is_dir(struct mstore *ms, const char *name)
 {
+	char dir[STORE_DIRNAME_MAX + 1];
 	struct stat st;
-	return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+	return store_name_to_dir(name, dir, sizeof dir) == 0 && dir[0] != '\0' &&
+	       fstatat(ms->root_fd, dir, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode);
 }
 
 /* A folder is made under tmp/ with its cur/ new/ tmp/ and the Maildir++
  * "maildirfolder" marker, then renamed into place: it appears whole. */
-static int make_folder(struct mstore *ms, const char *path, const char **error_r)
+static int make_folder(struct mstore *ms, const char *name, const char **error_r)
 {
-	char tmp[STORE_PATH_MAX + 300], base[256], marker[STORE_PATH_MAX + 320];
-	if (maildir_unique_name(base, sizeof base, 0) < 0)
+	char dir[STORE_DIRNAME_MAX + 1], base[256], tmp[300], marker[320];
+	if (store_name_to_dir(name, dir, sizeof dir) < 0 ||
+	    maildir_unique_name(base, sizeof base, 0) < 0) {
+		*error_r = "invalid mailbox name";
+		errno = EINVAL;
 		return -1;
-	snprintf(tmp, sizeof tmp, "%s/tmp/.create-%s", ms->root, base);
-	if (mkdir(tmp, 0700) < 0 || maildir_create(tmp, error_r) < 0) {
+	}
+	snprintf(tmp, sizeof tmp, "tmp/.create-%s", base);
+	snprintf(marker, sizeof marker, "%s/maildirfolder", tmp);
+	int tmpfd = store_dir_open_root(ms, "tmp");
+	if (tmpfd < 0 || store_maildir_make(ms, tmp, error_r) < 0) {
+		if (tmpfd >= 0)
+			close(tmpfd);
 		*error_r = "cannot create folder";
 		return -1;
 	}
-	snprintf(marker, sizeof marker, "%s/maildirfolder", tmp);
-	int fd = open(marker, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+	int fd = fs_open_beneath(ms->root_fd, marker, O_WRONLY | O_CREAT | O_EXCL, 0600);
 	if (fd >= 0)
 		close(fd);
-	if (rename(tmp, path) < 0) {
+	if (renameat(tmpfd, tmp + 4, ms->root_fd, dir) < 0) {
 		int e = errno;
-		char sub[STORE_PATH_MAX + 340];
-		static const char *const subs[] = { "cur", "new", "tmp", "maildirfolder" };
-		for (size_t i = 0; i < 4; i++) {
-			snprintf(sub, sizeof sub, "%s/%s", tmp, subs[i]);
-			(void)(i < 3 ? rmdir(sub) : unlink(sub));
-		}
-		rmdir(tmp);
+		(void)fs_remove_tree_at(tmpfd, tmp + 4, 2);
+		close(tmpfd);
 		errno = e == ENOTEMPTY ? EEXIST : e;
 		*error_r = errno == EEXIST ? "mailbox already exists" : "cannot create folder";
 		return -1;
 	}
-	return fs_fsync_dir(ms->root, error_r);
+	close(tmpfd);
+	return store_root_fsync(ms, error_r);
 }
 
 int store_v_create(struct mail_store *s, const char *name, const char **error_r)
@@ -72,7 +77,7 @@ int store_v_create(struct mail_store *s, const char *name, const char **error_r)
 		errno = EINVAL;
 		return -1;
 	}
-	if (strcmp(norm, "INBOX") == 0 || is_dir(path)) {
+	if (strcmp(norm, "INBOX") == 0 || is_dir(ms, norm)) {
 		*error_r = "mailbox already exists";
 		errno = EEXIST;
 		return -1;
@@ -81,7 +86,7 @@ int store_v_create(struct mail_store *s, const char *name, const char **error_r)
 		return -1;
 	struct folder_row row;
 	/* A row left by a folder removed behind our back starts afresh. */
-	if (store_folder_forget(ms, norm, error_r) < 0 || make_folder(ms, path, error_r) < 0 ||
+	if (store_folder_forget(ms, norm, error_r) < 0 || make_folder(ms, norm, error_r) < 0 ||
 	    store_folder_row(ms, norm, true, &row, error_r) < 0) {
 		int e = errno;
 		store_rollback(ms);
@@ -91,71 +96,80 @@ int store_v_create(struct mail_store *s, const char *name, const char **error_r)
 	return store_commit(ms, error_r);
 }
 
-static int rm_entry(const char *path, const struct stat *st, int type, struct FTW *ftw)
-{
-	(void)st;
-	(void)ftw;
-	return type == FTW_DP ? rmdir(path) : unlink(path);
-}
-
 int store_v_remove(struct mail_store *s, const char *name, const char **error_r)
 {
 	struct mstore *ms = (struct mstore *)s;
-	char norm[MAIL_NAME_MAX], path[STORE_PATH_MAX], trash[STORE_PATH_MAX + 300];
-	char base[256];
+	char norm[MAIL_NAME_MAX], dir[STORE_DIRNAME_MAX + 1], trash[300], base[256];
 	if (store_name_normalize(name, norm, sizeof norm) < 0 ||
-	    store_folder_path(ms, norm, path, sizeof path) < 0)
+	    store_name_to_dir(norm, dir, sizeof dir) < 0)
 		return fail(ms, error_r, EINVAL, "invalid mailbox name");
 	if (strcmp(norm, "INBOX") == 0)
 		return fail(ms, error_r, EPERM, "INBOX cannot be deleted");
 	if (maildir_unique_name(base, sizeof base, 0) < 0)
 		return fail(ms, error_r, ENAMETOOLONG, "name too long");
-	snprintf(trash, sizeof trash, "%s/tmp/.deleted-%s", ms->root, base);
-	if (store_begin(ms, error_r) < 0)
-		return -1;
-	/* Out of sight first (one rename), then removed at leisure. */
-	if (rename(path, trash) < 0)
-		return fail(ms, error_r, errno, errno == ENOENT ? "no such mailbox" :
-			    "cannot delete folder");
-	if (store_folder_forget(ms, norm, error_r) < 0) {
-		store_rollback(ms);
-		(void)rename(trash, path);
+	snprintf(trash, sizeof trash, ".deleted-%s", base);
+	/* A link in the folder's place is not a folder. */
+	if (!is_dir(ms, norm))
+		return fail(ms, error_r, ENOENT, "no such mailbox");
+	int tmpfd = store_dir_open_root(ms, "tmp");
+	if (tmpfd < 0)
+		return fail(ms, error_r, errno, "cannot delete folder");
+	if (store_begin(ms, error_r) < 0) {
+		close(tmpfd);
 		return -1;
 	}
-	if (store_commit(ms, error_r) < 0)
+	/* Out of sight first (one rename), then removed at leisure. */
+	if (renameat(ms->root_fd, dir, tmpfd, trash) < 0) {
+		int e = errno;
+		close(tmpfd);
+		return fail(ms, error_r, e, e == ENOENT ? "no such mailbox" :
+			    "cannot delete folder");
+	}
+	if (store_folder_forget(ms, norm, error_r) < 0) {
+		store_rollback(ms);
+		(void)renameat(tmpfd, trash, ms->root_fd, dir);
+		close(tmpfd);
 		return -1;
-	(void)fs_fsync_dir(ms->root, error_r);
-	(void)nftw(trash, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
+	}
+	if (store_commit(ms, error_r) < 0) {
+		close(tmpfd);
+		return -1;
+	}
+	(void)store_root_fsync(ms, error_r);
+	(void)fs_remove_tree_at(tmpfd, trash, 4);
+	close(tmpfd);
 	return 0;
 }
 
 /* RFC 9051 6.3.6: renaming INBOX moves its messages to the new folder and
  * leaves INBOX empty; the next syncs give them UIDs there. */
-static int rename_inbox(struct mstore *ms, const char *to, const char *to_path,
-			const char **error_r)
+static int rename_inbox(struct mstore *ms, const char *to, const char **error_r)
 {
 	static const char *const subs[] = { "new", "cur" };
 	struct folder_row row;
-	if (store_folder_forget(ms, to, error_r) < 0 || make_folder(ms, to_path, error_r) < 0 ||
-	    store_folder_row(ms, to, true, &row, error_r) < 0)
+	char tdir[STORE_DIRNAME_MAX + 1], b[STORE_DIRNAME_MAX + 8];
+	if (store_folder_forget(ms, to, error_r) < 0 || make_folder(ms, to, error_r) < 0 ||
+	    store_folder_row(ms, to, true, &row, error_r) < 0 ||
+	    store_name_to_dir(to, tdir, sizeof tdir) < 0)
 		return -1;
 	for (size_t i = 0; i < 2; i++) {
-		char from[STORE_PATH_MAX + 8], a[STORE_PATH_MAX * 2], b[STORE_PATH_MAX * 2];
-		snprintf(from, sizeof from, "%s/%s", ms->root, subs[i]);
-		DIR *d = opendir(from);
+		snprintf(b, sizeof b, "%s/%s", tdir, subs[i]);
+		DIR *d = store_opendir(ms, subs[i]);
+		int tfd = store_dir_open_root(ms, b);
 		struct dirent *de;
-		while (d != NULL && (de = readdir(d)) != NULL) {
-			if (de->d_name[0] == '.')
-				continue;
-			snprintf(a, sizeof a, "%s/%s", from, de->d_name);
-			snprintf(b, sizeof b, "%s/%s/%s", to_path, subs[i], de->d_name);
-			(void)rename(a, b);
+		while (d != NULL && tfd >= 0 && (de = readdir(d)) != NULL) {
+			if (de->d_name[0] != '.')
+				(void)renameat(dirfd(d), de->d_name, tfd, de->d_name);
 		}
+		int r = d != NULL && tfd >= 0 && fsync(tfd) == 0 && fsync(dirfd(d)) == 0 ? 0 : -1;
 		if (d != NULL)
 			closedir(d);
-		snprintf(b, sizeof b, "%s/%s", to_path, subs[i]);
-		if (fs_fsync_dir(b, error_r) < 0 || fs_fsync_dir(from, error_r) < 0)
+		if (tfd >= 0)
+			close(tfd);
+		if (r < 0) {
+			*error_r = "cannot move INBOX's messages";
 			return -1;
+		}
 	}
 	return 0;
 }
@@ -165,12 +179,12 @@ static int rename_tree(struct mstore *ms, const char *from, const char *to,
 		       const char **error_r)
 {
 	char fdir[STORE_DIRNAME_MAX + 1], tdir[STORE_DIRNAME_MAX + 1];
-	char a[STORE_PATH_MAX * 2], b[STORE_PATH_MAX * 2];
+	char b[STORE_DIRNAME_MAX * 2 + 2];
 	if (store_name_to_dir(from, fdir, sizeof fdir) < 0 ||
 	    store_name_to_dir(to, tdir, sizeof tdir) < 0)
 		return fail(ms, error_r, EINVAL, "invalid mailbox name");
 	size_t flen = strlen(fdir);
-	DIR *d = opendir(ms->root);
+	DIR *d = store_opendir(ms, "");
 	if (d == NULL)
 		return fail(ms, error_r, errno, "cannot list folders");
 	struct dirent *de;
@@ -178,10 +192,9 @@ static int rename_tree(struct mstore *ms, const char *from, const char *to,
 		if (strncmp(de->d_name, fdir, flen) != 0 ||
 		    (de->d_name[flen] != '\0' && de->d_name[flen] != '.'))
 			continue;
-		snprintf(a, sizeof a, "%s/%s", ms->root, de->d_name);
-		int n = snprintf(b, sizeof b, "%s/%s%s", ms->root, tdir, de->d_name + flen);
+		int n = snprintf(b, sizeof b, "%s%s", tdir, de->d_name + flen);
 		if (strlen(tdir) + strlen(de->d_name + flen) > STORE_DIRNAME_MAX ||
-		    n >= (int)sizeof b || rename(a, b) < 0) {
+		    n >= (int)sizeof b || renameat(ms->root_fd, de->d_name, ms->root_fd, b) < 0) {
 			closedir(d);
 			return fail(ms, error_r, errno, "cannot rename folder");
 		}
@@ -199,7 +212,7 @@ static int rename_tree(struct mstore *ms, const char *from, const char *to,
 	sqlite3_finalize(st);
 	if (rc != SQLITE_DONE)
 		return store_db_error(ms, "rename", error_r);
-	return fs_fsync_dir(ms->root, error_r);
+	return store_root_fsync(ms, error_r);
 }
 
 /* True when a directory for name or one of its children exists. */
@@ -210,7 +223,7 @@ static bool tree_exists(struct mstore *ms, const char *name)
 		return true;
 	size_t len = strlen(dir);
 	bool found = false;
-	DIR *d = opendir(ms->root);
+	DIR *d = store_opendir(ms, "");
 	struct dirent *de;
 	while (d != NULL && !found && (de = readdir(d)) != NULL)
 		found = strncmp(de->d_name, dir, len) == 0 &&
@@ -252,17 +265,15 @@ int store_v_rename(struct mail_store *s, const char *from, const char *to,
 		   const char **error_r)
 {
 	struct mstore *ms = (struct mstore *)s;
-	char f[MAIL_NAME_MAX], t[MAIL_NAME_MAX], fpath[STORE_PATH_MAX], tpath[STORE_PATH_MAX];
+	char f[MAIL_NAME_MAX], t[MAIL_NAME_MAX];
 	if (store_name_normalize(from, f, sizeof f) < 0 ||
-	    store_name_normalize(to, t, sizeof t) < 0 ||
-	    store_folder_path(ms, f, fpath, sizeof fpath) < 0 ||
-	    store_folder_path(ms, t, tpath, sizeof tpath) < 0)
+	    store_name_normalize(to, t, sizeof t) < 0)
 		return fail(ms, error_r, EINVAL, "invalid mailbox name");
 	size_t flen = strlen(f);
 	if (strcmp(t, "INBOX") == 0 || (strncmp(t, f, flen) == 0 && t[flen] == '/') ||
 	    strcmp(f, t) == 0)
 		return fail(ms, error_r, EINVAL, "cannot rename to that name");
-	if (!is_dir(fpath))
+	if (strcmp(f, "INBOX") != 0 && !is_dir(ms, f))
 		return fail(ms, error_r, ENOENT, "no such mailbox");
 	if (store_begin(ms, error_r) < 0)
 		return -1;
@@ -270,7 +281,7 @@ int store_v_rename(struct mail_store *s, const char *from, const char *to,
 		return fail(ms, error_r, EEXIST, "mailbox already exists");
 	int r = forget_tree(ms, t, error_r);
 	if (r == 0)
-		r = strcmp(f, "INBOX") == 0 ? rename_inbox(ms, t, tpath, error_r) :
+		r = strcmp(f, "INBOX") == 0 ? rename_inbox(ms, t, error_r) :
 		    rename_tree(ms, f, t, error_r);
 	if (r < 0) {
 		int e = errno;
@@ -285,10 +296,8 @@ int store_v_rename(struct mail_store *s, const char *from, const char *to,
 
 int store_subs_read(struct mstore *ms, char **data_r, size_t *len_r)
 {
-	char path[STORE_PATH_MAX + 16];
 	const char *err;
-	snprintf(path, sizeof path, "%s/subscriptions", ms->root);
-	if (fs_read_file(path, 1 << 20, data_r, len_r, &err) == 0)
+	if (fs_read_file_at(ms->root_fd, "subscriptions", 1 << 20, data_r, len_r, &err) == 0)
 		return 0;
 	if (errno != ENOENT)
 		return -1;
@@ -311,7 +320,7 @@ bool store_subs_has(const char *data, const char *name)
 
 static int subs_update(struct mstore *ms, const char *name, bool on, const char **error_r)
 {
-	char *data, path[STORE_PATH_MAX + 16];
+	char *data;
 	size_t len;
 	if (store_subs_read(ms, &data, &len) < 0) {
 		*error_r = "cannot read subscriptions";
@@ -333,11 +342,10 @@ static int subs_update(struct mstore *ms, const char *name, bool on, const char 
 	if (r == 0 && on)
 		r = buf_printf(&b, "%s\n", name);
 	free(data);
-	snprintf(path, sizeof path, "%s/subscriptions", ms->root);
 	if (r < 0)
 		*error_r = "too many subscriptions";
 	else
-		r = fs_write_file_durable(path, b.data != NULL ? b.data : "", b.len, 0600,
+		r = fs_write_file_durable_at(ms->root_fd, "subscriptions", b.data != NULL ? b.data : "", b.len, 0600,
 					  error_r);
 	buf_free(&b);
 	return r;
@@ -387,8 +395,6 @@ int store_v_ensure_defaults(struct mail_store *s, const char **error_r)
 	struct mstore *ms = (struct mstore *)s;
 	char *subs;
 	size_t len;
-	if (maildir_create(ms->root, error_r) < 0)
-		return -1;
 	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
 		if (store_v_create(s, names[i], error_r) < 0 && errno != EEXIST)
 			return -1;

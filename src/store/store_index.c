@@ -6,6 +6,7 @@
 #include "store/store_private.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #ifdef __GLIBC__
 #include <malloc.h>
 #endif
@@ -13,11 +14,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "lib/buf.h"
 #include "lib/fs.h"
+#include "lib/log.h"
 #include "store/maildir.h"
 
 /* msgs_touched indexes by modseq only the rows changed after they were
@@ -190,12 +193,11 @@ void store_rollback(struct mstore *ms)
  * value handed out, which a small file beside the index remembers. */
 uint32_t store_new_uidvalidity(struct mstore *ms)
 {
-	char path[STORE_PATH_MAX + 32], *data = NULL;
+	char *data = NULL;
 	size_t len;
 	const char *err;
 	unsigned long long last = 0;
-	snprintf(path, sizeof path, "%s/index.uidvalidity", ms->root);
-	if (fs_read_file(path, 64, &data, &len, &err) == 0) {
+	if (fs_read_file_at(ms->root_fd, "index.uidvalidity", 64, &data, &len, &err) == 0) {
 		while (len > 0 && (data[len - 1] == '\n'))
 			len--;
 		if (str_to_u64((struct str){ data, len }, UINT32_MAX, &last) < 0)
@@ -209,7 +211,8 @@ uint32_t store_new_uidvalidity(struct mstore *ms)
 		v = 1;
 	char text[16];
 	int n = snprintf(text, sizeof text, "%u\n", v);
-	(void)fs_write_file_durable(path, text, (size_t)n, 0600, &err);
+	(void)fs_write_file_durable_at(ms->root_fd, "index.uidvalidity", text, (size_t)n, 0600,
+				       &err);
 	return v;
 }
 
@@ -330,12 +333,41 @@ static int schema_upgrade(struct mstore *ms, const char **error_r)
 	return rc == SQLITE_DONE ? 0 : store_db_error(ms, "schema", error_r);
 }
 
+/* SQLite opens by path: the index files are checked first, so that a
+ * link in their place is refused with a clear word. SQLITE_OPEN_NOFOLLOW
+ * then refuses a link put there after the check, and SQLite opens the
+ * -wal and -shm files with O_NOFOLLOW itself. */
+static int index_files_check(struct mstore *ms, const char **error_r)
+{
+	static const char *const names[] = { "index.db", "index.db-wal", "index.db-shm" };
+	for (size_t i = 0; i < 3; i++) {
+		struct stat st;
+		if (fs_stat_beneath(ms->root_fd, names[i], &st) < 0) {
+			if (errno == ENOENT)
+				continue;
+			*error_r = "cannot open the index";
+			return -1;
+		}
+		if (S_ISREG(st.st_mode))
+			continue;
+		log_err("store: %s/%s is %s: refused (remove it; the index is rebuilt)",
+			ms->root, names[i], S_ISLNK(st.st_mode) ? "a symbolic link" :
+			"not a regular file");
+		*error_r = "the index is a symbolic link";
+		errno = ELOOP;
+		return -1;
+	}
+	return 0;
+}
+
 static int db_connect(struct mstore *ms, int open_flags, const char **error_r)
 {
 	char path[STORE_PATH_MAX + 16];
 	snprintf(path, sizeof path, "%s/index.db", ms->root);
+	if (index_files_check(ms, error_r) < 0)
+		return -1;
 	int rc = sqlite3_open_v2(path, &ms->db, open_flags | SQLITE_OPEN_READWRITE |
-				 SQLITE_OPEN_NOMUTEX, NULL);
+				 SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_NOFOLLOW, NULL);
 	if (rc != SQLITE_OK) {
 		store_db_error(ms, "open", error_r);
 		sqlite3_close(ms->db);
@@ -378,15 +410,12 @@ sqlite3 *store_db(struct mstore *ms)
 
 int store_index_open(struct mstore *ms, const char **error_r)
 {
-	char path[STORE_PATH_MAX + 16], side[STORE_PATH_MAX + 32];
-	snprintf(path, sizeof path, "%s/index.db", ms->root);
+	struct stat st;
 	/* A deleted index.db must not meet the write-ahead log of its
 	 * predecessor, whose pages belong to another database. */
-	if (access(path, F_OK) < 0 && errno == ENOENT) {
-		snprintf(side, sizeof side, "%s-wal", path);
-		unlink(side);
-		snprintf(side, sizeof side, "%s-shm", path);
-		unlink(side);
+	if (fs_stat_beneath(ms->root_fd, "index.db", &st) < 0 && errno == ENOENT) {
+		unlinkat(ms->root_fd, "index.db-wal", 0);
+		unlinkat(ms->root_fd, "index.db-shm", 0);
 	}
 	if (db_connect(ms, SQLITE_OPEN_CREATE, error_r) < 0)
 		return -1;
@@ -450,8 +479,8 @@ static void store_v_trim(struct mail_store *s)
  * mtimes (ns; -1 when absent) say whether anyone wrote the index. */
 static void index_mtimes(const struct mstore *ms, int64_t *db_r, int64_t *wal_r)
 {
-	*db_r = store_mtime_ns(ms->root, "index.db");
-	*wal_r = store_mtime_ns(ms->root, "index.db-wal");
+	*db_r = store_mtime_at(ms->root_fd, "index.db", false);
+	*wal_r = store_mtime_at(ms->root_fd, "index.db-wal", false);
 }
 
 bool store_asleep_unchanged(struct mstore *ms)
@@ -495,11 +524,14 @@ static void store_v_free(struct mail_store *s)
 {
 	struct mstore *ms = (struct mstore *)s;
 	store_index_close(ms);
+	if (ms->root_fd >= 0)
+		close(ms->root_fd);
 	free(ms);
 }
 
-int mail_store_maildir_open_root(const char *root, struct mail_store **s_r,
-				 const char **error_r)
+/* Opens the root (beneath parent_fd when not -1) and the index. */
+static int store_open(const char *root, int parent_fd, const char *rel,
+		      struct mail_store **s_r, const char **error_r)
 {
 	struct mstore *ms = calloc(1, sizeof *ms);
 	if (ms == NULL) {
@@ -507,6 +539,7 @@ int mail_store_maildir_open_root(const char *root, struct mail_store **s_r,
 		return -1;
 	}
 	ms->store.v = &store_maildir_vfuncs;
+	ms->root_fd = -1;
 	int n = snprintf(ms->root, sizeof ms->root, "%s", root);
 	if (n <= 0 || (size_t)n >= sizeof ms->root - STORE_DIRNAME_MAX - 64) {
 		free(ms);
@@ -514,24 +547,40 @@ int mail_store_maildir_open_root(const char *root, struct mail_store **s_r,
 		errno = ENAMETOOLONG;
 		return -1;
 	}
-	if (maildir_create(root, error_r) < 0 || store_index_open(ms, error_r) < 0) {
+	if (store_root_open(ms, parent_fd, rel, error_r) < 0 ||
+	    store_index_open(ms, error_r) < 0) {
 		/* error_r may point into ms->err: keep a static text. */
-		*error_r = "cannot open the mail store";
-		store_index_close(ms);
-		free(ms);
+		if (*error_r >= ms->err && *error_r < ms->err + sizeof ms->err)
+			*error_r = "cannot open the mail store";
+		store_v_free(&ms->store);
 		return -1;
 	}
 	*s_r = &ms->store;
 	return 0;
 }
 
+int mail_store_maildir_open_root(const char *root, struct mail_store **s_r,
+				 const char **error_r)
+{
+	return store_open(root, -1, NULL, s_r, error_r);
+}
+
+/* DATA itself may be a link (the administrator's choice); below it,
+ * mail/DOMAIN/LOCAL and everything in them are reached without one. */
 int mail_store_maildir_open(const char *data_dir, const char *domain, const char *local,
 			    struct mail_store **s_r, const char **error_r)
 {
 	char root[STORE_PATH_MAX];
 	if (maildir_user_root(data_dir, domain, local, root, sizeof root, error_r) < 0)
 		return -1;
-	return mail_store_maildir_open_root(root, s_r, error_r);
+	int dfd = open(data_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0) {
+		*error_r = "cannot open the data directory";
+		return -1;
+	}
+	int r = store_open(root, dfd, root + strlen(data_dir) + 1, s_r, error_r);
+	close(dfd);
+	return r;
 }
 
 const struct mail_store_vfuncs store_maildir_vfuncs = {

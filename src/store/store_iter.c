@@ -100,12 +100,11 @@ static const char *col(sqlite3_stmt *st, int i)
  * or was not there when the message was read): parsed now, not kept. */
 static void parse_now(struct miter *it)
 {
-	char path[STORE_PATH_MAX * 2];
 	const char *err;
 	struct mail_msg *m = &it->msg;
 	store_facts_free(&it->parsed);
-	snprintf(path, sizeof path, "%s/%s", it->mf->dir, m->filename);
-	if (store_parse_file(path, &it->parsed, &err) < 0)
+	int fd = store_file_open(it->mf, m->filename);
+	if (fd < 0 || store_parse_fd(fd, &it->parsed, &err) < 0)
 		return;
 	if (m->envelope == NULL)
 		m->envelope = it->parsed.envelope;
@@ -121,11 +120,9 @@ static void parse_now(struct miter *it)
  * fields): at most 64 KiB read; the caller reads a larger one itself. */
 static void read_header(struct miter *it)
 {
-	char path[STORE_PATH_MAX * 2];
 	if (it->header == NULL && (it->header = malloc(HEADER_READ_MAX + 1)) == NULL)
 		return;
-	snprintf(path, sizeof path, "%s/%s", it->mf->dir, it->msg.filename);
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int fd = store_file_open(it->mf, it->msg.filename);
 	if (fd < 0)
 		return;
 	size_t len = 0;
@@ -224,7 +221,7 @@ void store_v_iter_deinit(struct mail_iter *mit)
 	free(it);
 }
 
-/* The current file name of a message; 1 found, 0 not, -1 error. */
+/* The current file name of a message ("cur/NAME"); 1 found, 0 not, -1 error. */
 static int msg_fname(struct mfolder *mf, uint32_t uid, char *out, size_t outlen,
 		     unsigned *flags_r, const char **error_r)
 {
@@ -234,7 +231,7 @@ static int msg_fname(struct mfolder *mf, uint32_t uid, char *out, size_t outlen,
 	sqlite3_bind_int64(st, 1, store_key(mf->row.id, uid));
 	int rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW) {
-		snprintf(out, outlen, "%s/%s", mf->dir, col(st, 1));
+		snprintf(out, outlen, "%s", col(st, 1));
 		*flags_r = (unsigned)sqlite3_column_int(st, 0);
 	}
 	sqlite3_reset(st);
@@ -253,18 +250,20 @@ static int find_renamed(const struct mfolder *mf, const char *fname, char *out,
 	char base[STORE_PATH_MAX];
 	snprintf(base, sizeof base, "%s", slash != NULL ? slash + 1 : fname);
 	size_t blen = store_base_len(base);
-	char dir[STORE_PATH_MAX + 8];
 	for (size_t i = 0; i < 2; i++) {
-		snprintf(dir, sizeof dir, "%s/%s", mf->dir, subs[i]);
-		DIR *d = opendir(dir);
-		if (d == NULL)
+		int dfd = store_dir_open(mf, subs[i]);
+		DIR *d = dfd >= 0 ? fdopendir(dfd) : NULL;
+		if (d == NULL) {
+			if (dfd >= 0)
+				close(dfd);
 			continue;
+		}
 		struct dirent *de;
 		while ((de = readdir(d)) != NULL) {
 			if (strncmp(de->d_name, base, blen) != 0 ||
 			    (de->d_name[blen] != '\0' && de->d_name[blen] != ':'))
 				continue;
-			snprintf(out, outlen, "%s/%s", dir, de->d_name);
+			snprintf(out, outlen, "%s/%s", subs[i], de->d_name);
 			closedir(d);
 			return 1;
 		}
@@ -288,10 +287,10 @@ int store_v_msg_open(struct mail_folder *f, uint32_t uid, int *fd_r, uint64_t *s
 	int r = msg_fname(mf, uid, path, sizeof path, &flags, error_r);
 	if (r < 0)
 		return -1;
-	int fd = r == 1 ? open(path, O_RDONLY | O_CLOEXEC) : -1;
+	int fd = r == 1 ? store_file_open(mf, path) : -1;
 	if (fd < 0 && r == 1 && errno == ENOENT &&
 	    find_renamed(mf, path, path, sizeof path) == 1)
-		fd = open(path, O_RDONLY | O_CLOEXEC);
+		fd = store_file_open(mf, path);
 	if (fd < 0 && (r == 0 || errno == ENOENT)) {
 		*error_r = "message expunged";
 		errno = ENOENT;
@@ -353,7 +352,7 @@ static int expunge_locked(struct mfolder *mf, const uint32_t *uids, size_t n,
 			return -1;
 		if (r == 0 || (only_deleted && !(flags & MAIL_DELETED)))
 			continue;
-		if (unlink(path) < 0) {
+		if (store_file_unlink(mf, path) < 0) {
 			if (errno == ENOENT)
 				continue;
 			*error_r = "cannot remove message file";

@@ -6,6 +6,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,23 +45,25 @@ static int info_cmp(const void *a, const void *b)
 
 static int scan_root(struct mstore *ms, struct flist *l, const char **error_r)
 {
-	DIR *d = opendir(ms->root);
+	DIR *d = store_opendir(ms, "");
 	if (d == NULL) {
 		*error_r = "cannot list folders";
 		return -1;
 	}
 	struct dirent *de;
-	char name[MAIL_NAME_MAX], path[STORE_PATH_MAX * 2];
+	char name[MAIL_NAME_MAX], path[STORE_DIRNAME_MAX + 8];
 	int r = flist_add(l, "INBOX", 0);
 	while (r == 0 && (de = readdir(d)) != NULL) {
 		struct stat st;
 		if (de->d_name[0] != '.' || store_dir_to_name(de->d_name, name, sizeof name) < 0)
 			continue;
-		snprintf(path, sizeof path, "%s/%s", ms->root, de->d_name);
-		if (stat(path, &st) < 0 || !S_ISDIR(st.st_mode))
+		/* A link is not a folder, wherever it points. */
+		if (fstatat(ms->root_fd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
+		    !S_ISDIR(st.st_mode))
 			continue;
-		snprintf(path, sizeof path, "%s/%s/cur", ms->root, de->d_name);
-		r = flist_add(l, name, stat(path, &st) == 0 ? 0 : MAIL_ATTR_NOSELECT);
+		snprintf(path, sizeof path, "%s/cur", de->d_name);
+		r = flist_add(l, name, store_mtime_at(ms->root_fd, path, true) >= 0 ? 0 :
+			      MAIL_ATTR_NOSELECT);
 	}
 	closedir(d);
 	if (r < 0)

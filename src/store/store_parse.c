@@ -143,11 +143,11 @@ int store_parse_data(const char *data, size_t len, struct msg_facts *f)
 	return 0;
 }
 
-int store_parse_file(const char *path, struct msg_facts *f, const char **error_r)
+int store_parse_fd(int fd, struct msg_facts *f, const char **error_r)
 {
 	char *data;
 	size_t len;
-	if (fs_read_file(path, STORE_MSG_MAX, &data, &len, error_r) < 0)
+	if (fs_read_fd(fd, STORE_MSG_MAX, &data, &len, error_r) < 0)
 		return -1;
 	int r = store_parse_data(data, len, f);
 	free(data);

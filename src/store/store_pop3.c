@@ -13,6 +13,8 @@
 #include <sys/file.h>
 #include <unistd.h>
 
+#include "lib/fs.h"
+
 struct mpop3 {
 	struct mail_pop3 p;
 	struct mail_folder *f;
@@ -23,9 +25,7 @@ struct mpop3 {
 
 static int lock_drop(struct mstore *ms, int *fd_r, bool *in_use_r, const char **error_r)
 {
-	char path[STORE_PATH_MAX + 16];
-	snprintf(path, sizeof path, "%s/pop3.lock", ms->root);
-	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	int fd = fs_open_beneath(ms->root_fd, "pop3.lock", O_RDWR | O_CREAT | O_NONBLOCK, 0600);
 	if (fd < 0) {
 		*error_r = "cannot open the maildrop lock";
 		return -1;

@@ -37,6 +37,7 @@ static inline uint32_t store_key_uid(int64_t key)
 struct mstore {
 	struct mail_store store;
 	char root[STORE_PATH_MAX];
+	int root_fd;              /* root, opened without following links */
 	sqlite3 *db;
 	sqlite3_stmt *stmts[ST_COUNT];
 	bool closed;              /* for good: store_db() does not reopen */
@@ -79,6 +80,7 @@ struct mfolder {
 	struct mstore *ms;
 	char name[MAIL_NAME_MAX];
 	char dir[STORE_PATH_MAX];
+	char rel[STORE_DIRNAME_MAX + 1];  /* dir beneath the root: "" or ".A.B" */
 	unsigned open_flags;
 	struct folder_row row;
 	/* the view (see store.h) */
@@ -98,6 +100,41 @@ int store_dir_to_name(const char *dirname, char *out, size_t outlen);
 /* root + "/" + dirname of name into out. */
 int store_folder_path(const struct mstore *ms, const char *name, char *out,
 		      size_t outlen);
+
+#include <dirent.h>
+
+/* store_fs.c: every file of the store is reached from root_fd with no
+ * symbolic link followed (see the file). */
+/* Opens (making what is missing) rel beneath parent_fd, or ms->root when
+ * parent_fd is -1, as ms->root_fd, with its cur/ new/ tmp/. */
+int store_root_open(struct mstore *ms, int parent_fd, const char *rel, const char **error_r);
+/* Makes rel (a folder directory beneath the root) and its cur/ new/ tmp/. */
+int store_maildir_make(struct mstore *ms, const char *rel, const char **error_r);
+/* The folder's directory (sub "") or its cur/ new/ tmp/ (sub "cur"...):
+ * an O_DIRECTORY fd, or -1 (errno ELOOP/ENOTDIR for a link). */
+int store_dir_open(const struct mfolder *mf, const char *sub);
+/* A message file ("cur/NAME") read-only: regular files only. */
+int store_file_open(const struct mfolder *mf, const char *fname);
+/* unlink / rename of a message file ("cur/NAME", "new/NAME") of the
+ * folder, relative to its cur/ or new/ opened without following links. */
+int store_file_unlink(const struct mfolder *mf, const char *fname);
+int store_file_rename(const struct mfolder *mf, const char *from, const char *to);
+/* The message file is no longer there as a regular file (an error other
+ * than ENOENT says nothing: false). */
+bool store_file_gone(const struct mfolder *mf, const char *fname);
+/* A directory beneath the root ("" the root), O_DIRECTORY. */
+int store_dir_open_root(const struct mstore *ms, const char *rel);
+/* Makes creates and renames in the root durable. */
+int store_root_fsync(const struct mstore *ms, const char **error_r);
+/* opendir of rel (a directory beneath the root, "" the root). */
+DIR *store_opendir(const struct mstore *ms, const char *rel);
+/* mtime (ns) of rel beneath dirfd, a directory (want_dir) or a regular
+ * file, never a link; -1 otherwise. */
+int64_t store_mtime_at(int dirfd, const char *rel, bool want_dir);
+/* mtime of the folder's sub ("new", "cur"), -1 unless a real directory. */
+int64_t store_folder_mtime(const struct mfolder *mf, const char *sub);
+/* The folder's cur/ new/ tmp/ are all real directories. */
+bool store_folder_usable(const struct mfolder *mf);
 
 /* store_index.c */
 int store_index_open(struct mstore *ms, const char **error_r);
@@ -153,7 +190,8 @@ struct msg_facts {
 	char *h[8];              /* from to cc subject date message-id in-reply-to references */
 	char *envelope, *bodystructure, *body;
 };
-int store_parse_file(const char *path, struct msg_facts *mf_r, const char **error_r);
+/* Reads and parses the open file (closed here). */
+int store_parse_fd(int fd, struct msg_facts *mf_r, const char **error_r);
 int store_parse_data(const char *data, size_t len, struct msg_facts *mf_r);
 void store_facts_free(struct msg_facts *f);
 /* Length of the header section with its blank line (or all of d). */
@@ -171,7 +209,7 @@ struct store_readout {
 	int err;                /* 0, or errno (ENOENT: renamed or gone) */
 };
 struct store_reading;
-int store_reading_start(const char *dir, const struct store_unread *files, size_t n,
+int store_reading_start(const struct mfolder *mf, const struct store_unread *files, size_t n,
 			size_t batch, struct store_reading **r_r, const char **error_r);
 /* The next batch, files[*first_r ..] (NULL at the end): valid until the
  * next call. */
@@ -212,7 +250,6 @@ int store_sync(struct mfolder *mf, bool move_new, const char **error_r);
 /* Opens a folder's handle without view (STATUS, APPEND, COPY dest). */
 int store_folder_init(struct mstore *ms, const char *name, struct mfolder *mf,
 		      const char **error_r);
-int64_t store_mtime_ns(const char *dir, const char *sub);
 
 /* store_msgs.c */
 /* Deletes a message's row and cache and records the expunge (in a

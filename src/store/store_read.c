@@ -34,7 +34,9 @@ struct store_reading {
 static int read_file(int dirfd, char **buf, size_t *cap, const char *fname,
 		     struct store_readout *o)
 {
-	int fd = openat(dirfd, fname, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	/* "cur/NAME": no link followed, neither cur/ nor the file; a FIFO
+	 * in its place does not block the open. */
+	int fd = fs_open_beneath(dirfd, fname, O_RDONLY | O_NONBLOCK, 0);
 	if (fd < 0)
 		return -1;
 	struct stat st;
@@ -99,7 +101,7 @@ static void *reader_main(void *arg)
 	return NULL;
 }
 
-int store_reading_start(const char *dir, const struct store_unread *files, size_t n,
+int store_reading_start(const struct mfolder *mf, const struct store_unread *files, size_t n,
 			size_t batch, struct store_reading **r_r, const char **error_r)
 {
 	struct store_reading *r = calloc(1, sizeof *r);
@@ -109,7 +111,7 @@ int store_reading_start(const char *dir, const struct store_unread *files, size_
 	r->n = n;
 	r->batch = batch;
 	r->nbatches = (n + batch - 1) / batch;
-	r->dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	r->dirfd = store_dir_open(mf, "");
 	if (r->dirfd < 0) {
 		free(r);
 		*error_r = "cannot open folder";

@@ -11,6 +11,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,16 +45,6 @@ struct kmap {
 	uint32_t uidnext;    /* the folder's UIDNEXT when loaded */
 };
 
-int64_t store_mtime_ns(const char *dir, const char *sub)
-{
-	char path[STORE_PATH_MAX + 8];
-	struct stat st;
-	snprintf(path, sizeof path, "%s/%s", dir, sub);
-	if (stat(path, &st) < 0)
-		return -1;
-	return (int64_t)st.st_mtim.tv_sec * 1000000000LL + st.st_mtim.tv_nsec;
-}
-
 static void scan_free(struct scan *sc)
 {
 	for (size_t i = 0; i < sc->n; i++)
@@ -62,19 +53,30 @@ static void scan_free(struct scan *sc)
 	*sc = (struct scan){ 0 };
 }
 
-static int scan_dir(const char *dir, const char *sub, bool in_new, struct scan *sc,
+/* Only regular files are messages: a link (or anything else) planted in
+ * new/ or cur/ is never indexed, so never served. */
+static bool is_file(DIR *d, const struct dirent *de)
+{
+	struct stat st;
+	if (de->d_type != DT_UNKNOWN)
+		return de->d_type == DT_REG;
+	return fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+	       S_ISREG(st.st_mode);
+}
+
+static int scan_dir(const struct mfolder *mf, const char *sub, bool in_new, struct scan *sc,
 		    const char **error_r)
 {
-	char path[STORE_PATH_MAX + 8];
-	snprintf(path, sizeof path, "%s/%s", dir, sub);
-	DIR *d = opendir(path);
+	char rel[STORE_DIRNAME_MAX + 8];
+	snprintf(rel, sizeof rel, "%s%s%s", mf->rel, mf->rel[0] != '\0' ? "/" : "", sub);
+	DIR *d = store_opendir(mf->ms, rel);
 	if (d == NULL) {
 		*error_r = errno == ENOENT ? "folder does not exist" : "cannot list folder";
 		return -1;
 	}
 	struct dirent *de;
 	while ((de = readdir(d)) != NULL) {
-		if (de->d_name[0] == '.')
+		if (de->d_name[0] == '.' || !is_file(d, de))
 			continue;
 		if (sc->n == sc->cap) {
 			size_t cap = sc->cap < 64 ? 64 : sc->cap * 2;
@@ -229,8 +231,8 @@ fail:
 static long scan_match(struct mfolder *mf, struct scan *sc, struct kmap *km,
 		       const char **error_r)
 {
-	if (scan_dir(mf->dir, "new", true, sc, error_r) < 0 ||
-	    scan_dir(mf->dir, "cur", false, sc, error_r) < 0 || kmap_load(mf, km, 0, error_r) < 0)
+	if (scan_dir(mf, "new", true, sc, error_r) < 0 ||
+	    scan_dir(mf, "cur", false, sc, error_r) < 0 || kmap_load(mf, km, 0, error_r) < 0)
 		return -1;
 	for (size_t i = 0; i < sc->n && km->n > 0; i++) {
 		struct known *k = kmap_find(km, sc->e[i].name);
@@ -268,14 +270,12 @@ static int newent_cmp(const void *a, const void *b)
  * selected folder; updates e. ENOENT: someone else moved it first. */
 static void move_to_cur(struct mfolder *mf, struct ent *e)
 {
-	char from[STORE_PATH_MAX * 2], to[STORE_PATH_MAX * 2 + 16], name[256 + 4];
+	char to[256 + 8], *name = to + 4;
 	if (strlen(e->name) > 256)
 		return;
 	bool has_info = strstr(e->name, ":2,") != NULL;
-	snprintf(name, sizeof name, "%s%s", e->name, has_info ? "" : ":2,");
-	snprintf(from, sizeof from, "%s/new/%s", mf->dir, e->name);
-	snprintf(to, sizeof to, "%s/cur/%s", mf->dir, name);
-	if (rename(from, to) < 0)
+	snprintf(to, sizeof to, "cur/%s%s", e->name, has_info ? "" : ":2,");
+	if (store_file_rename(mf, e->path, to) < 0)
 		return;
 	size_t len = strlen(name);
 	char *copy = malloc(len + 5);
@@ -405,7 +405,6 @@ static int apply_changes(struct mfolder *mf, struct scan *sc, struct kmap *km,
 			 bool move_new, const char **error_r)
 {
 	bool changed = false;
-	char path[STORE_PATH_MAX * 2];
 	if (store_begin(mf->ms, error_r) < 0 || reload_row(mf, error_r) < 0)
 		goto fail;
 	uint64_t modseq = mf->row.modseq + 1;
@@ -423,11 +422,7 @@ static int apply_changes(struct mfolder *mf, struct scan *sc, struct kmap *km,
 		changed = true;
 	}
 	for (size_t i = 0; i < km->n; i++) {
-		struct stat st;
-		if (km->k[i].seen)
-			continue;
-		snprintf(path, sizeof path, "%s/%s", mf->dir, km->k[i].fname);
-		if (stat(path, &st) == 0 || errno != ENOENT)
+		if (km->k[i].seen || !store_file_gone(mf, km->k[i].fname))
 			continue;
 		if (store_expunge_row(mf, km->k[i].uid, modseq, error_r) < 0)
 			goto fail;
@@ -479,7 +474,7 @@ static bool unchanged(const struct mfolder *mf, int64_t nm, int64_t cm, bool mov
 
 int store_sync(struct mfolder *mf, bool move_new, const char **error_r)
 {
-	int64_t nm = store_mtime_ns(mf->dir, "new"), cm = store_mtime_ns(mf->dir, "cur");
+	int64_t nm = store_folder_mtime(mf, "new"), cm = store_folder_mtime(mf, "cur");
 	if (nm < 0 || cm < 0) {
 		*error_r = "no such mailbox";
 		errno = ENOENT;
@@ -520,7 +515,8 @@ static int folder_locate(struct mstore *ms, const char *name, struct mfolder *mf
 	mf->ms = ms;
 	mf->folder.store = &ms->store;
 	if (store_name_normalize(name, mf->name, sizeof mf->name) < 0 ||
-	    store_folder_path(ms, mf->name, mf->dir, sizeof mf->dir) < 0) {
+	    store_folder_path(ms, mf->name, mf->dir, sizeof mf->dir) < 0 ||
+	    store_name_to_dir(mf->name, mf->rel, sizeof mf->rel) < 0) {
 		*error_r = "invalid mailbox name";
 		errno = EINVAL;
 		return -1;
@@ -531,12 +527,11 @@ static int folder_locate(struct mstore *ms, const char *name, struct mfolder *mf
 int store_folder_init(struct mstore *ms, const char *name, struct mfolder *mf,
 		      const char **error_r)
 {
-	char path[STORE_PATH_MAX + 8];
-	struct stat st;
 	if (folder_locate(ms, name, mf, error_r) < 0)
 		return -1;
-	snprintf(path, sizeof path, "%s/cur", mf->dir);
-	if (stat(path, &st) < 0) {
+	/* A folder, or its cur/ new/ tmp/, that is a link is not a folder:
+	 * nothing is appended or copied through it. */
+	if (!store_folder_usable(mf)) {
 		*error_r = "no such mailbox";
 		errno = ENOENT;
 		return -1;
@@ -585,7 +580,7 @@ int store_v_folder_sync(struct mail_folder *f, const char **error_r)
 int store_v_folder_poll(struct mail_folder *f, bool *changed_r, const char **error_r)
 {
 	struct mfolder *mf = (struct mfolder *)f;
-	int64_t nm = store_mtime_ns(mf->dir, "new"), cm = store_mtime_ns(mf->dir, "cur");
+	int64_t nm = store_folder_mtime(mf, "new"), cm = store_folder_mtime(mf, "cur");
 	if (nm < 0 || cm < 0) {
 		*error_r = "folder does not exist";
 		return -1;

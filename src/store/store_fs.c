@@ -1,0 +1,213 @@
+/* The store's files are reached from the user's root directory, opened
+ * once without following a link, and every name below it is resolved
+ * with no symbolic link in any component (fs_open_beneath). Whoever can
+ * write into a Maildir (its user, with a shell and mutt) can plant links;
+ * a link is then simply not part of the store: a linked folder is not a
+ * folder, a linked cur/ new/ tmp/ makes its folder unusable, a linked
+ * message file is not a message, a linked index.db is refused. */
+#include "store/store_private.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "lib/fs.h"
+
+static const char *const maildir_subs[] = { "cur", "new", "tmp" };
+
+/* cur/ new/ tmp/ under fd, made when missing, each a real directory. */
+static int subs_make(int fd, const char **error_r)
+{
+	for (size_t i = 0; i < 3; i++) {
+		int sub = fs_mkdirs_beneath(fd, maildir_subs[i], 0700);
+		if (sub < 0) {
+			*error_r = errno == ELOOP || errno == ENOTDIR ?
+				   "a Maildir directory is a symbolic link" :
+				   "cannot create the Maildir";
+			return -1;
+		}
+		close(sub);
+	}
+	return 0;
+}
+
+int store_root_open(struct mstore *ms, int parent_fd, const char *rel, const char **error_r)
+{
+	ms->root_fd = parent_fd >= 0 ? fs_mkdirs_beneath(parent_fd, rel, 0700) : -1;
+	if (parent_fd < 0) {
+		/* Given as a path: the directory itself must not be a link. */
+		if (fs_mkdir_p(ms->root, 0700, error_r) == 0)
+			ms->root_fd = open(ms->root, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+					   O_CLOEXEC);
+	}
+	if (ms->root_fd < 0) {
+		*error_r = errno == ELOOP || errno == ENOTDIR ?
+			   "the Maildir is a symbolic link" : "cannot open the Maildir";
+		return -1;
+	}
+	return subs_make(ms->root_fd, error_r);
+}
+
+int store_maildir_make(struct mstore *ms, const char *rel, const char **error_r)
+{
+	int fd = fs_mkdirs_beneath(ms->root_fd, rel, 0700);
+	if (fd < 0) {
+		*error_r = "cannot create folder";
+		return -1;
+	}
+	int r = subs_make(fd, error_r);
+	close(fd);
+	return r;
+}
+
+/* The folder's directory beneath the root ("" for INBOX), with "/sub". */
+static int folder_rel(const struct mfolder *mf, const char *sub, char *out, size_t outlen)
+{
+	int n = snprintf(out, outlen, "%s%s%s", mf->rel, mf->rel[0] != '\0' && sub[0] != '\0' ?
+			 "/" : "", sub);
+	if (n < 0 || (size_t)n >= outlen) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	return 0;
+}
+
+int store_dir_open(const struct mfolder *mf, const char *sub)
+{
+	char rel[STORE_DIRNAME_MAX + 16];
+	if (folder_rel(mf, sub, rel, sizeof rel) < 0)
+		return -1;
+	return store_dir_open_root(mf->ms, rel);
+}
+
+int store_file_open(const struct mfolder *mf, const char *fname)
+{
+	char rel[STORE_DIRNAME_MAX + STORE_PATH_MAX + 2];
+	struct stat st;
+	if (folder_rel(mf, fname, rel, sizeof rel) < 0)
+		return -1;
+	/* O_NONBLOCK: a FIFO put in place of a message must not hang us. */
+	int fd = fs_open_beneath(mf->ms->root_fd, rel, O_RDONLY | O_NONBLOCK, 0);
+	if (fd < 0)
+		return -1;
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		errno = EIO;
+		return -1;
+	}
+	return fd;
+}
+
+int64_t store_mtime_at(int dirfd, const char *rel, bool want_dir)
+{
+	struct stat st;
+	if (fs_stat_beneath(dirfd, rel, &st) < 0)
+		return -1;
+	if (want_dir ? !S_ISDIR(st.st_mode) : !S_ISREG(st.st_mode))
+		return -1;
+	return (int64_t)st.st_mtim.tv_sec * 1000000000LL + st.st_mtim.tv_nsec;
+}
+
+int64_t store_folder_mtime(const struct mfolder *mf, const char *sub)
+{
+	char rel[STORE_DIRNAME_MAX + 16];
+	if (folder_rel(mf, sub, rel, sizeof rel) < 0)
+		return -1;
+	return store_mtime_at(mf->ms->root_fd, rel, true);
+}
+
+bool store_folder_usable(const struct mfolder *mf)
+{
+	for (size_t i = 0; i < 3; i++) {
+		if (store_folder_mtime(mf, maildir_subs[i]) < 0)
+			return false;
+	}
+	return true;
+}
+
+/* "cur/NAME" -> the sub directory's fd and NAME's offset. */
+static int sub_of(const struct mfolder *mf, const char *fname, const char **base_r)
+{
+	char sub[8];
+	const char *slash = strchr(fname, '/');
+	size_t n = slash != NULL ? (size_t)(slash - fname) : 0;
+	if (n == 0 || n >= sizeof sub || strchr(slash + 1, '/') != NULL) {
+		errno = EINVAL;
+		return -1;
+	}
+	memcpy(sub, fname, n);
+	sub[n] = '\0';
+	*base_r = slash + 1;
+	return store_dir_open(mf, sub);
+}
+
+int store_file_unlink(const struct mfolder *mf, const char *fname)
+{
+	const char *base;
+	int dfd = sub_of(mf, fname, &base);
+	if (dfd < 0)
+		return -1;
+	int r = unlinkat(dfd, base, 0);
+	int e = errno;
+	close(dfd);
+	errno = e;
+	return r;
+}
+
+int store_file_rename(const struct mfolder *mf, const char *from, const char *to)
+{
+	const char *fb, *tb = NULL;
+	int ffd = sub_of(mf, from, &fb);
+	if (ffd < 0)
+		return -1;
+	int tfd = strncmp(from, to, (size_t)(fb - from)) == 0 ? ffd : sub_of(mf, to, &tb);
+	if (tfd == ffd)
+		tb = to + (fb - from);
+	int r = tfd < 0 ? -1 : renameat(ffd, fb, tfd, tb);
+	int e = errno;
+	if (tfd >= 0 && tfd != ffd)
+		close(tfd);
+	close(ffd);
+	errno = e;
+	return r;
+}
+
+bool store_file_gone(const struct mfolder *mf, const char *fname)
+{
+	char rel[STORE_DIRNAME_MAX + STORE_PATH_MAX + 2];
+	struct stat st;
+	if (folder_rel(mf, fname, rel, sizeof rel) < 0)
+		return false;
+	if (fs_stat_beneath(mf->ms->root_fd, rel, &st) == 0)
+		return !S_ISREG(st.st_mode);   /* replaced by a link: not ours */
+	return errno == ENOENT;
+}
+
+DIR *store_opendir(const struct mstore *ms, const char *rel)
+{
+	int fd = fs_open_beneath(ms->root_fd, rel, O_RDONLY | O_DIRECTORY, 0);
+	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+	if (d == NULL && fd >= 0) {
+		int e = errno;
+		close(fd);
+		errno = e;
+	}
+	return d;
+}
+
+int store_dir_open_root(const struct mstore *ms, const char *rel)
+{
+	return fs_open_beneath(ms->root_fd, rel, O_RDONLY | O_DIRECTORY, 0);
+}
+
+int store_root_fsync(const struct mstore *ms, const char **error_r)
+{
+	if (fsync(ms->root_fd) < 0) {
+		*error_r = "fsync of directory failed";
+		return -1;
+	}
+	return 0;
+}
