@@ -39,25 +39,6 @@ static void fail_job(struct local_job *job, const char *why, const char *what)
 	}
 }
 
-/* Phase 1: the spool files' data and inodes on stable storage. Write-back
- * starts for all of them before the first wait, so their blocks go out
- * together, and an fsync that finds its inode already in a committed
- * journal transaction returns at once. Only our own files are flushed: a
- * bulk writer on the same file system does not make us wait for its data
- * (syncfs would). */
-static void sync_spools(struct worker_job **wjobs, size_t n)
-{
-	for (size_t j = 0; j < n; j++) {
-		struct local_job *job = (struct local_job *)wjobs[j];
-		(void)sync_file_range(job->spool_fd, 0, 0, SYNC_FILE_RANGE_WRITE);
-	}
-	for (size_t j = 0; j < n; j++) {
-		struct local_job *job = (struct local_job *)wjobs[j];
-		if (fsync(job->spool_fd) < 0)
-			fail_job(job, "fsync failed", job->spool_path);
-	}
-}
-
 /* Opens the target's Maildir, making it when missing: trying first costs
  * nothing, while creating cur/ new/ tmp/ each time was a few dozen mkdir
  * calls per message. */
@@ -73,7 +54,10 @@ static int open_target(const char *data_dir, struct batch_file *bf, const char *
 	return maildir_open(bf->root, &bf->dir_fd, err);
 }
 
-/* Phase 2: link each spool file into every target's new/. */
+/* Phase 1: link each spool file into every target's tmp/, before the
+ * fsync: the inode then reaches the disk with its final link count, even
+ * on ext4 without a journal, where a link made after the fsync would be
+ * written back only later. Readers never look in tmp/. */
 static void link_files(const char *data_dir, struct batch_file *files, size_t n)
 {
 	const char *err;
@@ -84,18 +68,56 @@ static void link_files(const char *data_dir, struct batch_file *files, size_t n)
 			continue;
 		int r = open_target(data_dir, bf, &err);
 		if (r == 0)
-			r = maildir_link_new(bf->dir_fd, job->spool_path, job->size, &bf->f, &err);
-		if (r == 0)
-			continue;
-		/* The new/ of a Maildir made just now may still lack tmp/ etc. */
-		if (errno == ENOENT && bf->dir_fd >= 0 && maildir_create(bf->root, &err) == 0 &&
-		    maildir_link_new(bf->dir_fd, job->spool_path, job->size, &bf->f, &err) == 0)
-			continue;
-		fail_job(job, err, bf->root);
+			r = maildir_tmp_link(bf->dir_fd, job->spool_path, job->size, &bf->f, &err);
+		/* A Maildir whose tmp/ went missing is repaired once. */
+		if (r < 0 && errno == ENOENT && bf->dir_fd >= 0 &&
+		    maildir_create(bf->root, &err) == 0)
+			r = maildir_tmp_link(bf->dir_fd, job->spool_path, job->size, &bf->f, &err);
+		if (r < 0)
+			fail_job(job, err, bf->root);
 	}
 }
 
-/* Phase 3: each new/ directory once. A failure fails every job with a
+/* Phase 2: the files' data and inodes on stable storage. Write-back
+ * starts for all of them before the first wait, so their blocks go out
+ * together, and an fsync that finds its inode already written returns at
+ * once. Only our own files are flushed: a bulk writer on the same file
+ * system does not make us wait for its data (syncfs would). Copies made
+ * across file systems are synced the same way. */
+static void sync_files(struct worker_job **wjobs, size_t njobs, struct batch_file *files,
+		       size_t n)
+{
+	const char *err;
+	for (size_t j = 0; j < njobs; j++) {
+		struct local_job *job = (struct local_job *)wjobs[j];
+		if (job->error == NULL)
+			(void)sync_file_range(job->spool_fd, 0, 0, SYNC_FILE_RANGE_WRITE);
+	}
+	for (size_t i = 0; i < n; i++)
+		maildir_file_start_writeback(&files[i].f);
+	for (size_t j = 0; j < njobs; j++) {
+		struct local_job *job = (struct local_job *)wjobs[j];
+		if (job->error == NULL && fsync(job->spool_fd) < 0)
+			fail_job(job, "fsync failed", job->spool_path);
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (maildir_file_sync(&files[i].f, &err) < 0)
+			fail_job(files[i].job, err, files[i].root);
+	}
+}
+
+/* Phase 3: tmp/ -> new/. */
+static void publish_files(struct batch_file *files, size_t n)
+{
+	const char *err;
+	for (size_t i = 0; i < n; i++) {
+		if (files[i].job->error == NULL && files[i].f.in_tmp &&
+		    maildir_file_publish(&files[i].f, NULL, &err) < 0)
+			fail_job(files[i].job, err, files[i].root);
+	}
+}
+
+/* Phase 4: each new/ directory once. A failure fails every job with a
  * file in it. */
 static void sync_dirs(struct batch_file *files, size_t n)
 {
@@ -139,8 +161,9 @@ static void run_batch(struct worker_job **wjobs, size_t njobs, void *ctx)
 				files[n].f.fd = -1;
 			}
 		}
-		sync_spools(wjobs, njobs);
 		link_files(data_dir, files, n);
+		sync_files(wjobs, njobs, files, n);
+		publish_files(files, n);
 		sync_dirs(files, n);
 		/* A failed job leaves nothing behind: no partial delivery. */
 		for (size_t i = 0; i < n; i++) {

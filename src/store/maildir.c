@@ -205,31 +205,6 @@ int maildir_tmp_link(int dir_fd, const char *src_path, uint64_t size,
 	return 0;
 }
 
-int maildir_link_new(int dir_fd, const char *src_path, uint64_t size,
-		     struct maildir_file *f, const char **error_r)
-{
-	file_init(dir_fd, f);
-	if (new_name(f, size, error_r) < 0 || rel(f->dest, sizeof f->dest, "new", f->name) < 0)
-		return -1;
-	if (linkat(AT_FDCWD, src_path, dir_fd, f->dest, 0) == 0) {
-		f->published = true;
-		return 0;
-	}
-	if (errno != EXDEV) {
-		*error_r = "cannot link into new/";
-		return -1;
-	}
-	/* Another file system: a durable copy of our own first. */
-	if (maildir_tmp_link(dir_fd, src_path, size, f, error_r) < 0 ||
-	    maildir_file_sync(f, error_r) < 0 || maildir_file_publish(f, NULL, error_r) < 0) {
-		int e = errno;
-		maildir_file_discard(f);
-		errno = e;
-		return -1;
-	}
-	return 0;
-}
-
 void maildir_file_start_writeback(struct maildir_file *f)
 {
 	if (f->fd >= 0)

@@ -2,9 +2,8 @@
 #define PB_STORE_MAILDIR_H
 /* The one Maildir writer (the qmail discipline), for local delivery, IMAP
  * APPEND and COPY alike: a message gets a unique name from
- * maildir_unique_name(), is written under tmp/ (or is a durable file
- * linked in), made durable, then renamed or linked into new/ or cur/,
- * and that directory is fsync'd. The steps are separate so that a caller
+ * maildir_unique_name(), is written (or hard-linked) under tmp/, made
+ * durable, then renamed into new/ or cur/, and that directory is fsync'd. The steps are separate so that a caller
  * can do each step for many messages before the next (group commit).
  *
  * Every file is made relative to the Maildir's directory descriptor
@@ -53,17 +52,12 @@ int maildir_tmp_create(int dir_fd, uint64_t size, struct maildir_file *f,
 /* Writes iov to the file made by maildir_tmp_create(). */
 int maildir_file_write(struct maildir_file *f, const struct iovec *iov, int iovcnt,
 		       const char **error_r);
-/* Hard-links an existing message file (of another folder: COPY) into
- * tmp/: no data is written. Across file systems the file is copied in
- * bounded chunks instead, and f->fd is left open for its fsync. */
+/* Hard-links an existing message file (a spool file, or a message of
+ * another folder: COPY) into tmp/: no data is written, and one fsync of
+ * the file serves every Maildir it is linked into. Across file systems the
+ * file is copied in bounded chunks instead, and f->fd is left open for its
+ * fsync. */
 int maildir_tmp_link(int dir_fd, const char *src_path, uint64_t size,
-		     struct maildir_file *f, const char **error_r);
-/* Puts a file that is already durable (a spool file) straight into new/
- * by a hard link: the name appears whole or not at all, and one fsync of
- * the source serves every Maildir it is linked into. Across file systems
- * it is copied through tmp/, fsync'd and renamed instead. Only the
- * directory fsync (maildir_sync_dir) remains to be done. */
-int maildir_link_new(int dir_fd, const char *src_path, uint64_t size,
 		     struct maildir_file *f, const char **error_r);
 /* Starts write-back without waiting, so the later fsyncs of a batch find
  * their data already on its way. */
