@@ -7,6 +7,7 @@
  * line-by-line reference: the end is the first CRLF.CRLF and nothing
  * else, dots are unstuffed, and a message is refused exactly when it
  * breaks a rule somewhere. */
+#include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,7 +23,27 @@
 struct cfg {
 	bool dot_mode;
 	size_t max_size, max_header, out_max;
+	size_t stage;          /* sink mode: staging buffer size */
+	size_t fail_after;     /* sink mode: octets the sink takes, then ENOSPC */
 };
+
+struct sink {
+	struct buf got;
+	size_t fail_after;
+	size_t calls;
+};
+
+static int sink_write(void *ctx, const char *p, size_t n)
+{
+	struct sink *k = ctx;
+	k->calls++;
+	if (k->got.len + n > k->fail_after) {
+		errno = ENOSPC;
+		return -1;
+	}
+	CHECK(buf_append(&k->got, p, n) == 0);
+	return 0;
+}
 
 struct result {
 	int ret;
@@ -42,19 +63,22 @@ static uint64_t rng_next(uint64_t *s)
 	return *s;
 }
 
-/* mode 0: one call; 1: random chunks (exact-size copies); 2: octet by octet */
+/* mode 0: one call; 1: random chunks (exact-size copies); 2: octet by
+ * octet; 3: random chunks into a sink (k) behind a c->stage buffer */
 static void feed(const uint8_t *in, size_t n, const struct cfg *c, int mode,
-		 uint64_t seed, struct result *res)
+		 uint64_t seed, struct result *res, struct sink *k)
 {
 	struct smtp_data_reader r;
 	size_t pos = 0;
 
 	memset(res, 0, sizeof *res);
-	buf_init(&res->out, c->out_max);
+	buf_init(&res->out, mode == 3 ? c->stage : c->out_max);
 	smtp_data_init(&r, &res->out, c->max_size, c->max_header, c->dot_mode);
+	if (mode == 3)
+		smtp_data_set_sink(&r, sink_write, k);
 	while (pos < n && res->ret == 0) {
 		size_t len = n - pos, used = 0;
-		if (mode == 1) {
+		if (mode == 1 || mode == 3) {
 			uint64_t x = rng_next(&seed);
 			len = x % 4 == 0 ? x % 512 : x % 8;
 			len = len == 0 ? 1 : len > n - pos ? n - pos : len;
@@ -76,6 +100,8 @@ static void feed(const uint8_t *in, size_t n, const struct cfg *c, int mode,
 		CHECK(res->ret == 0 || c->dot_mode);
 		res->consumed += used;
 		pos += len;
+		/* The staging buffer never grows past its size. */
+		CHECK(mode != 3 || res->out.len <= c->stage);
 	}
 	if (!c->dot_mode)
 		smtp_data_finish(&r);
@@ -216,6 +242,51 @@ static void check_reference(const uint8_t *in, size_t n, const struct cfg *c,
 	buf_free(&rf.out);
 }
 
+/* The spool path against the whole-message result (without the whole
+ * mode's output cap, which a sink does not have). */
+static void check_sink(const uint8_t *in, size_t n, const struct cfg *c0, uint64_t seed)
+{
+	struct cfg c = *c0;
+	struct result whole, streamed, failing;
+	struct sink ok = { .fail_after = SIZE_MAX }, bad;
+
+	c.out_max = BIG * 4;
+	feed(in, n, &c, 0, seed, &whole, NULL);
+	buf_init(&ok.got, BIG * 4);
+	feed(in, n, &c, 3, seed, &streamed, &ok);
+	CHECK(streamed.ret == whole.ret);
+	CHECK(streamed.consumed == whole.consumed);
+	CHECK(streamed.error == whole.error);
+	if (whole.ret == 1 || !c.dot_mode) {
+		if (whole.error == SMTP_DATA_OK) {
+			/* Every octet reached the sink, nothing is left staged. */
+			CHECK(streamed.out.len == 0);
+			CHECK(ok.got.len == whole.out.len);
+			CHECK(ok.got.len == 0 || memcmp(ok.got.data, whole.out.data, ok.got.len) == 0);
+			CHECK(streamed.size == whole.size);
+			CHECK(streamed.received == whole.received);
+			CHECK(streamed.eight_bit == whole.eight_bit);
+		}
+	}
+	/* A sink that fails part way: refused, and still in step. */
+	memset(&bad, 0, sizeof bad);
+	bad.fail_after = c.fail_after;
+	buf_init(&bad.got, BIG * 4);
+	feed(in, n, &c, 3, seed, &failing, &bad);
+	CHECK(failing.ret == whole.ret);
+	CHECK(failing.consumed == whole.consumed);
+	if ((whole.ret == 1 || !c.dot_mode) && whole.error == SMTP_DATA_OK &&
+	    whole.out.len > c.fail_after)
+		CHECK(failing.error == SMTP_DATA_NO_SPACE);
+	if (failing.error == SMTP_DATA_OK && (whole.ret == 1 || !c.dot_mode))
+		CHECK(bad.got.len == whole.out.len);
+	buf_free(&whole.out);
+	buf_free(&streamed.out);
+	buf_free(&failing.out);
+	buf_free(&ok.got);
+	buf_free(&bad.got);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -230,18 +301,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	c.max_size = data[0] & 2 ? (size_t)data[1] * 4 : BIG;
 	c.max_header = data[0] & 4 ? (size_t)data[2] : BIG;
 	c.out_max = data[0] & 8 ? (size_t)data[3] * 4 : BIG;
+	c.stage = 1 + (data[1] % 64);
+	c.fail_after = (size_t)data[2] * 8 + data[3];
 	for (size_t i = 0; i < size; i++)
 		seed = (seed ^ data[i]) * 0x100000001b3ULL;
 	seed |= 1;
 	data += 4;
 	size -= 4;
 
-	feed(data, size, &c, 0, seed, &one);
-	feed(data, size, &c, 1, seed, &split);
-	feed(data, size, &c, 2, seed, &trickle);
+	feed(data, size, &c, 0, seed, &one, NULL);
+	feed(data, size, &c, 1, seed, &split, NULL);
+	feed(data, size, &c, 2, seed, &trickle, NULL);
 	same(&one, &split);
 	same(&one, &trickle);
 	check_reference(data, size, &c, &one);
+	check_sink(data, size, &c, seed);
 	buf_free(&one.out);
 	buf_free(&split.out);
 	buf_free(&trickle.out);

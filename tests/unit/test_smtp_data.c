@@ -1,6 +1,7 @@
 /* DATA / BDAT reader: RFC 5321 2.3.8, 4.1.1.4, 4.5.2, 4.5.3.1.6; RFC 3030;
  * RFC 1870. Every case is also run trickled: one octet at a time and split
  * at every point must give exactly what one call gives. */
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -608,10 +609,87 @@ static void test_error_replies(void **state)
 		assert_null(strpbrk(smtp_data_error_reply((enum smtp_data_error)e), "\r\n"));
 }
 
+struct collect {
+	struct buf got;
+	size_t calls;
+	size_t fail_after;
+};
+
+static int collect(void *ctx, const char *p, size_t n)
+{
+	struct collect *c = ctx;
+	c->calls++;
+	if (c->got.len + n > c->fail_after) {
+		errno = ENOSPC;
+		return -1;
+	}
+	return buf_append(&c->got, p, n);
+}
+
+/* The spool path: with a sink behind an 8-octet staging buffer, the sink
+ * gets exactly the whole-message result, by the time the end is seen,
+ * and the buffer never holds more than its size. */
+static void test_sink_streams_the_message(void **st)
+{
+	(void)st;
+	const char *in = "Subject: streamed\r\n\r\n..dot\r\n"
+			 "a line longer than the staging buffer\r\nx\r\n.\r\nNEXT";
+	struct collect c = { .fail_after = SIZE_MAX };
+	struct buf stage;
+	struct smtp_data_reader r;
+	size_t used, total = 0;
+	buf_init(&c.got, 4096);
+	buf_init(&stage, 8);
+	smtp_data_init(&r, &stage, 10000, 1000, true);
+	smtp_data_set_sink(&r, collect, &c);
+	int ret = 0;
+	for (size_t i = 0; i < strlen(in) && ret == 0; i += 3) {
+		size_t n = strlen(in) - i < 3 ? strlen(in) - i : 3;
+		ret = smtp_data_feed(&r, in + i, n, &used);
+		total += used;
+		assert_true(stage.len <= 8);
+	}
+	assert_int_equal(ret, 1);
+	assert_int_equal(total, strlen(in) - 4);
+	assert_int_equal(r.error, SMTP_DATA_OK);
+	assert_int_equal(stage.len, 0);
+	const char *want = "Subject: streamed\n\n.dot\na line longer than the staging buffer\nx\n";
+	assert_int_equal(c.got.len, strlen(want));
+	assert_memory_equal(c.got.data, want, strlen(want));
+	assert_true(c.calls > 2);
+	buf_free(&c.got);
+	buf_free(&stage);
+}
+
+/* A sink that fails (a full disk) makes the message be refused with
+ * 452 4.3.1 at its end, and the reader still finds that end. */
+static void test_sink_failure_is_no_space(void **st)
+{
+	(void)st;
+	const char *in = "Subject: x\r\n\r\n0123456789012345678901234567890\r\n.\r\n";
+	struct collect c = { .fail_after = 10 };
+	struct buf stage;
+	struct smtp_data_reader r;
+	size_t used;
+	buf_init(&c.got, 4096);
+	buf_init(&stage, 8);
+	smtp_data_init(&r, &stage, 10000, 1000, true);
+	smtp_data_set_sink(&r, collect, &c);
+	assert_int_equal(smtp_data_feed(&r, in, strlen(in), &used), 1);
+	assert_int_equal(used, strlen(in));
+	assert_int_equal(r.error, SMTP_DATA_NO_SPACE);
+	assert_string_equal(smtp_data_error_reply(r.error),
+			    "452 4.3.1 Error: insufficient system storage");
+	buf_free(&c.got);
+	buf_free(&stage);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_simple_message),
+		cmocka_unit_test(test_sink_streams_the_message),
+		cmocka_unit_test(test_sink_failure_is_no_space),
 		cmocka_unit_test(test_first_line_dot),
 		cmocka_unit_test(test_dot_unstuffing),
 		cmocka_unit_test(test_pipelined_rest_not_consumed),
