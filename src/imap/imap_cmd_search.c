@@ -201,42 +201,81 @@ static int save_result(struct imap_session *s, const struct hits *h, unsigned re
 	return imap_saved_set(s, h->v, h->n, h->uid);
 }
 
-int imap_cmd_search(struct imap_session *s)
+struct search_ctx {
+	struct imap_search *search;
+	struct imap_search_run *run;
+	struct hits h;
+	bool modseq;
+};
+
+static void search_ctx_free(void *p)
+{
+	struct search_ctx *c = p;
+	imap_search_end(&c->run);
+	imap_search_free(&c->search);
+	free(c->h.v);
+	free(c);
+}
+
+/* Parses and prepares; on 0, s->cmd_ctx holds the state. */
+static int search_start(struct imap_session *s)
 {
 	struct imap_search *search = NULL;
 	const char *err = NULL;
 	if (imap_parse_search(s->args, &search, &err) < 0) {
 		imap_bad(s, err);
-		return 1;
+		return -1;
 	}
 	bool save = search->ret & IMAP_SEARCH_RETURN_SAVE;
-	if (!imap_search_charset_ok(s, search->charset)) {
+	bool charset_ok = imap_search_charset_ok(s, search->charset);
+	struct search_ctx *c = charset_ok ? calloc(1, sizeof *c) : NULL;
+	if (c == NULL) {
 		if (save)   /* a failed SEARCH (SAVE) empties "$" (RFC 5182 2.1) */
 			imap_saved_clear(s);
+		if (charset_ok)
+			imap_tagged(s, "NO [SERVERBUG] Out of memory");
 		imap_search_free(&search);
-		return 1;
+		return -1;
 	}
-	struct hits h = { .uid = s->uid };
-	bool modseq = false;
-	if (imap_search_foreach(s, search, 0, collect, &h, &modseq, &err) < 0 ||
-	    (save && save_result(s, &h, search->ret) < 0)) {
+	c->search = search;
+	c->h.uid = s->uid;
+	s->cmd_ctx = c;
+	s->cmd_ctx_free = search_ctx_free;
+	if (imap_search_begin(s, search, 0, &c->run, &c->modseq) < 0) {
+		if (save)
+			imap_saved_clear(s);
+		return -1;
+	}
+	return 0;
+}
+
+int imap_cmd_search(struct imap_session *s)
+{
+	const char *err = NULL;
+	if (s->cmd_ctx == NULL && search_start(s) < 0)
+		return 1;
+	struct search_ctx *c = s->cmd_ctx;
+	struct imap_search *search = c->search;
+	bool save = search->ret & IMAP_SEARCH_RETURN_SAVE;
+	int r = imap_search_step(c->run, collect, &c->h, &err);
+	if (r == 0)
+		return 0;   /* the next slice, after others had their turn */
+	if (r < 0 || (save && save_result(s, &c->h, search->ret) < 0)) {
 		log_err("imap %s: SEARCH in %s: %s", s->id, s->folder_name, err ? err : "?");
 		if (save)
 			imap_saved_clear(s);
 		imap_tagged(s, "NO [SERVERBUG] SEARCH failed");
-	} else {
-		if (modseq)   /* RFC 7162 3.1: a CONDSTORE enabling command */
-			s->enabled |= IMAP_ENABLED_CONDSTORE;
-		unsigned ret = search->esearch ? search->ret : IMAP_SEARCH_RETURN_ALL;
-		/* RETURN (SAVE) alone answers with no ESEARCH (RFC 5182 2.1). */
-		bool quiet = ret == IMAP_SEARCH_RETURN_SAVE;
-		if (!quiet && (search->esearch || (s->enabled & IMAP_ENABLED_REV2)))
-			write_esearch(s, &h, ret, modseq);
-		else if (!quiet)
-			write_search(s, &h, modseq);
-		imap_tagged(s, "OK %sSEARCH completed", s->uid ? "UID " : "");
+		return 1;
 	}
-	free(h.v);
-	imap_search_free(&search);
+	if (c->modseq)   /* RFC 7162 3.1: a CONDSTORE enabling command */
+		s->enabled |= IMAP_ENABLED_CONDSTORE;
+	unsigned ret = search->esearch ? search->ret : IMAP_SEARCH_RETURN_ALL;
+	/* RETURN (SAVE) alone answers with no ESEARCH (RFC 5182 2.1). */
+	bool quiet = ret == IMAP_SEARCH_RETURN_SAVE;
+	if (!quiet && (search->esearch || (s->enabled & IMAP_ENABLED_REV2)))
+		write_esearch(s, &c->h, ret, c->modseq);
+	else if (!quiet)
+		write_search(s, &c->h, c->modseq);
+	imap_tagged(s, "OK %sSEARCH completed", s->uid ? "UID " : "");
 	return 1;
 }

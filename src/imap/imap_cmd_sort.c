@@ -154,32 +154,66 @@ static void write_sort(struct imap_session *s, const struct sort_ctx *c, bool mo
 	buf_append_str(&s->out, "\r\n");
 }
 
-int imap_cmd_sort(struct imap_session *s)
+struct sort_cmd {
+	struct imap_sort *sort;
+	struct imap_search_run *run;
+	struct sort_ctx c;
+	bool modseq;
+};
+
+static void sort_cmd_free(void *p)
+{
+	struct sort_cmd *x = p;
+	imap_search_end(&x->run);
+	imap_thread_msgs_free(x->c.msgs, x->c.n);
+	imap_sort_free(&x->sort);
+	free(x);
+}
+
+/* Parses and prepares; on 0, s->cmd_ctx holds the state. */
+static int sort_start(struct imap_session *s)
 {
 	struct imap_sort *sort = NULL;
 	const char *err = NULL;
 	if (imap_parse_sort(s->args, &sort, &err) < 0) {
 		imap_bad(s, err);
-		return 1;
+		return -1;
 	}
 	if (!imap_search_charset_ok(s, sort->charset)) {
 		imap_sort_free(&sort);
-		return 1;
+		return -1;
 	}
-	struct sort_ctx c = { .sort = sort };
-	bool modseq = false;
-	if (imap_search_foreach(s, sort->search, MAIL_FETCH_HEADERS, sort_collect, &c, &modseq,
-				&err) < 0) {
+	struct sort_cmd *x = calloc(1, sizeof *x);
+	if (x == NULL) {
+		imap_sort_free(&sort);
+		imap_tagged(s, "NO [SERVERBUG] Out of memory");
+		return -1;
+	}
+	x->sort = sort;
+	x->c.sort = sort;
+	s->cmd_ctx = x;
+	s->cmd_ctx_free = sort_cmd_free;
+	return imap_search_begin(s, sort->search, MAIL_FETCH_HEADERS, &x->run, &x->modseq);
+}
+
+int imap_cmd_sort(struct imap_session *s)
+{
+	const char *err = NULL;
+	if (s->cmd_ctx == NULL && sort_start(s) < 0)
+		return 1;
+	struct sort_cmd *x = s->cmd_ctx;
+	int r = imap_search_step(x->run, sort_collect, &x->c, &err);
+	if (r == 0)
+		return 0;   /* the next slice, after others had their turn */
+	if (r < 0) {
 		log_err("imap %s: SORT in %s: %s", s->id, s->folder_name, err ? err : "?");
 		imap_tagged(s, "NO [SERVERBUG] SORT failed");
-	} else {
-		tl_sort = sort;
-		if (c.n > 1)
-			qsort(c.msgs, c.n, sizeof *c.msgs, sort_cmp);
-		write_sort(s, &c, modseq);
-		imap_tagged(s, "OK %sSORT completed", s->uid ? "UID " : "");
+		return 1;
 	}
-	imap_thread_msgs_free(c.msgs, c.n);
-	imap_sort_free(&sort);
+	tl_sort = x->sort;
+	if (x->c.n > 1)
+		qsort(x->c.msgs, x->c.n, sizeof *x->c.msgs, sort_cmp);
+	write_sort(s, &x->c, x->modseq);
+	imap_tagged(s, "OK %sSORT completed", s->uid ? "UID " : "");
 	return 1;
 }

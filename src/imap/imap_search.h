@@ -20,14 +20,30 @@
  * search then fails with *error_r "out of memory"). */
 typedef int imap_search_cb(void *ctx, const struct mail_msg *m);
 
-/* Runs search over the selected folder's view. fields: extra
- * MAIL_FETCH_* columns the callback wants in m. *uses_modseq_r (may be
- * NULL) tells whether a MODSEQ key was used (RFC 7162 3.1.5). "$" (RFC
- * 5182) is the empty set: SEARCHRES is not offered. 0, or -1 with
- * *error_r. */
-int imap_search_foreach(struct imap_session *s, const struct imap_search *search,
-			unsigned fields, imap_search_cb *cb, void *ctx,
-			bool *uses_modseq_r, const char **error_r);
+/* A search runs in slices, as Dovecot's does (its search returns "try
+ * again" after a while, and other clients are served in between): each
+ * step evaluates keys over messages until about IMAP_SEARCH_SLICE_COST
+ * key evaluations (keys x messages) are spent, then the command returns
+ * "call me again" and the worker goes to whoever waits next. A search
+ * whose keys x candidate messages exceed the session's search_cost_max is
+ * refused before it starts with NO [LIMIT] (RFC 5530), so no client can
+ * make the server work without end. */
+#define IMAP_SEARCH_SLICE_COST 50000
+
+struct imap_search_run;
+
+/* Prepares search over the selected folder's view (search must outlive
+ * the run). fields: extra MAIL_FETCH_* columns the callback wants in m.
+ * *uses_modseq_r (may be NULL) tells whether a MODSEQ key was used (RFC
+ * 7162 3.1.5). 0, or -1 when the tagged NO ([LIMIT] or [SERVERBUG]) has
+ * been written. */
+int imap_search_begin(struct imap_session *s, const struct imap_search *search,
+		      unsigned fields, struct imap_search_run **run_r, bool *uses_modseq_r);
+/* One slice: calls cb for each match, ascending by UID. 1 done, 0 more
+ * to do (run again, on a later turn), -1 with *error_r. */
+int imap_search_step(struct imap_search_run *r, imap_search_cb *cb, void *ctx,
+		     const char **error_r);
+void imap_search_end(struct imap_search_run **r);
 
 /* CHARSET of SEARCH, SORT, THREAD: true for UTF-8 and US-ASCII. When
  * false, the tagged NO [BADCHARSET (...)] has been written. */

@@ -24,6 +24,7 @@
 #include "msg/header.h"
 #include "msg/mime.h"
 #include "msg/transfer.h"
+#include "lib/log.h"
 
 #define TEXT_MAX (64u * 1024 * 1024)     /* decoded text of one message */
 #define FILE_MAX (64u * 1024 * 1024)     /* octets of a file read for BODY/TEXT */
@@ -657,54 +658,138 @@ static int candidates(struct ev *e, struct mail_range **r_r, size_t *n_r)
 	return 0;
 }
 
-static int run(struct ev *e, unsigned fields, imap_search_cb *cb, void *ctx,
-	       const char **error_r)
+/* ---- the run, in slices ---- */
+
+struct imap_search_run {
+	struct ev e;
+	unsigned fields;
+	struct mail_range *cand;     /* the candidate UIDs, sorted */
+	size_t ncand;
+	uint32_t next_uid;           /* where the next slice starts; 0: done */
+};
+
+/* How many messages the candidates may hold in a view of count. */
+static uint64_t candidate_count(const struct mail_range *r, size_t n, uint32_t count)
 {
-	struct mail_range *r = NULL;
+	uint64_t total = 0;
+	for (size_t i = 0; i < n && total < count; i++)
+		total += (uint64_t)r[i].hi - r[i].lo + 1;
+	return total < count ? total : count;
+}
+
+static int refuse(struct imap_session *s, const char *text)
+{
+	imap_tagged(s, "NO [LIMIT] %s%s: %s", s->uid ? "UID " : "", s->cmd->name, text);
+	return -1;
+}
+
+int imap_search_begin(struct imap_session *s, const struct imap_search *search,
+		      unsigned fields, struct imap_search_run **run_r, bool *uses_modseq_r)
+{
+	struct imap_search_run *r = calloc(1, sizeof *r);
+	const char *err = "out of memory";
+	bool modseq = false;
+	*run_r = NULL;
+	if (r == NULL)
+		goto fail;
+	struct ev *e = &r->e;
+	*e = (struct ev){ .s = s, .search = search, .now = time(NULL) };
+	buf_init(&e->hdr_text, TEXT_MAX);
+	buf_init(&e->body_text, TEXT_MAX);
+	buf_init(&e->tmp, TEXT_MAX);
+	buf_init(&e->tmp2, TEXT_MAX);
+	buf_init(&e->addr, FIELD_TEXT_MAX);
+	e->count = mail_folder_count(s->folder);
+	e->max_uid = imap_view_max_uid(s);
+	e->prep = calloc(search->key_count + 1, sizeof *e->prep);
+	if (e->prep == NULL || prep_key(e, search->root, &fields, &modseq) < 0 ||
+	    candidates(e, &r->cand, &r->ncand) < 0)
+		goto fail;
+	r->fields = fields;
+	r->next_uid = r->ncand > 0 ? r->cand[0].lo : 0;
+	if (uses_modseq_r != NULL)
+		*uses_modseq_r = modseq;
+	uint64_t cost = (uint64_t)search->key_count * candidate_count(r->cand, r->ncand, e->count);
+	if (cost > s->set.search_cost_max) {
+		log_info("imap %s: %s refused: %zu keys over %u messages", s->id, s->cmd->name,
+			 search->key_count, e->count);
+		imap_search_end(&r);
+		return refuse(s, "too many keys for this many messages; search with fewer");
+	}
+	*run_r = r;
+	return 0;
+fail:
+	log_err("imap %s: %s in %s: %s", s->id, s->cmd->name, s->folder_name, err);
+	imap_search_end(&r);
+	imap_tagged(s, "NO [SERVERBUG] %s%s failed", s->uid ? "UID " : "", s->cmd->name);
+	return -1;
+}
+
+/* The candidates from next_uid on: the slice's ranges (malloc'd). */
+static struct mail_range *rest(const struct imap_search_run *r, size_t *n_r)
+{
+	struct mail_range *v = malloc((r->ncand + 1) * sizeof *v);
 	size_t n = 0;
+	if (v == NULL)
+		return NULL;
+	for (size_t i = 0; i < r->ncand; i++) {
+		if (r->cand[i].hi < r->next_uid)
+			continue;
+		v[n] = r->cand[i];
+		if (v[n].lo < r->next_uid)
+			v[n].lo = r->next_uid;
+		n++;
+	}
+	*n_r = n;
+	return v;
+}
+
+int imap_search_step(struct imap_search_run *r, imap_search_cb *cb, void *ctx,
+		     const char **error_r)
+{
+	struct ev *e = &r->e;
 	struct mail_iter *it;
 	const struct mail_msg *m;
-	if (candidates(e, &r, &n) < 0)
+	size_t n = 0;
+	uint64_t spent = 0;
+	if (r->next_uid == 0)
+		return 1;
+	struct mail_range *v = rest(r, &n);
+	if (v == NULL)
 		return *error_r = "out of memory", -1;
-	if (n == 0) {
-		free(r);
-		return 0;
+	int ret = n == 0 ? 0 : mail_folder_iter_init(e->s->folder, v, n, r->fields, &it, error_r);
+	free(v);
+	if (n == 0 || ret < 0) {
+		r->next_uid = 0;
+		return ret < 0 ? -1 : 1;
 	}
-	int ret = mail_folder_iter_init(e->s->folder, r, n, fields, &it, error_r);
-	free(r);
-	if (ret < 0)
-		return -1;
+	r->next_uid = 0;
 	while ((ret = mail_folder_iter_next(it, &m, error_r)) == 1) {
 		if (eval(e, e->search->root, m) && cb(ctx, m) < 0) {
 			*error_r = "out of memory";
 			ret = -1;
 			break;
 		}
+		/* An upper bound of the keys looked at: every key. */
+		spent += e->search->key_count;
+		if (spent >= IMAP_SEARCH_SLICE_COST && m->uid < UINT32_MAX) {
+			r->next_uid = m->uid + 1;
+			break;
+		}
 	}
 	mail_folder_iter_deinit(&it);
-	return ret;
+	if (ret < 0)
+		return -1;
+	return r->next_uid != 0 ? 0 : 1;
 }
 
-int imap_search_foreach(struct imap_session *s, const struct imap_search *search,
-			unsigned fields, imap_search_cb *cb, void *ctx,
-			bool *uses_modseq_r, const char **error_r)
+void imap_search_end(struct imap_search_run **rp)
 {
-	struct ev e = { .s = s, .search = search, .now = time(NULL) };
-	bool modseq = false;
-	buf_init(&e.hdr_text, TEXT_MAX);
-	buf_init(&e.body_text, TEXT_MAX);
-	buf_init(&e.tmp, TEXT_MAX);
-	buf_init(&e.tmp2, TEXT_MAX);
-	buf_init(&e.addr, FIELD_TEXT_MAX);
-	e.count = mail_folder_count(s->folder);
-	e.max_uid = imap_view_max_uid(s);
-	e.prep = calloc(search->key_count + 1, sizeof *e.prep);
-	int ret = -1;
-	*error_r = "out of memory";
-	if (e.prep != NULL && prep_key(&e, search->root, &fields, &modseq) == 0)
-		ret = run(&e, fields, cb, ctx, error_r);
-	ev_free(&e);
-	if (uses_modseq_r != NULL)
-		*uses_modseq_r = modseq;
-	return ret;
+	struct imap_search_run *r = *rp;
+	if (r == NULL)
+		return;
+	ev_free(&r->e);
+	free(r->cand);
+	free(r);
+	*rp = NULL;
 }

@@ -84,6 +84,8 @@ struct imap_session *imap_session_new(const struct imap_session_settings *set,
 	if (s == NULL)
 		return NULL;
 	s->set = *set;
+	if (s->set.search_cost_max == 0)
+		s->set.search_cost_max = IMAP_SEARCH_COST_DEFAULT;
 	snprintf(s->id, sizeof s->id, "%s", session_id);
 	s->tls = tls_active;
 	struct imap_reader_settings rs;

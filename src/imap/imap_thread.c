@@ -667,27 +667,60 @@ static void write_threads(struct imap_session *s, struct imap_thread *th,
 	free(t.table);
 }
 
-int imap_cmd_thread(struct imap_session *s)
+struct thread_cmd {
+	struct imap_thread *th;
+	struct imap_search_run *run;
+	struct thread_ctx c;
+};
+
+static void thread_cmd_free(void *p)
+{
+	struct thread_cmd *x = p;
+	imap_search_end(&x->run);
+	imap_thread_msgs_free(x->c.msgs, x->c.n);
+	imap_thread_free(&x->th);
+	free(x);
+}
+
+/* Parses and prepares; on 0, s->cmd_ctx holds the state. */
+static int thread_start(struct imap_session *s)
 {
 	struct imap_thread *th = NULL;
 	const char *err = NULL;
 	if (imap_parse_thread(s->args, &th, &err) < 0) {
 		imap_bad(s, err);
-		return 1;
+		return -1;
 	}
 	if (!imap_search_charset_ok(s, th->charset)) {
 		imap_thread_free(&th);
-		return 1;
+		return -1;
 	}
-	struct thread_ctx c = { NULL, 0, 0 };
-	if (imap_search_foreach(s, th->search, MAIL_FETCH_HEADERS, thread_collect, &c, NULL,
-				&err) < 0) {
+	struct thread_cmd *x = calloc(1, sizeof *x);
+	if (x == NULL) {
+		imap_thread_free(&th);
+		imap_tagged(s, "NO [SERVERBUG] Out of memory");
+		return -1;
+	}
+	x->th = th;
+	s->cmd_ctx = x;
+	s->cmd_ctx_free = thread_cmd_free;
+	return imap_search_begin(s, th->search, MAIL_FETCH_HEADERS, &x->run, NULL);
+}
+
+int imap_cmd_thread(struct imap_session *s)
+{
+	const char *err = NULL;
+	if (s->cmd_ctx == NULL && thread_start(s) < 0)
+		return 1;
+	struct thread_cmd *x = s->cmd_ctx;
+	int r = imap_search_step(x->run, thread_collect, &x->c, &err);
+	if (r == 0)
+		return 0;   /* the next slice, after others had their turn */
+	if (r < 0) {
 		log_err("imap %s: THREAD in %s: %s", s->id, s->folder_name, err ? err : "?");
 		imap_tagged(s, "NO [SERVERBUG] THREAD failed");
-	} else {
-		write_threads(s, th, &c);
+		return 1;
 	}
-	imap_thread_msgs_free(c.msgs, c.n);
-	imap_thread_free(&th);
+	write_threads(s, x->th, &x->c);
 	return 1;
 }
