@@ -139,7 +139,7 @@ static int publish(struct mfolder *mf, const struct newfile *nf, unsigned flags,
 		*error_r = "cannot rename into cur/";
 		goto fail;
 	}
-	if (fs_fsync_dir(cur, error_r) < 0)
+	if (fs_fsync_dir(cur, error_r) < 0 || store_uids_reserve(mf, 1, error_r) < 0)
 		goto fail_unlink;
 	uint32_t uid = mf->row.uidnext++;
 	mf->row.modseq++;
@@ -293,6 +293,9 @@ static int copy_locked(struct mfolder *src, struct mfolder *dst, struct copied *
 	snprintf(cur, sizeof cur, "%s/cur", dst->dir);
 	if (n > 0 && fs_fsync_dir(cur, error_r) < 0)
 		return -1;
+	if (store_uids_reserve(dst, n, error_r) < 0)
+		return -1;
+	r->uidvalidity = dst->row.uidvalidity;
 	dst->row.modseq++;
 	uint32_t first = dst->row.uidnext;
 	for (size_t i = 0; i < n; i++) {
