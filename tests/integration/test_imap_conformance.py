@@ -76,5 +76,23 @@ class TestUidValidity(Case):
             watcher.noop()
 
 
+class TestCreate(Case):
+    def test_deep_create_all_or_nothing(self):
+        """RFC 9051 6.3.4: CREATE makes the superior names too; a name too
+        long for the store is refused with NO and leaves nothing behind
+        (it made 127 folders before answering NO)."""
+        m = self.imap(select=None)
+        before = sorted(self.ok(m.list()))
+        dirs = sorted(os.listdir(self.srv.maildir(USER)))
+        typ, data = m.create("/".join(["a"] * 130))
+        self.assertEqual(typ, "NO", data)
+        self.assertEqual(sorted(self.ok(m.list())), before)
+        self.assertEqual(sorted(os.listdir(self.srv.maildir(USER))), dirs)
+        # A deep name that fits is made whole, every level selectable.
+        name = "/".join(["b"] * 40)
+        self.ok(m.create(name))
+        self.ok(m.select(name))
+        self.ok(m.select("b/b/b"))
+
 if __name__ == "__main__":
     unittest.main()
