@@ -88,26 +88,53 @@ static int create_use(struct imap_session *s, const struct imap_arg *arg, const 
 	return 0;
 }
 
-/* RFC 9051 6.3.4 and 6.3.6: the superior names of a new name are
- * created too (SHOULD), so each level can be selected. */
-static int create_parents(struct imap_session *s, const char *name, const char *what)
+/* Deletes again the first n superior names of name that this command
+ * created (made[i]: level i was new), deepest first. */
+static void remove_parents(struct imap_session *s, const char *name, const bool *made, size_t n)
 {
 	char parent[MAIL_NAME_MAX + 1];
 	const char *err = NULL;
+	size_t i = 0;
+	const char *ends[MAIL_NAME_MAX / 2 + 1];
+	for (const char *p = name; i < n && (p = strchr(p, '/')) != NULL; p++)
+		ends[i++] = p;
+	while (i-- > 0) {
+		if (!made[i])
+			continue;
+		snprintf(parent, sizeof parent, "%.*s", (int)(ends[i] - name), name);
+		if (mail_store_delete(s->store, parent, &err) < 0)
+			log_err("imap %s: CREATE rollback of %s: %s", s->id, parent,
+				err ? err : "?");
+	}
+}
+
+/* RFC 9051 6.3.4 and 6.3.6: the superior names of a new name are
+ * created too (SHOULD), so each level can be selected; then the name
+ * itself when create is set. All or nothing: on failure the levels this
+ * command made are removed again. */
+static int create_all(struct imap_session *s, const char *name, bool create, const char *what)
+{
+	char parent[MAIL_NAME_MAX + 1];
+	bool made[MAIL_NAME_MAX / 2 + 1];
+	const char *err = NULL;
+	size_t n = 0;
 	for (const char *p = name; (p = strchr(p, '/')) != NULL; p++) {
 		snprintf(parent, sizeof parent, "%.*s", (int)(p - name), name);
-		if (mail_store_create(s->store, parent, &err) < 0 && errno != EEXIST) {
-			imap_store_error(s, what, err);
-			return -1;
-		}
+		made[n] = mail_store_create(s->store, parent, &err) == 0;
+		if (!made[n++] && errno != EEXIST)
+			goto fail;
 	}
-	return 0;
+	if (!create || mail_store_create(s->store, name, &err) == 0)
+		return 0;
+fail:
+	imap_store_error(s, what, err);
+	remove_parents(s, name, made, n);
+	return -1;
 }
 
 static int cmd_create(struct imap_session *s)
 {
 	char name[MAIL_NAME_MAX + 2];
-	const char *err = NULL;
 	if (imap_arg_is_eol(&s->args[0]) || (!imap_arg_is_eol(&s->args[1]) &&
 					     !imap_arg_is_eol(&s->args[2]))) {
 		imap_bad(s, "CREATE takes a mailbox name");
@@ -125,12 +152,8 @@ static int cmd_create(struct imap_session *s)
 		imap_tagged(s, "NO [CANNOT] Invalid mailbox name");
 		return 1;
 	}
-	if (create_parents(s, name, "CREATE") < 0)
+	if (create_all(s, name, true, "CREATE") < 0)
 		return 1;
-	if (mail_store_create(s->store, name, &err) < 0) {
-		imap_store_error(s, "CREATE", err);
-		return 1;
-	}
 	imap_tagged(s, "OK CREATE completed");
 	return 1;
 }
@@ -181,7 +204,7 @@ static int cmd_rename(struct imap_session *s)
 		return 1;
 	}
 	close_if_affected(s, from);
-	if (create_parents(s, to, "RENAME") < 0)
+	if (create_all(s, to, false, "RENAME") < 0)
 		return 1;
 	imap_tagged(s, "OK RENAME completed");
 	return 1;

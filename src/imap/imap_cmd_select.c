@@ -48,6 +48,14 @@ int imap_report_changes(struct imap_session *s, const char **error_r)
 	if (mail_folder_sync(s->folder, error_r) < 0 ||
 	    mail_folder_changes(s->folder, s->known_modseq, &ch, error_r) < 0)
 		return -1;
+	if (ch.uidvalidity_changed) {
+		/* RFC 9051 2.3.1.1: the client's UIDs are void; it must
+		 * SELECT again to learn the new UIDVALIDITY (as Dovecot does,
+		 * the session ends). */
+		mail_changes_clear(&ch);
+		imap_session_goodbye(s, "UIDVALIDITY of the selected mailbox changed");
+		return 0;
+	}
 	if (ch.expunged_count > 0 && (s->enabled & IMAP_ENABLED_QRESYNC)) {
 		/* RFC 7162 3.2.10: VANISHED replaces EXPUNGE. */
 		buf_append_str(&s->out, "* VANISHED ");

@@ -13,14 +13,15 @@
 
 #define SORT_TEXT_MAX (64 * 1024)
 
-/* Lower-case (ASCII) copy, as RFC 5256's i;ascii-casemap compares. */
-static char *lower_dup(struct str s)
+/* Copy folded as RFC 5256's i;ascii-casemap compares: ASCII letters in
+ * upper case (RFC 4790 9.2), so "_" and "[" sort after the letters. */
+static char *casemap_dup(struct str s)
 {
 	char *d = malloc(s.len + 1);
 	if (d == NULL)
 		return NULL;
 	for (size_t i = 0; i < s.len; i++)
-		d[i] = s.p[i] >= 'A' && s.p[i] <= 'Z' ? (char)(s.p[i] + 32) : s.p[i];
+		d[i] = s.p[i] >= 'a' && s.p[i] <= 'z' ? (char)(s.p[i] - 32) : s.p[i];
 	d[s.len] = '\0';
 	return d;
 }
@@ -45,12 +46,12 @@ static char *address_key(const char *value, bool display)
 				(void)msg_address_write_addr_spec(&b, a);
 			else if (a->mailbox.p != NULL)
 				(void)buf_append(&b, a->mailbox.p, a->mailbox.len);
-			r = lower_dup(buf_str(&b));
+			r = casemap_dup(buf_str(&b));
 			buf_free(&b);
 		}
 		msg_address_list_free(&l);
 	}
-	return r != NULL ? r : lower_dup(STR_LIT(""));
+	return r != NULL ? r : casemap_dup(STR_LIT(""));
 }
 
 struct sort_ctx {

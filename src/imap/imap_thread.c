@@ -56,11 +56,11 @@ static size_t refwd_len(const char *p, size_t len)
 	size_t i = 0, b;
 	while ((b = blob_len(p + i, len - i)) > 0)
 		i += b;
-	if (starts(p + i, len - i, "re"))
+	if (starts(p + i, len - i, "RE"))
 		i += 2;
-	else if (starts(p + i, len - i, "fwd"))
+	else if (starts(p + i, len - i, "FWD"))
 		i += 3;
-	else if (starts(p + i, len - i, "fw"))
+	else if (starts(p + i, len - i, "FW"))
 		i += 2;
 	else
 		return 0;
@@ -78,7 +78,7 @@ static void strip_subject(const char *d, size_t *start, size_t *end, bool *reply
 		for (;;) {   /* (2) subj-trailer */
 			if (e > s && d[e - 1] == ' ')
 				e--;
-			else if (e - s >= 5 && memcmp(d + e - 5, "(fwd)", 5) == 0)
+			else if (e - s >= 5 && memcmp(d + e - 5, "(FWD)", 5) == 0)
 				e -= 5, *reply = true;
 			else
 				break;
@@ -99,7 +99,7 @@ static void strip_subject(const char *d, size_t *start, size_t *end, bool *reply
 			}
 		}
 		/* (6) [fwd: ... ] */
-		if (e - s >= 6 && memcmp(d + s, "[fwd:", 5) == 0 && d[e - 1] == ']') {
+		if (e - s >= 6 && memcmp(d + s, "[FWD:", 5) == 0 && d[e - 1] == ']') {
 			s += 5;
 			e--;
 			*reply = true;
@@ -119,7 +119,8 @@ char *imap_base_subject(const char *raw, bool *reply_r)
 	buf_init(&b, SUBJECT_MAX);
 	if (raw != NULL)
 		(void)msg_encoded_words_decode(str_from(raw), &dec);
-	/* (1) white space runs to one SP, lower case (i;ascii-casemap) */
+	/* (1) white space runs to one SP; upper case, as i;ascii-casemap
+	 * folds (RFC 4790 9.2), so that "[" and "_" sort after letters */
 	struct str d = buf_str(&dec);
 	for (size_t i = 0; i < d.len; i++) {
 		char c = d.p[i];
@@ -127,7 +128,7 @@ char *imap_base_subject(const char *raw, bool *reply_r)
 			c = ' ';
 		if (c == ' ' && b.len > 0 && b.data[b.len - 1] == ' ')
 			continue;
-		if (buf_append_char(&b, c >= 'A' && c <= 'Z' ? (char)(c + 32) : c) < 0)
+		if (buf_append_char(&b, c >= 'a' && c <= 'z' ? (char)(c - 32) : c) < 0)
 			break;
 	}
 	size_t s = 0, e = b.len;

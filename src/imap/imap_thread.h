@@ -26,7 +26,8 @@ struct imap_thread_msg {
 void imap_thread_msgs_free(struct imap_thread_msg *msgs, size_t n);
 
 /* The base subject of RFC 5256 2.1 of a raw (RFC 2047-encoded, maybe
- * NULL) Subject: decoded, white space collapsed, lower case, without
+ * NULL) Subject: decoded, white space collapsed, ASCII letters in upper
+ * case (i;ascii-casemap, RFC 4790 9.2), without
  * Re:/Fw:/Fwd:, [blob] and (fwd) decorations. *reply_r (may be NULL) says
  * whether any was removed. malloc'd; NULL when out of memory. */
 char *imap_base_subject(const char *raw, bool *reply_r);

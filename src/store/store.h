@@ -144,6 +144,8 @@ struct mail_changes {
 	uint32_t exists;           /* messages in the new view */
 	uint32_t new_count;        /* appended at the end of the view */
 	uint64_t highest_modseq;
+	bool uidvalidity_changed;  /* the folder was renumbered (UIDs ran out):
+				    * nothing else is set; the view is stale */
 };
 void mail_changes_clear(struct mail_changes *ch);
 

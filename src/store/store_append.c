@@ -104,7 +104,8 @@ static int publish(struct mfolder *mf, struct newfile *nf, unsigned flags,
 	if (store_folder_row(mf->ms, mf->name, true, &mf->row, error_r) < 0)
 		goto fail_rollback;
 	if (maildir_file_publish(&nf->f, nf->fname, error_r) < 0 ||
-	    maildir_sync_dir(nf->dir_fd, "cur", error_r) < 0)
+	    maildir_sync_dir(nf->dir_fd, "cur", error_r) < 0 ||
+	    store_uids_reserve(mf, 1, error_r) < 0)
 		goto fail_rollback;
 	uint32_t uid = mf->row.uidnext++;
 	mf->row.modseq++;
@@ -261,6 +262,9 @@ static int copy_locked(struct mfolder *src, struct mfolder *dst, struct copied *
 	}
 	if (n > 0 && maildir_sync_dir(c[0].nf.dir_fd, "cur", error_r) < 0)
 		return -1;
+	if (store_uids_reserve(dst, n, error_r) < 0)
+		return -1;
+	r->uidvalidity = dst->row.uidvalidity;
 	dst->row.modseq++;
 	uint32_t first = dst->row.uidnext;
 	for (size_t i = 0; i < n; i++) {

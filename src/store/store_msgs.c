@@ -63,6 +63,7 @@ int store_view_load(struct mfolder *mf, const char **error_r)
 	store_view_shrink(&mf->view);
 	mf->view_modseq = mf->row.modseq;
 	mf->view_uidnext = mf->row.uidnext;
+	mf->view_uidvalidity = mf->row.uidvalidity;
 	return r;
 }
 
@@ -123,6 +124,12 @@ int store_v_folder_changes(struct mail_folder *f, uint64_t since_modseq,
 	if (store_exec(mf->ms, "BEGIN", error_r) < 0)
 		return -1;
 	int r = row_read(mf, error_r);
+	if (r == 0 && mf->row.uidvalidity != mf->view_uidvalidity) {
+		/* Renumbered (store_uids_reserve): the view means nothing now. */
+		store_rollback(mf->ms);
+		ch_r->uidvalidity_changed = true;
+		return 0;
+	}
 	if (r == 0)
 		r = uids_query(mf, ST_EXPUNGED_SINCE, mf->view_modseq, &ch_r->expunged_uids,
 			       &ch_r->expunged_count, error_r);

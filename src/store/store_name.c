@@ -63,7 +63,10 @@ bool mail_store_name_valid(const char *name)
 		comp_start = cp == '/';
 		p += n;
 	}
-	return !comp_start;
+	/* The whole name must fit one directory entry: checked here, so
+	 * that CREATE refuses it before making any of its parents. */
+	char dir[STORE_DIRNAME_MAX + 1];
+	return !comp_start && store_name_to_dir(name, dir, sizeof dir) == 0;
 }
 
 int store_name_normalize(const char *name, char *out, size_t outlen)

@@ -87,6 +87,7 @@ struct mfolder {
 	struct store_view view;
 	uint64_t view_modseq;
 	uint32_t view_uidnext;
+	uint32_t view_uidvalidity;
 };
 
 /* store_name.c: IMAP names <-> Maildir++ directory names. */
@@ -164,6 +165,11 @@ int store_folder_row_save(struct mstore *ms, const struct folder_row *row,
 /* Removes a folder's row with its messages, caches and expunge records. */
 int store_folder_forget(struct mstore *ms, const char *name, const char **error_r);
 uint32_t store_new_uidvalidity(struct mstore *ms);
+/* store_uidvalidity.c. Under the write lock, before need new UIDs are
+ * taken from mf->row.uidnext: when they would pass 2^32-1, the folder
+ * gets a new UIDVALIDITY and its messages UIDs from 1 (mf->row updated
+ * and saved). 0, or -1 with *error_r. */
+int store_uids_reserve(struct mfolder *mf, uint64_t need, const char **error_r);
 
 /* store_runs.c: sets of a folder's UIDs kept in the index as runs of
  * consecutive UIDs (one row per run), so that a 100,000-message folder's

@@ -318,7 +318,8 @@ static int add_one(struct mfolder *mf, const struct newent *e, uint64_t modseq,
 }
 
 /* Under the write lock. Files another handle entered since the listing
- * (UIDNEXT moved without us) are looked up among the rows it added. */
+ * (UIDNEXT moved without us) are looked up among the rows it added.
+ * 0, -1, or 1 when the UIDs were renumbered (store_uids_reserve). */
 static int add_chunk(struct mfolder *mf, const struct newent *ents, size_t n, struct kmap *km,
 		     struct kmap *late, const char **error_r)
 {
@@ -327,6 +328,15 @@ static int add_chunk(struct mfolder *mf, const struct newent *ents, size_t n, st
 		r = reload_row(mf, error_r);
 	if (r == 0 && mf->row.uidnext != km->uidnext)
 		r = kmap_load(mf, late, km->uidnext, error_r);
+	if (r == 0 && (uint64_t)mf->row.uidnext + n > UINT32_MAX) {
+		/* UIDs ran out: renumbered under a new UIDVALIDITY, which
+		 * makes the listing's UIDs stale; the caller starts over. */
+		r = store_uids_reserve(mf, n, error_r);
+		if (r == 0 && (r = store_commit(mf->ms, error_r)) == 0)
+			return 1;
+		store_rollback(mf->ms);
+		return -1;
+	}
 	uint32_t first = mf->row.uidnext;
 	uint64_t modseq = mf->row.modseq + 1;
 	for (size_t i = 0; r == 0 && i < n; i++) {
@@ -472,7 +482,7 @@ static bool unchanged(const struct mfolder *mf, int64_t nm, int64_t cm, bool mov
 	return nm == mf->row.new_mtime || (!move_new && -nm == mf->row.new_mtime);
 }
 
-int store_sync(struct mfolder *mf, bool move_new, const char **error_r)
+static int sync_once(struct mfolder *mf, bool move_new, const char **error_r)
 {
 	int64_t nm = store_folder_mtime(mf, "new"), cm = store_folder_mtime(mf, "cur");
 	if (nm < 0 || cm < 0) {
@@ -495,6 +505,11 @@ int store_sync(struct mfolder *mf, bool move_new, const char **error_r)
 		missing = scan_match(mf, &sc, &km, error_r);
 	}
 	int r = missing < 0 ? -1 : add_new(mf, &sc, &km, move_new, error_r);
+	if (r == 1) {   /* renumbered: the listing's UIDs are stale */
+		scan_free(&sc);
+		kmap_free(&km);
+		return 1;
+	}
 	if (r == 0)
 		r = apply_changes(mf, &sc, &km, move_new, error_r);
 	bool left = false;
@@ -505,6 +520,12 @@ int store_sync(struct mfolder *mf, bool move_new, const char **error_r)
 	scan_free(&sc);
 	kmap_free(&km);
 	return r;
+}
+
+int store_sync(struct mfolder *mf, bool move_new, const char **error_r)
+{
+	int r = sync_once(mf, move_new, error_r);
+	return r == 1 ? (sync_once(mf, move_new, error_r) < 0 ? -1 : 0) : r;
 }
 
 /* The handle's name and directory, no I/O. */

@@ -606,6 +606,18 @@ class TestSortThread(SearchCase):
         u, t = self.c.cmd("SORT (BOGUS) UTF-8 ALL")
         self.assertRegex(t, rb"^t\d+ BAD")
 
+    def test_sort_casemap_folds_to_upper(self):
+        """RFC 5256 2.1 and 3: SUBJECT and FROM compare with
+        i;ascii-casemap, which folds a-z to upper case (RFC 4790 9.2): "_"
+        (0x5F), "^" (0x5E) and "[" (0x5B) sort after every letter."""
+        for subj, frm in (("_under", "_u@c.test"), ("bee", "bee@c.test"),
+                          ("[open", "^o@c.test"), ("Zulu", "Zu@c.test")):
+            self.md.add(message(frm=frm, subject=subj, date="Fri, 9 Jan 2026 10:00:00 +0000"))
+        self.c.ok("NOOP")
+        # messages 6..9: _under, bee, [open, Zulu
+        self.assertEqual(self.sort("(SUBJECT) UTF-8 6:9"), [7, 9, 8, 6])
+        self.assertEqual(self.sort("(FROM) UTF-8 6:9"), [7, 9, 8, 6])
+
     def test_thread_references(self):
         u, t = self.c.ok("THREAD REFERENCES UTF-8 ALL")
         # both subjects are forwards: a dummy parent holds them (RFC 5256 3, 5C)

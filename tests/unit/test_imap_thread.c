@@ -25,23 +25,23 @@ static void assert_base(const char *raw, const char *want, bool want_reply)
 static void test_base_subject(void **state)
 {
 	(void)state;
-	assert_base("Meeting", "meeting", false);
-	assert_base("Re: Meeting", "meeting", true);
-	assert_base("RE: [list] Re: Fwd: hello (fwd)", "hello", true);
-	assert_base("[fwd: Re: x]", "x", true);
-	assert_base("[list] topic", "topic", false);
-	assert_base("[only]", "[only]", false);
-	assert_base("  Re:   spaced \t  out  ", "spaced out", true);
-	assert_base("=?utf-8?q?Re=3A_caf=C3=A9?=", "caf\xc3\xa9", true);
-	assert_base("Fw: x", "x", true);
-	assert_base("fwd:x", "x", true);
-	assert_base("re [blob]: x", "x", true);
-	assert_base("Reply to this", "reply to this", false);
+	assert_base("Meeting", "MEETING", false);
+	assert_base("Re: Meeting", "MEETING", true);
+	assert_base("RE: [list] Re: Fwd: hello (fwd)", "HELLO", true);
+	assert_base("[fwd: Re: x]", "X", true);
+	assert_base("[list] topic", "TOPIC", false);
+	assert_base("[only]", "[ONLY]", false);
+	assert_base("  Re:   spaced \t  out  ", "SPACED OUT", true);
+	assert_base("=?utf-8?q?Re=3A_caf=C3=A9?=", "CAF\xc3\xa9", true);
+	assert_base("Fw: x", "X", true);
+	assert_base("fwd:x", "X", true);
+	assert_base("re [blob]: x", "X", true);
+	assert_base("Reply to this", "REPLY TO THIS", false);
 	assert_base("Re:", "", true);
 	assert_base("", "", false);
 	assert_base(NULL, "", false);
-	assert_base("x (fwd) (fwd)", "x", true);
-	assert_base("[a][b] Re: [c] y", "y", true);
+	assert_base("x (fwd) (fwd)", "X", true);
+	assert_base("[a][b] Re: [c] y", "Y", true);
 }
 
 static void assert_set(const uint32_t *v, size_t n, const char *want)
