@@ -57,6 +57,13 @@ int fs_read_file_at(int dirfd, const char *rel, size_t max, char **data_r,
  * is created O_EXCL|O_NOFOLLOW, renamed over name, and dirfd fsync'd. */
 int fs_write_file_durable_at(int dirfd, const char *name, const void *data, size_t len,
 			     mode_t mode, const char **error_r);
+/* Calls fn for everything below name (one component) in dirfd and then
+ * for name itself (depth first: a directory after its entries), never
+ * following a link (fn gets the link itself, st from lstat). An error
+ * of fn or of the walk is remembered and the walk goes on; -1 then. */
+int fs_walk_tree_at(int dirfd, const char *name, int max_depth,
+		    int (*fn)(int dirfd, const char *name, const struct stat *st, void *ctx),
+		    void *ctx);
 /* rm -r of name (one component) in dirfd, depth-first, never following a
  * link (a link is removed, not its target). max_depth bounds the
  * recursion; deeper trees are left in place and -1 returned. */
