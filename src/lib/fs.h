@@ -5,6 +5,7 @@
  * fsync the directory. error_r receives a static description on failure and
  * errno is kept. */
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <sys/stat.h>
 #include <sys/types.h>
@@ -40,6 +41,9 @@ int fs_dirname(const char *path, char *dir, size_t dirlen);
  * planted link can neither redirect the walk nor be opened. A link met on
  * the way fails with errno ELOOP (or ENOTDIR); "" and "." are dirfd itself. */
 
+/* For tests: true makes every call take the per-component walk that
+ * kernels without openat2 get. */
+void fs_beneath_force_walk(bool on);
 /* openat() beneath dirfd; flags as openat's (O_CLOEXEC and O_NOFOLLOW are
  * added). Returns the fd or -1 with errno set. */
 int fs_open_beneath(int dirfd, const char *rel, int flags, mode_t mode);

@@ -23,6 +23,11 @@
 
 static atomic_bool no_openat2;
 
+void fs_beneath_force_walk(bool on)
+{
+	atomic_store(&no_openat2, on);
+}
+
 /* The next component of *p into comp; advances *p past it and its
  * slashes. 0, or -1 (EINVAL: too long; EXDEV: ".." would leave). */
 static int next_component(const char **p, char *comp)
@@ -103,7 +108,9 @@ int fs_open_beneath(int dirfd, const char *rel, int flags, mode_t mode)
 	if (!atomic_load(&no_openat2)) {
 		struct open_how how = {
 			.flags = (unsigned long long)flags,
-			.mode = (flags & (O_CREAT | O_TMPFILE)) ? mode : 0,
+			/* openat2 refuses a mode without O_CREAT (O_TMPFILE
+			 * contains O_DIRECTORY's bit: compare it whole). */
+			.mode = (flags & O_CREAT) || (flags & O_TMPFILE) == O_TMPFILE ? mode : 0,
 			.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS,
 		};
 		long fd;
