@@ -1,14 +1,19 @@
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <pwd.h>
 #include <stdbool.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <termios.h>
 #include <unistd.h>
 
 #include "cli/commands.h"
 #include "lib/config.h"
+#include "lib/fs.h"
 
 const char *cli_config_path(int *argc, char **argv)
 {
@@ -119,4 +124,65 @@ int cli_load_config(const char *group, const char *path, struct config *cfg)
 	if (config_parse(path, cfg, keep_first_error, &fe) == 0)
 		return 0;
 	return cli_fail(group, "%s", fe.have ? fe.text : "invalid configuration");
+}
+
+struct owner {
+	uid_t uid;
+	gid_t gid;
+};
+
+static int chown_one(int dirfd, const char *name, const struct stat *st, void *ctx)
+{
+	const struct owner *o = ctx;
+	(void)st;
+	return fchownat(dirfd, name, o->uid, o->gid, AT_SYMLINK_NOFOLLOW);
+}
+
+/* Each directory on the way to rel (rel itself excluded), beneath dfd. */
+static int chown_path(int dfd, const char *rel, const struct owner *o)
+{
+	char part[PATH_MAX];
+	for (const char *p = strchr(rel, '/'); p != NULL; p = strchr(p + 1, '/')) {
+		snprintf(part, sizeof part, "%.*s", (int)(p - rel), rel);
+		int fd = fs_open_beneath(dfd, part, O_PATH | O_DIRECTORY, 0);
+		if (fd < 0 || fchownat(fd, "", o->uid, o->gid, AT_EMPTY_PATH) < 0) {
+			if (fd >= 0)
+				close(fd);
+			return -1;
+		}
+		close(fd);
+	}
+	return 0;
+}
+
+int cli_give_to_server_user(const char *group, const struct config *cfg, const char *rel)
+{
+	static const char *const db[] = { "postbox.db", "postbox.db-wal", "postbox.db-shm" };
+	if (cfg->user[0] == '\0' || geteuid() != 0)
+		return 0;
+	struct passwd *pw = getpwnam(cfg->user);
+	if (pw == NULL)
+		return cli_fail(group, "[server] user %s does not exist", cfg->user);
+	struct owner o = { pw->pw_uid, pw->pw_gid };
+	int dfd = open(cfg->data_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0)
+		return cli_fail(group, "%s: %s", cfg->data_dir, strerror(errno));
+	int r = 0;
+	for (size_t i = 0; i < 3 && r == 0; i++)
+		r = fs_walk_tree_at(dfd, db[i], 0, chown_one, &o);
+	if (r == 0 && rel != NULL) {
+		/* No link followed: a user who owns their Maildir must not get
+		 * root to chown anything outside it. */
+		const char *last = strrchr(rel, '/');
+		char parent[PATH_MAX];
+		snprintf(parent, sizeof parent, "%.*s", last ? (int)(last - rel) : 0, rel);
+		int pfd = chown_path(dfd, rel, &o) == 0 ?
+			  fs_open_beneath(dfd, parent, O_RDONLY | O_DIRECTORY, 0) : -1;
+		r = pfd < 0 ? -1 : fs_walk_tree_at(pfd, last ? last + 1 : rel, 16, chown_one, &o);
+		if (pfd >= 0)
+			close(pfd);
+	}
+	int e = errno;
+	close(dfd);
+	return r == 0 ? 0 : cli_fail(group, "chown below %s: %s", cfg->data_dir, strerror(e));
 }

@@ -203,6 +203,8 @@ static int run_sub(const struct config *cfg, const struct alias_args *a)
 	else
 		ret = 0;
 	userdb_close(&db);
+	if (ret == 0)
+		ret = cli_give_to_server_user(GROUP, cfg, NULL);
 	return ret;
 }
 

@@ -134,7 +134,8 @@ static int prepare_paths(struct init_opts *o)
 		return cli_fail("init", "%s or %s exists (use --force to replace them)",
 				o->cert, o->key);
 	o->pw = getpwnam("postbox");
-	/* serve drops to this user and reloads the key on SIGHUP as that user */
+	/* serve drops to this user after binding: the data is theirs (the key
+	 * stays root's: serve's privileged parent reads it at SIGHUP) */
 	if (o->pw != NULL && geteuid() == 0 &&
 	    chown(o->data_abs, o->pw->pw_uid, o->pw->pw_gid) < 0)
 		return cli_fail("init", "chown %s: %s", o->data_abs, strerror(errno));
@@ -155,9 +156,7 @@ static int config_text(const struct init_opts *o, struct buf *b)
 			   "[server]\nhostname = %s\ndata_dir = %s\n%s\ndomains = %s\nlog = stderr\n"
 			   "plaintext_auth_loopback = yes\n\n[listen]\n",
 			   o->domain, date, o->config, o->hostname, o->data_abs,
-			   o->pw != NULL ? "user = postbox"
-					 : "; user = postbox   ; create this system user, then set it",
-			   o->domain);
+			   "user = postbox", o->domain);
 	for (int s = 0; s < LISTEN_SERVICE_COUNT; s++)
 		r |= buf_printf(b, "%s = 0.0.0.0:%s\n", config_service_name((enum listen_service)s),
 				ports[s]);
@@ -220,8 +219,10 @@ static void print_records(const struct init_opts *o, const char *until)
 	       o->domain, o->hostname, o->hostname, o->domain, o->hostname,
 	       o->config, o->domain, o->config);
 	if (o->pw == NULL)
-		printf("Note: there is no 'postbox' system user, so serve keeps running as the "
-		       "user that starts it; create one and set [server] user.\n");
+		printf("\nserve binds its ports as root, then runs as [server] user = postbox,"
+		       " which does not exist yet. Create it and give it the data directory:\n"
+		       "  useradd --system --home-dir %s --shell /usr/sbin/nologin postbox\n"
+		       "  chown postbox: %s\n", o->data_abs, o->data_abs);
 }
 
 int cmd_init(int argc, char **argv)
@@ -235,8 +236,7 @@ int cmd_init(int argc, char **argv)
 		return r == 2 ? usage(stdout, 0) : 1;
 	if (prepare_paths(&o) != 0)
 		return 1;
-	uid_t owner = o.pw != NULL && geteuid() == 0 ? o.pw->pw_uid : (uid_t)-1;
-	if (init_tls_write(o.hostname, o.cert, o.key, owner, until, sizeof until) < 0 ||
+	if (init_tls_write(o.hostname, o.cert, o.key, (uid_t)-1, until, sizeof until) < 0 ||
 	    write_config(&o) != 0)
 		return 1;
 	print_records(&o, until);

@@ -3,9 +3,7 @@
  * standard input, never from argv, where any local user could read them in
  * /proc or ps. */
 #include <errno.h>
-#include <ftw.h>
 #include <limits.h>
-#include <pwd.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -125,49 +123,6 @@ static int open_db(const struct config *cfg, struct userdb **db_r)
 	return 0;
 }
 
-/* Run as root with [server] user set, the server works as that user after
- * binding: what we create must be theirs or delivery cannot write to it. */
-static int give_to_server_user(const struct config *cfg, const char *const *paths,
-			       size_t count)
-{
-	if (cfg->user[0] == '\0' || geteuid() != 0)
-		return 0;
-	struct passwd *pw = getpwnam(cfg->user);
-	if (pw == NULL)
-		return cli_fail(GROUP, "[server] user %s does not exist", cfg->user);
-	for (size_t i = 0; i < count; i++) {
-		if (chown(paths[i], pw->pw_uid, pw->pw_gid) < 0)
-			return cli_fail(GROUP, "chown %s: %s", paths[i], strerror(errno));
-	}
-	return 0;
-}
-
-static uid_t tree_uid;
-static gid_t tree_gid;
-
-static int chown_entry(const char *path, const struct stat *st, int type, struct FTW *ftw)
-{
-	(void)st;
-	(void)type;
-	(void)ftw;
-	return lchown(path, tree_uid, tree_gid) < 0 ? -1 : 0;
-}
-
-/* The store made folders and index.db below dir: all of it the server's. */
-static int give_tree_to_server_user(const struct config *cfg, const char *dir)
-{
-	if (cfg->user[0] == '\0' || geteuid() != 0)
-		return 0;
-	struct passwd *pw = getpwnam(cfg->user);
-	if (pw == NULL)
-		return cli_fail(GROUP, "[server] user %s does not exist", cfg->user);
-	tree_uid = pw->pw_uid;
-	tree_gid = pw->pw_gid;
-	if (nftw(dir, chown_entry, 16, FTW_PHYS) != 0)
-		return cli_fail(GROUP, "chown below %s: %s", dir, strerror(errno));
-	return 0;
-}
-
 /* DATA/mail/DOMAIN/LOCAL, 0700: the Maildir++ root with INBOX and the
  * special-use folders (Sent, Drafts, Trash, Junk, Archive), so mail
  * clients, and mutt reading in place, find them from the start. Existing
@@ -175,7 +130,6 @@ static int give_tree_to_server_user(const struct config *cfg, const char *dir)
 static int make_maildir(const struct config *cfg, const struct address *a,
 			char *dir, size_t size)
 {
-	char paths[3][PATH_MAX];
 	const char *err = NULL;
 	struct mail_store *store = NULL;
 	if (snprintf(dir, size, "%s/mail/%s/%s", cfg->data_dir, a->domain, a->local) >= (int)size)
@@ -186,13 +140,9 @@ static int make_maildir(const struct config *cfg, const struct address *a,
 		return cli_fail(GROUP, "%s: %s", dir, err ? err : strerror(errno));
 	}
 	mail_store_free(&store);
-	snprintf(paths[0], sizeof paths[0], "%s/mail", cfg->data_dir);
-	snprintf(paths[1], sizeof paths[1], "%s/mail/%s", cfg->data_dir, a->domain);
-	snprintf(paths[2], sizeof paths[2], "%s", dir);
-	const char *list[3] = { paths[0], paths[1], paths[2] };
-	if (give_to_server_user(cfg, list, 3) != 0)
-		return 1;
-	return give_tree_to_server_user(cfg, dir);
+	char rel[PATH_MAX];
+	snprintf(rel, sizeof rel, "mail/%s/%s", a->domain, a->local);
+	return cli_give_to_server_user(GROUP, cfg, rel);
 }
 
 static void forget_password(char **pw)
@@ -329,6 +279,10 @@ int cmd_user(int argc, char **argv)
 	if (ret == 0)
 		ret = run_sub(cfg, db, &a);
 	userdb_close(&db);
+	/* postbox.db (and its log) made or written by root here stay the
+	 * server's. */
+	if (ret == 0)
+		ret = cli_give_to_server_user(GROUP, cfg, NULL);
 	free(cfg);
 	return ret;
 }

@@ -22,5 +22,10 @@ int cli_fail(const char *group, const char *fmt, ...) __attribute__((format(prin
 /* Reads a password: the first line of stdin with --password-stdin, else
  * from the terminal without echo (twice). Returns malloc'd or NULL. */
 char *cli_read_password(int from_stdin, const char **error_r);
+/* Run as root with [server] user set (not root), serve works as that user
+ * after binding: postbox.db* and, with rel ("mail/DOMAIN/LOCAL", beneath
+ * data_dir), the directories to it and its whole tree become theirs,
+ * without following a link. 0, or 1 after printing the failure. */
+int cli_give_to_server_user(const char *group, const struct config *cfg, const char *rel);
 
 #endif

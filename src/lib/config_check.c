@@ -36,10 +36,13 @@ static void check_server(struct config_parse_state *st)
 	if (cfg->data_dir[0] == '\0')
 		config_report(st, CONFIG_ERROR, kl[KEY_DATA_DIR], "server", "data_dir",
 			      "must not be empty");
+	/* A warning: postbox init writes "user = postbox" before the
+	 * administrator has made that user; serve refuses to start until then. */
 	if (cfg->user[0] != '\0' && getpwnam(cfg->user) == NULL)
-		config_report(st, CONFIG_ERROR, kl[KEY_USER], "server", "user",
-			      "no such system user '%s' (create it, or leave user empty)",
-			      cfg->user);
+		config_report(st, CONFIG_WARNING, kl[KEY_USER], "server", "user",
+			      "no such system user '%s': create it before postbox serve "
+			      "(useradd --system --home-dir %s --shell /usr/sbin/nologin %s)",
+			      cfg->user, cfg->data_dir, cfg->user);
 }
 
 static void check_readable(struct config_parse_state *st, enum config_key_id id,

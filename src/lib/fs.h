@@ -5,6 +5,7 @@
  * fsync the directory. error_r receives a static description on failure and
  * errno is kept. */
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <sys/stat.h>
 #include <sys/types.h>
@@ -40,6 +41,9 @@ int fs_dirname(const char *path, char *dir, size_t dirlen);
  * planted link can neither redirect the walk nor be opened. A link met on
  * the way fails with errno ELOOP (or ENOTDIR); "" and "." are dirfd itself. */
 
+/* For tests: true makes every call take the per-component walk that
+ * kernels without openat2 get. */
+void fs_beneath_force_walk(bool on);
 /* openat() beneath dirfd; flags as openat's (O_CLOEXEC and O_NOFOLLOW are
  * added). Returns the fd or -1 with errno set. */
 int fs_open_beneath(int dirfd, const char *rel, int flags, mode_t mode);
@@ -57,6 +61,13 @@ int fs_read_file_at(int dirfd, const char *rel, size_t max, char **data_r,
  * is created O_EXCL|O_NOFOLLOW, renamed over name, and dirfd fsync'd. */
 int fs_write_file_durable_at(int dirfd, const char *name, const void *data, size_t len,
 			     mode_t mode, const char **error_r);
+/* Calls fn for everything below name (one component) in dirfd and then
+ * for name itself (depth first: a directory after its entries), never
+ * following a link (fn gets the link itself, st from lstat). An error
+ * of fn or of the walk is remembered and the walk goes on; -1 then. */
+int fs_walk_tree_at(int dirfd, const char *name, int max_depth,
+		    int (*fn)(int dirfd, const char *name, const struct stat *st, void *ctx),
+		    void *ctx);
 /* rm -r of name (one component) in dirfd, depth-first, never following a
  * link (a link is removed, not its target). max_depth bounds the
  * recursion; deeper trees are left in place and -1 returned. */

@@ -23,6 +23,11 @@
 
 static atomic_bool no_openat2;
 
+void fs_beneath_force_walk(bool on)
+{
+	atomic_store(&no_openat2, on);
+}
+
 /* The next component of *p into comp; advances *p past it and its
  * slashes. 0, or -1 (EINVAL: too long; EXDEV: ".." would leave). */
 static int next_component(const char **p, char *comp)
@@ -103,7 +108,9 @@ int fs_open_beneath(int dirfd, const char *rel, int flags, mode_t mode)
 	if (!atomic_load(&no_openat2)) {
 		struct open_how how = {
 			.flags = (unsigned long long)flags,
-			.mode = (flags & (O_CREAT | O_TMPFILE)) ? mode : 0,
+			/* openat2 refuses a mode without O_CREAT (O_TMPFILE
+			 * contains O_DIRECTORY's bit: compare it whole). */
+			.mode = (flags & O_CREAT) || (flags & O_TMPFILE) == O_TMPFILE ? mode : 0,
 			.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS,
 		};
 		long fd;
@@ -157,13 +164,15 @@ fail:;
 	return -1;
 }
 
-int fs_remove_tree_at(int dirfd, const char *name, int max_depth)
+int fs_walk_tree_at(int dirfd, const char *name, int max_depth,
+		    int (*fn)(int dirfd, const char *name, const struct stat *st, void *ctx),
+		    void *ctx)
 {
 	struct stat st;
 	if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
 		return errno == ENOENT ? 0 : -1;
 	if (!S_ISDIR(st.st_mode))
-		return unlinkat(dirfd, name, 0);
+		return fn(dirfd, name, &st, ctx);
 	if (max_depth <= 0) {
 		errno = ELOOP;
 		return -1;
@@ -180,11 +189,20 @@ int fs_remove_tree_at(int dirfd, const char *name, int max_depth)
 	while ((de = readdir(d)) != NULL) {
 		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
 			continue;
-		if (fs_remove_tree_at(fd, de->d_name, max_depth - 1) < 0)
+		if (fs_walk_tree_at(fd, de->d_name, max_depth - 1, fn, ctx) < 0)
 			r = -1;
 	}
 	closedir(d);
-	if (r == 0)
-		r = unlinkat(dirfd, name, AT_REMOVEDIR);
-	return r;
+	return r == 0 ? fn(dirfd, name, &st, ctx) : -1;
+}
+
+static int remove_one(int dirfd, const char *name, const struct stat *st, void *ctx)
+{
+	(void)ctx;
+	return unlinkat(dirfd, name, S_ISDIR(st->st_mode) ? AT_REMOVEDIR : 0);
+}
+
+int fs_remove_tree_at(int dirfd, const char *name, int max_depth)
+{
+	return fs_walk_tree_at(dirfd, name, max_depth, remove_one, NULL);
 }

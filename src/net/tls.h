@@ -8,6 +8,11 @@
 
 /* Loads cert (chain) and key; TLS 1.2 minimum. NULL with error_r set. */
 SSL_CTX *tls_server_ctx_new(const char *cert, const char *key, const char **error_r);
+/* The same from PEM text in memory (a privileged parent read the files:
+ * the key may be unreadable to us); cert and key name them in errors. */
+SSL_CTX *tls_server_ctx_new_pem(const char *cert_pem, size_t cert_len, const char *key_pem,
+				size_t key_len, const char *cert, const char *key,
+				const char **error_r);
 /* "TLSv1.3 with cipher TLS_AES_256_GCM_SHA384 (256/256 bits)" */
 void tls_describe(SSL *ssl, char *out, size_t outlen);
 /* The protocol and cipher names alone, for logs: "TLSv1.3:TLS_AES_..." */

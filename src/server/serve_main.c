@@ -1,7 +1,5 @@
 /* The daemon: setup, signals, the event loop and an orderly stop. */
 #include <errno.h>
-#include <grp.h>
-#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +11,7 @@
 #include "auth/userdb.h"
 #include "server/serve.h"
 #include "server/serve_auth.h"
+#include "server/serve_priv.h"
 #include "delivery/local.h"
 #include "lib/buf.h"
 #include "lib/fs.h"
@@ -35,6 +34,8 @@ struct serve_state {
 	struct listener *listeners[MAX_LISTENERS];
 	size_t listener_count;
 	struct event *sig_term, *sig_int, *sig_hup, *stop_timer;
+	int priv_link;                /* to the privileged parent; -1: none */
+	struct event *priv_event;
 	int stop_ticks;
 };
 
@@ -59,13 +60,18 @@ void config_ref_release(struct config_ref **r)
 	*r = NULL;
 }
 
-static int load_tls(struct server *srv, const struct config *cfg, const char **error_r)
+/* From the files, or from what the privileged parent read (creds). */
+static int load_tls(struct server *srv, const struct config *cfg,
+		    const struct serve_creds *creds, const char **error_r)
 {
 	if (cfg->tls_cert[0] == '\0' || cfg->tls_key[0] == '\0') {
 		srv->tls_ctx = NULL;
 		return 0;
 	}
-	SSL_CTX *ctx = tls_server_ctx_new(cfg->tls_cert, cfg->tls_key, error_r);
+	SSL_CTX *ctx = creds != NULL ?
+		       tls_server_ctx_new_pem(creds->cert, creds->cert_len, creds->key,
+					      creds->key_len, cfg->tls_cert, cfg->tls_key, error_r) :
+		       tls_server_ctx_new(cfg->tls_cert, cfg->tls_key, error_r);
 	if (ctx == NULL)
 		return -1;
 	if (srv->tls_ctx != NULL)
@@ -94,37 +100,6 @@ static int open_listeners(struct serve_state *st, const char **error_r)
 			log_info("%s: listening on %s:%u", name, a->host, a->port);
 		}
 	}
-	return 0;
-}
-
-/* Binding happens as root; everything after runs as [server] user. */
-static int drop_privileges(const struct config *cfg, const char **error_r)
-{
-	static char err[1400];
-	if (cfg->user[0] == '\0' || geteuid() != 0)
-		return 0;
-	struct passwd *pw = getpwnam(cfg->user);
-	if (pw == NULL) {
-		snprintf(err, sizeof err, "[server] user %s does not exist", cfg->user);
-		*error_r = err;
-		return -1;
-	}
-	char path[1024];
-	const char *names[] = { "", "/mail", "/queue", "/postbox.db", "/postbox.db-wal", "/postbox.db-shm" };
-	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
-		snprintf(path, sizeof path, "%s%s", cfg->data_dir, names[i]);
-		if (chown(path, pw->pw_uid, pw->pw_gid) < 0 && errno != ENOENT) {
-			snprintf(err, sizeof err, "chown %s: %s", path, strerror(errno));
-			*error_r = err;
-			return -1;
-		}
-	}
-	if (setgroups(0, NULL) < 0 || setgid(pw->pw_gid) < 0 || setuid(pw->pw_uid) < 0) {
-		snprintf(err, sizeof err, "cannot become user %s: %s", cfg->user, strerror(errno));
-		*error_r = err;
-		return -1;
-	}
-	log_info("running as user %s", cfg->user);
 	return 0;
 }
 
@@ -161,24 +136,24 @@ static void on_stop(evutil_socket_t sig, short what, void *arg)
 	event_add(st->stop_timer, &tv);
 }
 
-static void on_reload(evutil_socket_t sig, short what, void *arg)
+static void reload(struct serve_state *st, const struct serve_creds *creds)
 {
-	struct serve_state *st = arg;
 	const char *err = NULL;
-	(void)sig;
-	(void)what;
 	struct config_ref *ref = config_ref_new();
 	if (ref == NULL) {
 		log_err("reload: out of memory; keeping the running configuration");
 		return;
 	}
-	if (config_load(st->config_path, &ref->cfg, &err) < 0) {
+	/* The parent read it as root (it names files only root may read). */
+	if (creds != NULL)
+		ref->cfg = creds->cfg;
+	else if (config_load(st->config_path, &ref->cfg, &err) < 0) {
 		log_err("reload: %s; keeping the running configuration", err);
 		config_ref_release(&ref);
 		return;
 	}
 	const struct config *cfg = &ref->cfg;
-	if (load_tls(&st->srv, cfg, &err) < 0)
+	if (load_tls(&st->srv, cfg, creds, &err) < 0)
 		log_err("reload: %s; keeping the old certificate", err);
 	config_ref_release(&st->srv.cfg_ref);
 	st->srv.cfg_ref = ref;
@@ -186,6 +161,44 @@ static void on_reload(evutil_socket_t sig, short what, void *arg)
 	conn_limits_set(st->limits, cfg->connections, cfg->connections_per_ip);
 	log_info("reload: configuration and TLS reloaded from %s (listen addresses and"
 		 " data_dir changes need a restart)", st->config_path);
+}
+
+/* SIGHUP. After the drop the key may be root's alone: the privileged
+ * parent reads it and its answer (on_priv) does the reload. */
+static void on_reload(evutil_socket_t sig, short what, void *arg)
+{
+	struct serve_state *st = arg;
+	(void)sig;
+	(void)what;
+	if (st->priv_link < 0)
+		reload(st, NULL);
+	else if (serve_priv_request(st->priv_link) < 0)
+		log_err("reload: cannot ask the privileged parent: %s", strerror(errno));
+}
+
+static void on_stop(evutil_socket_t sig, short what, void *arg);
+
+static void on_priv(evutil_socket_t fd, short what, void *arg)
+{
+	struct serve_state *st = arg;
+	struct serve_creds *creds = malloc(sizeof *creds);   /* holds a struct config */
+	const char *err = "out of memory";
+	(void)what;
+	int r = creds != NULL ? serve_priv_receive((int)fd, creds, &err) : 2;
+	if (r == 1)
+		reload(st, creds);
+	else if (r == 2)
+		log_err("reload: %s; keeping the running configuration", err);
+	if (creds != NULL)
+		serve_creds_clear(creds);
+	free(creds);
+	if (r < 0) {
+		/* Without it there is no reload, and no one to report our exit:
+		 * stop as for SIGTERM. */
+		log_err("%s; stopping", err);
+		event_del(st->priv_event);
+		on_stop(SIGTERM, 0, st);
+	}
 }
 
 /* Delivery threads: each commits batches on its own, and the file system
@@ -209,7 +222,7 @@ static int setup(struct serve_state *st, const char **error_r)
 	snprintf(mail, sizeof mail, "%s/mail", cfg->data_dir);
 	if (fs_mkdir_p(mail, 0700, error_r) < 0)
 		return -1;
-	if (load_tls(srv, cfg, error_r) < 0)
+	if (load_tls(srv, cfg, NULL, error_r) < 0)
 		return -1;
 	st->limits = conn_limits_new(cfg->connections, cfg->connections_per_ip);
 	srv->local = local_delivery_new(srv->base, cfg->data_dir, delivery_threads());
@@ -231,7 +244,7 @@ static int setup(struct serve_state *st, const char **error_r)
 	serve_smtp_init(srv);
 	serve_pop3_init(srv);
 	serve_imap_init(srv);
-	if (open_listeners(st, error_r) < 0 || drop_privileges(cfg, error_r) < 0)
+	if (open_listeners(st, error_r) < 0 || serve_priv_drop(cfg, error_r) < 0)
 		return -1;
 	if (userdb_open(cfg->data_dir, &srv->userdb, error_r) < 0)
 		return -1;
@@ -241,6 +254,11 @@ static int setup(struct serve_state *st, const char **error_r)
 	event_add(st->sig_term, NULL);
 	event_add(st->sig_int, NULL);
 	event_add(st->sig_hup, NULL);
+	if (st->priv_link >= 0) {
+		st->priv_event = event_new(srv->base, st->priv_link, EV_READ | EV_PERSIST, on_priv,
+					   st);
+		event_add(st->priv_event, NULL);
+	}
 	return 0;
 }
 
@@ -255,6 +273,10 @@ static void teardown(struct serve_state *st)
 	userdb_close(&st->srv.userdb);
 	if (st->stop_timer)
 		event_free(st->stop_timer);
+	if (st->priv_event)
+		event_free(st->priv_event);
+	if (st->priv_link >= 0)
+		close(st->priv_link);
 	if (st->sig_term) {
 		event_free(st->sig_term);
 		event_free(st->sig_int);
@@ -271,6 +293,7 @@ int server_run(const char *config_path, const char **error_r)
 {
 	struct serve_state st;
 	memset(&st, 0, sizeof st);
+	st.priv_link = -1;
 	mail_store_global_init();
 	st.config_path = config_path;
 	st.srv.cfg_ref = config_ref_new();
@@ -284,6 +307,19 @@ int server_run(const char *config_path, const char **error_r)
 	}
 	st.srv.cfg = &st.srv.cfg_ref->cfg;
 	signal(SIGPIPE, SIG_IGN);
+	int status = 0;
+	int forked = serve_priv_check(st.srv.cfg, error_r) < 0 ? -1 :
+		     serve_priv_fork(config_path, st.srv.cfg, &st.priv_link, &status, error_r);
+	if (forked != 0) {
+		/* The privileged parent, once the server has exited. */
+		config_ref_release(&st.srv.cfg_ref);
+		if (forked == 1 && status != 0) {
+			static char err[64];
+			snprintf(err, sizeof err, "the server exited with status %d", status);
+			*error_r = err;
+		}
+		return forked == 1 && status == 0 ? 0 : -1;
+	}
 	evthread_use_pthreads();
 	st.srv.base = event_base_new();
 	if (st.srv.base == NULL) {

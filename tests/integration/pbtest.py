@@ -371,6 +371,10 @@ class Server:
         self.services = list(services)
         self.ports = {}
         self.server_keys = dict(server or {})
+        # serve refuses root without [server] user: the tests run as root
+        # (CI) and keep it unless they ask for a user (server={"user": ...}).
+        if os.geteuid() == 0:
+            self.server_keys.setdefault("user", "root")
         self.domains = list(domains)
         self.cert = self.key = None   # None: the shared test certificate
         self.aliases = dict(aliases or {})

@@ -47,7 +47,8 @@ def tree(path):
 class TestStoreSymlinks(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        cls.srv = pbtest.Server(users=["v@a.test", "w@a.test", "x@a.test", "m@a.test"],
+        cls.srv = pbtest.Server(users=["v@a.test", "w@a.test", "x@a.test", "m@a.test",
+                                       "y@b.test"],
                                 services=["imaps", "pop3s"])
         cls.srv.__enter__()
         # Outside the store: a file that must never be served, and a whole
@@ -167,6 +168,19 @@ class TestStoreSymlinks(unittest.TestCase):
             self.imap(user)
         self.assertEqual(os.path.getsize(target), 0, "nothing written at the target")
         self.assertIn("index.db is a symbolic link: refused", self.srv.log_text())
+
+    def test_linked_domain_directory_is_refused(self):
+        """DATA/mail/DOMAIN (and the user's root below it) are reached
+        without a link: a domain directory moved away and linked back is
+        not opened."""
+        moved = os.path.join(self.outside, "b.test")
+        domain_dir = os.path.dirname(self.srv.maildir("y@b.test"))
+        os.rename(domain_dir, moved)
+        os.symlink(moved, domain_dir)
+        before = tree(moved)
+        with self.assertRaises(imaplib.IMAP4.error):
+            self.imap("y@b.test")
+        self.assertEqual(tree(moved), before)
 
     def test_modes_of_created_files(self):
         """Delivery, APPEND, SELECT and CREATE leave 0600 files and 0700

@@ -275,6 +275,52 @@ static void test_external_changes(void **st)
 	mail_store_free(&s);
 }
 
+/* A link planted in new/ or cur/ is not a message; an indexed file
+ * replaced by a link is expunged, never opened. */
+static void test_planted_links(void **st)
+{
+	(void)st;
+	struct mail_store *s = open_store();
+	const char *err;
+	append_msg(s, "INBOX", "Subject: 1\n\n1\n", 0);
+	append_msg(s, "INBOX", "Subject: 2\n\n2\n", 0);
+	char secret[600], p[1200];
+	snprintf(secret, sizeof secret, "%s/secret", data_dir);
+	FILE *fp = fopen(secret, "w");
+	assert_non_null(fp);
+	fputs("Subject: secret\n\nsecret\n", fp);
+	fclose(fp);
+	snprintf(p, sizeof p, "%s/new/1234567890.link.host", root);
+	assert_int_equal(symlink(secret, p), 0);
+	snprintf(p, sizeof p, "%s/cur/1234567891.link.host:2,S", root);
+	assert_int_equal(symlink(secret, p), 0);
+	struct mail_folder *f;
+	assert_int_equal(mail_folder_open(s, "INBOX", 0, &f, &err), 0);
+	assert_int_equal(mail_folder_count(f), 2);
+	/* Message 2's file becomes a link to the secret. */
+	struct mail_range two = { 2, 2 };
+	struct mail_iter *it;
+	const struct mail_msg *m;
+	assert_int_equal(mail_folder_iter_init(f, &two, 1, 0, &it, &err), 0);
+	assert_int_equal(mail_folder_iter_next(it, &m, &err), 1);
+	snprintf(p, sizeof p, "%s/%s", root, m->filename);
+	mail_folder_iter_deinit(&it);
+	assert_int_equal(unlink(p), 0);
+	assert_int_equal(symlink(secret, p), 0);
+	int fd;
+	uint64_t size;
+	assert_int_equal(mail_folder_msg_open(f, 2, &fd, &size, &err), -1);
+	struct mail_changes ch;
+	changes(f, &ch);
+	assert_int_equal(ch.expunged_count, 1);
+	assert_int_equal(ch.expunged_uids[0], 2);
+	assert_int_equal(ch.new_count, 0);
+	mail_changes_clear(&ch);
+	assert_int_equal(mail_folder_count(f), 1);
+	mail_folder_close(&f);
+	mail_store_free(&s);
+}
+
 static void test_index_rebuild(void **st)
 {
 	(void)st;
@@ -543,6 +589,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_two_handles, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_threads, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_external_changes, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_planted_links, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_index_rebuild, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_uids_not_reused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_parser_hook, setup, teardown),
