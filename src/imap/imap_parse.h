@@ -59,6 +59,8 @@ struct imap_reader *imap_reader_new(const struct imap_reader_settings *set);
 void imap_reader_free(struct imap_reader **r);
 /* Forgets everything buffered, e.g. after STARTTLS. */
 void imap_reader_reset(struct imap_reader *r);
+/* Changes command_max from the next literal on (e.g. after login). */
+void imap_reader_set_command_max(struct imap_reader *r, uint64_t max);
 
 enum imap_read_result {
 	IMAP_READ_MORE = 0,   /* every byte taken; feed more */

@@ -131,6 +131,11 @@ void imap_reader_reset(struct imap_reader *r)
 	r->line_mode = false;
 }
 
+void imap_reader_set_command_max(struct imap_reader *r, uint64_t max)
+{
+	r->set.command_max = max;
+}
+
 /* The first reason wins: later ones are consequences. */
 static void set_bad(struct imap_reader *r, bool toobig, const char *text)
 {

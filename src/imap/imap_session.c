@@ -9,6 +9,10 @@
 #include "lib/log.h"
 
 #define OUT_MAX (256 * 1024 * 1024)
+/* A command's text and literals before login: LOGIN with a user and a
+ * password as literals fits many times over; a flood of literals from
+ * connections that never log in costs no more than this each. */
+#define IMAP_COMMAND_MAX_PRELOGIN (8 * 1024)
 /* Literals of commands other than APPEND (e.g. a search string). */
 #define SMALL_LITERAL_MAX (64 * 1024)
 
@@ -21,6 +25,9 @@ void imap_set_state(struct imap_session *s, enum imap_state to)
 	if (s->state == IMAP_STATE_LOGOUT)
 		return;
 	log_debug("imap %s: %s -> %s", s->id, state_names[s->state], state_names[to]);
+	if (s->state == IMAP_STATE_NOT_AUTH && to == IMAP_STATE_AUTH)
+		imap_reader_set_command_max(s->reader, s->set.max_append > 0 ?
+				s->set.max_append + IMAP_LINE_MAX_DEFAULT : IMAP_COMMAND_MAX_DEFAULT);
 	s->state = to;
 }
 
@@ -91,8 +98,9 @@ struct imap_session *imap_session_new(const struct imap_session_settings *set,
 	struct imap_reader_settings rs;
 	imap_reader_settings_default(&rs);
 	rs.literal_minus = false;   /* we offer LITERAL+ (RFC 7888 3) */
-	if (set->max_append > 0)
-		rs.command_max = set->max_append + IMAP_LINE_MAX_DEFAULT;
+	/* Before login a command is small (LOGIN's literals): its budget
+	 * grows to an APPEND's when the user is known (imap_set_state). */
+	rs.command_max = IMAP_COMMAND_MAX_PRELOGIN;
 	s->reader = imap_reader_new(&rs);
 	if (s->reader == NULL) {
 		free(s);
@@ -240,6 +248,11 @@ size_t imap_session_input(struct imap_session *s, const char *data, size_t len)
 enum imap_next imap_session_next(const struct imap_session *s)
 {
 	return s->next;
+}
+
+bool imap_session_logged_in(const struct imap_session *s)
+{
+	return s->state == IMAP_STATE_AUTH || s->state == IMAP_STATE_SELECTED;
 }
 
 void imap_session_run(struct imap_session *s)

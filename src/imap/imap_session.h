@@ -58,6 +58,8 @@ void imap_session_greet(struct imap_session *s);
 size_t imap_session_input(struct imap_session *s, const char *data, size_t len);
 /* What the transport does next. */
 enum imap_next imap_session_next(const struct imap_session *s);
+/* True once LOGIN or AUTHENTICATE succeeded (until LOGOUT). */
+bool imap_session_logged_in(const struct imap_session *s);
 /* Worker thread: runs (a slice of) the pending command. */
 void imap_session_run(struct imap_session *s);
 /* Worker thread, in IDLE: reports changes to the selected folder. Then

@@ -88,11 +88,17 @@ void config_defaults(struct config *cfg)
 	cfg->recipients = 1000;
 	cfg->connections = 2000;
 	cfg->connections_per_ip = 50;
+	cfg->connections_per_service = 1000;   /* half of connections: see check_limits */
 	cfg->timeout_command = 300;
 	cfg->timeout_data = 180;
 	cfg->auth_delay_ms = 2000;
 	cfg->auth_delay_max_ms = 15000;
 	cfg->auth_failures = 3;
+	/* Dovecot and Postfix give a client about a minute to log in; a
+	 * handshake needs a few round trips. Postfix's smtpd_min_data_rate. */
+	cfg->timeout_login = 60;
+	cfg->timeout_tls = 30;
+	cfg->min_data_rate = 500;
 }
 
 void config_report(struct config_parse_state *st, enum config_severity sev,
@@ -390,6 +396,8 @@ static void parse_count(struct config_parse_state *st, const struct key_def *k,
 	uint64_t v;
 	if (cfgval_count(value, 1, 1000000000, &v, &error) < 0)
 		bad_token(st, k, value, "expected a whole number from 1 to 1000000000");
+	else if (k->size == sizeof(unsigned))   /* min_data_rate */
+		*FIELD(k, unsigned) = (unsigned)v;
 	else
 		*FIELD(k, size_t) = (size_t)v;
 }
@@ -432,6 +440,13 @@ static const struct key_def keys[KEY_COUNT] = {
 				 F(auth_delay_max_ms), 0, false },
 	[KEY_AUTH_FAILURES] = { "limits", "auth_failures", parse_count, F(auth_failures), 0,
 				false },
+	[KEY_CONNECTIONS_PER_SERVICE] = { "limits", "connections_per_service", parse_count,
+					  F(connections_per_service), 0, false },
+	[KEY_TIMEOUT_LOGIN] = { "limits", "timeout_login", parse_duration,
+				F(timeout_login), 0, false },
+	[KEY_TIMEOUT_TLS] = { "limits", "timeout_tls", parse_duration, F(timeout_tls), 0, false },
+	[KEY_MIN_DATA_RATE] = { "limits", "min_data_rate", parse_count,
+				F(min_data_rate), 0, false },
 };
 
 static const char *key_name(const struct key_def *k)

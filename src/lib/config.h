@@ -85,8 +85,9 @@ struct config {
 	/* [limits] */
 	size_t message_size;
 	size_t recipients;
-	size_t connections;
-	size_t connections_per_ip;
+	size_t connections;            /* all services together */
+	size_t connections_per_service; /* each service; unset: half of connections */
+	size_t connections_per_ip;     /* one address, each service */
 	unsigned timeout_command;      /* seconds; RFC 5321 4.5.3.2: 5 minutes */
 	unsigned timeout_data;         /* seconds between DATA chunks: 3 minutes */
 	/* Failed logins (server/serve_penalty.h): the first one's delay, the
@@ -94,6 +95,9 @@ struct config {
 	unsigned auth_delay_ms;        /* 2 s */
 	unsigned auth_delay_max_ms;    /* 15 s */
 	size_t auth_failures;          /* 3 */
+	unsigned timeout_login;        /* seconds from connect to IMAP/POP3 login */
+	unsigned timeout_tls;          /* seconds for a whole TLS handshake */
+	unsigned min_data_rate;        /* bytes/s a DATA, BDAT or literal must keep */
 };
 
 enum config_severity { CONFIG_ERROR, CONFIG_WARNING };

@@ -157,12 +157,20 @@ static void check_listen(struct config_parse_state *st)
 
 static void check_limits(struct config_parse_state *st)
 {
-	const struct config *cfg = st->cfg;
+	struct config *cfg = st->cfg;
 	const int *kl = st->key_line;
-	if (cfg->connections_per_ip > cfg->connections)
+	/* Unset, no service may fill more than half of the total: idle IMAP
+	 * connections cannot shut SMTP out. */
+	if (kl[KEY_CONNECTIONS_PER_SERVICE] == 0)
+		cfg->connections_per_service = cfg->connections > 1 ? cfg->connections / 2 : 1;
+	else if (cfg->connections_per_service > cfg->connections)
+		config_report(st, CONFIG_WARNING, kl[KEY_CONNECTIONS_PER_SERVICE], "limits",
+			      "connections_per_service", "%zu is more than connections (%zu)",
+			      cfg->connections_per_service, cfg->connections);
+	if (cfg->connections_per_ip > cfg->connections_per_service)
 		config_report(st, CONFIG_WARNING, kl[KEY_CONNECTIONS_PER_IP], "limits",
-			      "connections_per_ip", "%zu is more than connections (%zu)",
-			      cfg->connections_per_ip, cfg->connections);
+			      "connections_per_ip", "%zu is more than connections_per_service (%zu)",
+			      cfg->connections_per_ip, cfg->connections_per_service);
 	if (cfg->message_size < 65536)
 		config_report(st, CONFIG_WARNING, kl[KEY_MESSAGE_SIZE], "limits", "message_size",
 			      "%zu is below the 64k that RFC 5321 4.5.3.1.10 requires",

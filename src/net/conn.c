@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
@@ -15,12 +16,19 @@
 
 #include "lib/buf.h"
 #include "lib/log.h"
+#include "net/limits.h"
 #include "net/tls.h"
 
-/* Reading stops while this much input is waiting to be consumed, so a
- * paused session (committing a message) cannot be flooded. */
-#define INPUT_HIGH_WATER (256 * 1024)
-#define CLOSE_LINGER_SECONDS 10
+#define CLOSE_LINGER_MS 10000
+/* Output falls to this before input is taken again (see CONN_OUTPUT_MAX). */
+#define OUTPUT_RESUME (CONN_OUTPUT_MAX / 2)
+/* The session is handed input this much at a time, and output is looked at
+ * between: a command that asks for a long reply (EHLO, HELP, CAPA) cannot
+ * queue more than FEED_CHUNK times its reply beyond CONN_OUTPUT_MAX. */
+#define FEED_CHUNK 2048
+/* A deadline that passes while the session's own work is out is looked at
+ * again this often until the session resumes (and sets a new one). */
+#define PAUSED_RECHECK_MS 1000
 /* libevent hands the kernel at most 16 KiB per write by default: a large
  * reply (FETCH 1:* is tens of MB) then costs thousands of writev calls and
  * event-loop turns. The socket takes what fits; the rest waits as before. */
@@ -37,19 +45,27 @@
 struct conn {
 	struct conn *prev, *next;     /* all connections, for shutdown */
 	const struct conn_service *svc;
+	struct conn_limits *total;    /* counted there and in svc->limits */
 	struct event_base *base;
 	struct bufferevent *bev;
+	struct event *timer;          /* the deadline */
 	int fd;
 	void *session;
 	struct sockaddr_storage sa;
-	void (*release)(const struct sockaddr *);
 	char peer[INET6_ADDRSTRLEN];
 	unsigned short peer_port;
 	char id[16];
 	char tls_info[160];
 	bool tls, paused, closing, starttls_pending, in_input, dead;
 	bool handshaking;             /* TLS handshake under way */
-	unsigned timeout;
+	bool counted;                 /* holds its slots in the limits */
+	bool throttled;               /* input waits for output to drain */
+	bool peer_gone;               /* input ended while the session was paused */
+	/* The deadline: ms after dl_start, plus a byte's worth of time at
+	 * dl_rate for each byte taken, but never ms after dl_last. */
+	unsigned dl_ms, dl_rate;
+	uint64_t dl_start, dl_last, dl_bytes;
+	unsigned long long out_total;
 };
 
 static struct { char *data; size_t cap; } spares[SPARES_MAX];
@@ -61,6 +77,32 @@ static unsigned long long next_id;
 static void read_cb(struct bufferevent *bev, void *arg);
 static void write_cb(struct bufferevent *bev, void *arg);
 static void event_cb(struct bufferevent *bev, short what, void *arg);
+static void timer_cb(evutil_socket_t fd, short what, void *arg);
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static struct timeval ms_tv(uint64_t ms)
+{
+	return (struct timeval){ (time_t)(ms / 1000), (suseconds_t)(ms % 1000) * 1000 };
+}
+
+/* A closing connection stops counting at once: a client that logs out and
+ * comes back must find its slot free, even while its last replies are
+ * still on their way or its session's work is still out. */
+static void release_slots(struct conn *c)
+{
+	if (!c->counted)
+		return;
+	c->counted = false;
+	conn_limits_release(c->total, (struct sockaddr *)&c->sa);
+	if (c->svc->limits != NULL)
+		conn_limits_release(c->svc->limits, (struct sockaddr *)&c->sa);
+}
 
 static void conn_free(struct conn *c)
 {
@@ -70,8 +112,9 @@ static void conn_free(struct conn *c)
 	c->session = NULL;
 	if (c->bev != NULL)
 		bufferevent_free(c->bev);  /* closes fd: BEV_OPT_CLOSE_ON_FREE */
-	if (c->release != NULL)
-		c->release((struct sockaddr *)&c->sa);
+	if (c->timer != NULL)
+		event_free(c->timer);
+	release_slots(c);
 	if (c->prev)
 		c->prev->next = c->next;
 	else
@@ -91,6 +134,36 @@ static void conn_destroy(struct conn *c)
 		return;
 	}
 	conn_free(c);
+}
+
+static void arm_deadline(struct conn *c)
+{
+	if (c->dl_ms == 0) {
+		evtimer_del(c->timer);
+		return;
+	}
+	uint64_t due = c->dl_start + c->dl_ms;
+	if (c->dl_rate > 0) {
+		due += c->dl_bytes * 1000 / c->dl_rate;
+		if (c->dl_last + c->dl_ms < due)
+			due = c->dl_last + c->dl_ms;
+	}
+	uint64_t now = now_ms();
+	struct timeval tv = ms_tv(due > now ? due - now : 0);
+	evtimer_add(c->timer, &tv);
+}
+
+static void set_deadline(struct conn *c, unsigned ms, unsigned min_rate)
+{
+	c->dl_ms = ms;
+	c->dl_rate = min_rate;
+	c->dl_start = c->dl_last = now_ms();
+	c->dl_bytes = 0;
+	/* A peer that takes none of our output for as long is gone too. */
+	struct timeval tv = ms_tv(ms);
+	if (c->bev != NULL)
+		bufferevent_set_timeouts(c->bev, NULL, ms ? &tv : NULL);
+	arm_deadline(c);
 }
 
 static int setup_bev(struct conn *c, bool tls)
@@ -114,31 +187,39 @@ static int setup_bev(struct conn *c, bool tls)
 			return -1;
 	}
 	bufferevent_setcb(c->bev, read_cb, write_cb, event_cb, c);
-	bufferevent_setwatermark(c->bev, EV_READ, 0, INPUT_HIGH_WATER);
+	bufferevent_setwatermark(c->bev, EV_READ, 0, CONN_INPUT_MAX);
+	bufferevent_setwatermark(c->bev, EV_WRITE, OUTPUT_RESUME, 0);
 	(void)bufferevent_set_max_single_write(c->bev, OUTPUT_MAX_SINGLE_WRITE);
-	conn_set_timeout(c, c->timeout);
-	if (!c->paused)
-		bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+	/* The whole handshake has tls_timeout, however it trickles in; a
+	 * plain connection gets its deadline from the session. */
+	if (tls)
+		set_deadline(c, c->svc->tls_timeout * 1000, 0);
 	else
-		bufferevent_enable(c->bev, EV_WRITE);
+		bufferevent_set_timeouts(c->bev, NULL, NULL);
+	/* Reading goes on while paused: a peer that hangs up is noticed. */
+	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
 	return 0;
 }
 
 void conn_accept(struct event_base *base, const struct conn_service *svc, int fd,
-		 const struct sockaddr *sa, int salen,
-		 void (*release)(const struct sockaddr *))
+		 const struct sockaddr *sa, int salen, struct conn_limits *total)
 {
 	struct conn *c = calloc(1, sizeof *c);
-	if (c == NULL) {
+	if (c != NULL)
+		c->timer = evtimer_new(base, timer_cb, c);
+	if (c == NULL || c->timer == NULL) {
+		free(c);
 		close(fd);
-		release(sa);
+		conn_limits_release(total, sa);
+		if (svc->limits != NULL)
+			conn_limits_release(svc->limits, sa);
 		return;
 	}
 	c->svc = svc;
+	c->total = total;
+	c->counted = true;
 	c->base = base;
 	c->fd = fd;
-	c->release = release;
-	c->timeout = svc->idle_timeout;
 	memcpy(&c->sa, sa, (size_t)salen < sizeof c->sa ? (size_t)salen : sizeof c->sa);
 	if (sa->sa_family == AF_INET6) {
 		const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)sa;
@@ -180,25 +261,53 @@ void conn_accept(struct event_base *base, const struct conn_service *svc, int fd
 	}
 }
 
-static void feed(struct conn *c)
+/* Hands the session what it can take now, in FEED_CHUNK pieces. */
+static size_t feed_session(struct conn *c, struct evbuffer *in)
 {
-	struct evbuffer *in = bufferevent_get_input(c->bev);
-	c->in_input = true;
+	size_t total = 0;
 	while (!c->paused && !c->closing && !c->starttls_pending && c->session != NULL) {
 		size_t len = evbuffer_get_length(in);
 		if (len == 0)
 			break;
-		const char *p = (const char *)evbuffer_pullup(in, -1);
-		size_t used = c->svc->proto->input(c->session, p, len);
+		if (conn_output_pending(c) > CONN_OUTPUT_MAX) {
+			c->throttled = true;
+			break;
+		}
+		size_t offer = len < FEED_CHUNK ? len : FEED_CHUNK;
+		const char *p = (const char *)evbuffer_pullup(in, (ev_ssize_t)offer);
+		size_t used = c->svc->proto->input(c->session, p, offer);
+		if (used == 0 && offer < len && !c->dead) {
+			/* A session that wants to see more at once gets it all. */
+			p = (const char *)evbuffer_pullup(in, -1);
+			used = c->svc->proto->input(c->session, p, len);
+		}
 		if (c->dead)
 			break;
 		evbuffer_drain(in, used);
+		total += used;
 		if (used == 0)
 			break;
 	}
+	return total;
+}
+
+static void feed(struct conn *c)
+{
+	c->in_input = true;
+	size_t used = feed_session(c, bufferevent_get_input(c->bev));
 	c->in_input = false;
-	if (c->dead)
+	if (c->dead) {
 		conn_free(c);
+		return;
+	}
+	if (used > 0 && c->dl_rate > 0 && !c->closing) {
+		c->dl_bytes += used;
+		c->dl_last = now_ms();
+		arm_deadline(c);
+	}
+	/* What the peer sent before hanging up is done with. */
+	if (c->peer_gone && !c->paused && !c->closing && !c->starttls_pending)
+		conn_destroy(c);
 }
 
 static void read_cb(struct bufferevent *bev, void *arg)
@@ -229,14 +338,24 @@ static void write_cb(struct bufferevent *bev, void *arg)
 {
 	struct conn *c = arg;
 	(void)bev;
-	if (evbuffer_get_length(bufferevent_get_output(c->bev)) != 0)
-		return;
-	if (c->starttls_pending)
-		start_tls_now(c);
-	else if (c->closing)
-		conn_destroy(c);
-	else if (c->session != NULL && c->svc->proto->drained != NULL)
-		c->svc->proto->drained(c->session);
+	size_t pending = evbuffer_get_length(bufferevent_get_output(c->bev));
+	bool take_input = c->throttled && pending <= OUTPUT_RESUME;
+	if (take_input)
+		c->throttled = false;
+	if (pending == 0) {
+		if (c->starttls_pending) {
+			start_tls_now(c);
+			return;
+		}
+		if (c->closing) {
+			conn_destroy(c);
+			return;
+		}
+		if (c->session != NULL && c->svc->proto->drained != NULL)
+			c->svc->proto->drained(c->session);
+	}
+	if (take_input && !c->in_input)
+		feed(c);
 }
 
 static void tls_connected(struct conn *c)
@@ -244,6 +363,7 @@ static void tls_connected(struct conn *c)
 	SSL *ssl = bufferevent_openssl_get_ssl(c->bev);
 	c->tls = true;
 	c->handshaking = false;
+	set_deadline(c, 0, 0);   /* the session sets its own */
 	tls_describe(ssl, c->tls_info, sizeof c->tls_info);
 	char brief[128];
 	tls_short(ssl, brief, sizeof brief);
@@ -258,6 +378,34 @@ static void tls_connected(struct conn *c)
 	}
 }
 
+static void expire(struct conn *c, bool sending)
+{
+	log_info("%s %s: timeout from [%s]%s", c->svc->proto->name, c->id, c->peer,
+		 c->handshaking ? " in TLS handshake" : c->closing ? " while closing" :
+		 sending ? " (not reading)" : "");
+	/* A goodbye cannot go out in the middle of a handshake, and a peer
+	 * that stopped reading will not take one. */
+	if (c->session != NULL && !c->closing && !c->handshaking && !sending) {
+		c->svc->proto->timeout(c->session);
+		conn_close_after_flush(c);
+		return;
+	}
+	conn_destroy(c);
+}
+
+static void timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct conn *c = arg;
+	(void)fd;
+	(void)what;
+	if (c->paused && !c->closing && !c->handshaking) {
+		struct timeval tv = ms_tv(PAUSED_RECHECK_MS);
+		evtimer_add(c->timer, &tv);
+		return;
+	}
+	expire(c, false);
+}
+
 static void event_cb(struct bufferevent *bev, short what, void *arg)
 {
 	struct conn *c = arg;
@@ -267,16 +415,17 @@ static void event_cb(struct bufferevent *bev, short what, void *arg)
 		return;
 	}
 	if (what & BEV_EVENT_TIMEOUT) {
-		log_info("%s %s: timeout from [%s]%s", c->svc->proto->name, c->id, c->peer,
-			 c->handshaking ? " in TLS handshake" : c->closing ? " while closing" : "");
-		/* A goodbye cannot go out in the middle of a handshake, and a
-		 * peer that stopped reading will not take one. */
-		if (c->session != NULL && !c->closing && !c->handshaking) {
-			c->svc->proto->timeout(c->session);
-			conn_close_after_flush(c);
-			return;
-		}
-		conn_destroy(c);
+		expire(c, true);
+		return;
+	}
+	/* The peer hung up while its session's work is out, with commands
+	 * still unread (e.g. a pipelined QUIT): they are answered, but the
+	 * connection counts no more. */
+	if ((what & BEV_EVENT_EOF) && !(what & BEV_EVENT_ERROR) && c->paused && !c->closing &&
+	    c->session != NULL && evbuffer_get_length(bufferevent_get_input(c->bev)) > 0) {
+		c->peer_gone = true;
+		release_slots(c);
+		bufferevent_disable(c->bev, EV_READ);
 		return;
 	}
 	if (what & BEV_EVENT_ERROR) {
@@ -290,8 +439,10 @@ static void event_cb(struct bufferevent *bev, short what, void *arg)
 
 void conn_write(struct conn *c, const void *data, size_t len)
 {
-	if (c->bev != NULL && len > 0)
+	if (c->bev != NULL && len > 0) {
 		bufferevent_write(c->bev, data, len);
+		c->out_total += len;
+	}
 }
 
 static void handover_done(const void *data, size_t len, void *cap)
@@ -315,6 +466,7 @@ void conn_write_buf(struct conn *c, struct buf *b)
 	}
 	size_t cap = b->cap, len;
 	char *data = buf_steal(b, &len);
+	c->out_total += len;
 	if (evbuffer_add_reference(bufferevent_get_output(c->bev), data, len, handover_done,
 				   (void *)(uintptr_t)cap) < 0) {
 		bufferevent_write(c->bev, data, len);
@@ -335,14 +487,14 @@ void conn_close_after_flush(struct conn *c)
 	if (c->closing)
 		return;
 	c->closing = true;
+	release_slots(c);
 	bufferevent_disable(c->bev, EV_READ);
 	if (evbuffer_get_length(bufferevent_get_output(c->bev)) == 0 || c->handshaking) {
 		conn_destroy(c);
 		return;
 	}
 	/* A peer that does not read its last replies is dropped soon. */
-	struct timeval tv = { CLOSE_LINGER_SECONDS, 0 };
-	bufferevent_set_timeouts(c->bev, NULL, &tv);
+	set_deadline(c, CLOSE_LINGER_MS, 0);
 	bufferevent_enable(c->bev, EV_WRITE);
 }
 
@@ -363,7 +515,6 @@ int conn_starttls(struct conn *c)
 void conn_pause(struct conn *c)
 {
 	c->paused = true;
-	bufferevent_disable(c->bev, EV_READ);
 }
 
 void conn_resume(struct conn *c)
@@ -373,19 +524,27 @@ void conn_resume(struct conn *c)
 	c->paused = false;
 	if (c->closing || c->starttls_pending)
 		return;
-	bufferevent_enable(c->bev, EV_READ);
 	/* Pipelined commands may already be waiting: no new read event
 	 * would come for them. */
 	if (!c->in_input)
 		feed(c);
 }
 
-void conn_set_timeout(struct conn *c, unsigned seconds)
+void conn_set_deadline(struct conn *c, unsigned ms, unsigned min_rate)
 {
-	c->timeout = seconds;
-	struct timeval tv = { (time_t)seconds, 0 };
-	if (c->bev != NULL)
-		bufferevent_set_timeouts(c->bev, seconds ? &tv : NULL, seconds ? &tv : NULL);
+	/* A handshake and a closing connection keep their own. */
+	if (!c->closing && !c->handshaking)
+		set_deadline(c, ms, min_rate);
+}
+
+bool conn_has_deadline(const struct conn *c)
+{
+	return c->dl_ms != 0;
+}
+
+unsigned long long conn_output_total(const struct conn *c)
+{
+	return c->out_total;
 }
 
 const char *conn_peer(const struct conn *c) { return c->peer; }

@@ -1,9 +1,14 @@
 #ifndef PB_NET_CONN_H
 #define PB_NET_CONN_H
 /* A client connection: a libevent bufferevent (plain, or TLS from the start
- * or after STARTTLS), its peer, its timeout and its slot in the connection
+ * or after STARTTLS), its peer, its deadline and its slot in the connection
  * limits. The protocol on top is a sans-I/O session driven through
- * struct conn_proto; this file is the only place its bytes meet a socket. */
+ * struct conn_proto; this file is the only place its bytes meet a socket.
+ *
+ * Memory per connection is bounded here: input is read ahead by at most
+ * CONN_INPUT_MAX bytes, and while more than CONN_OUTPUT_MAX bytes wait to
+ * be sent no input is handed to the session (a peer that sends commands
+ * without reading the replies stops being read). */
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -13,6 +18,11 @@
 struct buf;
 struct event_base;
 struct conn;
+struct conn_limits;
+
+/* Input read ahead of the session; output above which input waits. */
+#define CONN_INPUT_MAX (16 * 1024)
+#define CONN_OUTPUT_MAX (32 * 1024)
 
 struct conn_proto {
 	const char *name;  /* "smtp", "imap", ... for logs */
@@ -21,7 +31,8 @@ struct conn_proto {
 	/* Bytes arrived: returns how many were consumed (the rest is kept and
 	 * offered again with more, or after conn_resume()). */
 	size_t (*input)(void *session, const char *data, size_t len);
-	/* The read timeout fired; write a goodbye with conn_write(). */
+	/* The deadline passed (conn_set_deadline); write a goodbye with
+	 * conn_write(): the connection closes after it. */
 	void (*timeout)(void *session);
 	/* TLS is up, after conn_starttls() or on an implicit-TLS port. */
 	void (*tls_ready)(void *session);
@@ -39,13 +50,17 @@ struct conn_service {
 	void *ctx;                 /* handed to proto->open */
 	bool implicit_tls;
 	SSL_CTX **tls_ctx;         /* points at the current context; *NULL = no TLS */
-	unsigned idle_timeout;     /* seconds */
+	unsigned tls_timeout;      /* seconds a TLS handshake may take, all of it */
 	const char *busy_reply;    /* sent when a connection limit is hit */
+	struct conn_limits *limits;  /* this service's own caps; NULL: none */
 };
 
-/* Accepts fd (already counted in the limits by the listener). */
+/* Accepts fd, already counted by the listener in total and in
+ * svc->limits: the slots are given back once the connection closes, or
+ * starts to (conn_close_after_flush, or the peer's end of input while
+ * the session's own work is out). */
 void conn_accept(struct event_base *base, const struct conn_service *svc, int fd,
-		 const struct sockaddr *sa, int salen, void (*release)(const struct sockaddr *));
+		 const struct sockaddr *sa, int salen, struct conn_limits *total);
 
 /* Queues bytes for the peer. */
 void conn_write(struct conn *c, const void *data, size_t len);
@@ -62,10 +77,24 @@ void conn_close_after_flush(struct conn *c);
  * the STARTTLS command is dropped, never read as if it came over TLS
  * (CVE-2011-0411). */
 int conn_starttls(struct conn *c);
-/* Stop/start feeding input (e.g. while a message is being committed). */
+/* Stop/start feeding input (e.g. while a message is being committed).
+ * A paused connection still notices the peer hanging up; its deadline
+ * waits until it is resumed (the wait is the server's, not the peer's). */
 void conn_pause(struct conn *c);
 void conn_resume(struct conn *c);
-void conn_set_timeout(struct conn *c, unsigned seconds);
+/* Sets the deadline ms from now (0: none), after which proto->timeout is
+ * called. It is not moved by the bytes that arrive, except that with
+ * min_rate (bytes per second) each byte the session takes adds
+ * 1/min_rate s, as long as the peer never goes ms without sending: a
+ * transfer at min_rate or faster ends in time, a trickle does not. Output
+ * the peer does not take for ms (from the last byte it took) closes the
+ * connection too. */
+void conn_set_deadline(struct conn *c, unsigned ms, unsigned min_rate);
+/* False when no deadline is set (e.g. one was just ended by a TLS
+ * handshake). */
+bool conn_has_deadline(const struct conn *c);
+/* Bytes queued for the peer since the connection opened (progress). */
+unsigned long long conn_output_total(const struct conn *c);
 
 const char *conn_peer(const struct conn *c);        /* "127.0.0.1" */
 unsigned short conn_peer_port(const struct conn *c);

@@ -1,17 +1,20 @@
 #ifndef PB_NET_LISTENER_H
 #define PB_NET_LISTENER_H
 /* Listening sockets. All are bound before privileges are dropped; accepted
- * connections are counted against [limits] and handed to conn_accept(). */
+ * connections are counted against [limits] (the whole server's total and
+ * the service's own caps, svc->limits) and handed to conn_accept(). */
 
 #include "net/conn.h"
 #include "net/limits.h"
 
 struct listener;
 
-/* Binds host:port (numeric). The service and limits must outlive it. */
+/* Binds host:port (numeric; an IPv6 address binds IPv6 only, so that
+ * "0.0.0.0" and "::" can be listened on side by side). The service and
+ * limits must outlive it. */
 struct listener *listener_open(struct event_base *base, const char *host,
 			       unsigned short port, const struct conn_service *svc,
-			       struct conn_limits *limits, const char **error_r);
+			       struct conn_limits *total, const char **error_r);
 void listener_close(struct listener **l);
 
 #endif

@@ -5,6 +5,7 @@
  * protocol session and to the stores. */
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <openssl/ssl.h>
 
 #include "lib/buf.h"
@@ -50,6 +51,16 @@ struct server {
  * (SQLite handles are per thread), opened on first use; NULL on error. */
 struct userdb *serve_thread_userdb(const char *data_dir);
 
+/* What a session waits for next: the driver's one deadline policy for
+ * every protocol (serve_glue_wait). */
+enum serve_wait {
+	SERVE_WAIT_LOGIN,     /* IMAP/POP3 before login: [limits] timeout_login
+			       * from the connect, however the peer trickles */
+	SERVE_WAIT_COMMAND,   /* timeout_command for the next whole command */
+	SERVE_WAIT_DATA,      /* timeout_data for DATA or a BDAT chunk */
+	SERVE_WAIT_IDLE,      /* logged in, between commands: idle_seconds */
+};
+
 /* The common head of every protocol's per-connection glue: what the
  * connection, the session and work in flight on another thread have to
  * agree on. A connection that closes while work is in flight is freed
@@ -63,10 +74,23 @@ struct serve_glue {
 	bool orphaned;                /* the connection went while busy */
 	bool shutting_down;           /* say goodbye once no longer busy */
 	void (*destroy)(struct serve_glue *g);   /* frees the whole glue */
+	/* Deadlines (serve_glue_wait). idle_seconds is the protocol's
+	 * autologout, set by its glue. */
+	unsigned idle_seconds;
+	bool wait_set;
+	uint8_t wait;                 /* enum serve_wait in force */
+	unsigned long long wait_out;  /* the output total when it was set */
+	uint64_t login_due_ms;        /* monotonic: the end of SERVE_WAIT_LOGIN */
 };
 
 void serve_glue_init(struct serve_glue *g, struct server *srv, struct conn *c,
 		     void (*destroy)(struct serve_glue *g));
+/* Sets the deadline for what the session waits for next, once a reply
+ * went out or the wait changed (call it after every input and every
+ * answer): bytes that arrive never move a deadline, only progress does,
+ * and a transfer gets time by [limits] min_data_rate (conn_set_deadline).
+ * When it passes, conn_proto.timeout says goodbye. */
+void serve_glue_wait(struct serve_glue *g, enum serve_wait w);
 /* Drops the configuration reference (from destroy). */
 void serve_glue_fini(struct serve_glue *g);
 /* Sends what the session wrote and empties the buffer. */

@@ -187,8 +187,20 @@ static void idle_wait(struct imap_glue *g)
 	}
 }
 
-/* Sends the output, then does what the session wants next. */
-static void proceed(struct imap_glue *g)
+/* The deadline for the client's next command, or for the rest of one
+ * that has begun (a whole-command deadline: its literals get
+ * min_data_rate's time on top). */
+static void wait_next(struct imap_glue *g, bool begun)
+{
+	if (!imap_session_logged_in(g->session))
+		serve_glue_wait(&g->base, SERVE_WAIT_LOGIN);
+	else
+		serve_glue_wait(&g->base, begun ? SERVE_WAIT_COMMAND : SERVE_WAIT_IDLE);
+}
+
+/* Sends the output, then does what the session wants next; begun: the
+ * client's next command has begun to arrive. */
+static void proceed_after(struct imap_glue *g, bool begun)
 {
 	struct buf *out = imap_session_output(g->session);
 	enum imap_next next = imap_session_next(g->session);
@@ -218,6 +230,7 @@ static void proceed(struct imap_glue *g)
 		break;
 	case IMAP_NEXT_IDLE:
 		idle_wait(g);
+		wait_next(g, begun);
 		conn_resume(g->base.conn);
 		break;
 	case IMAP_NEXT_AUTH: {
@@ -229,9 +242,15 @@ static void proceed(struct imap_glue *g)
 		break;
 	}
 	default:
+		wait_next(g, begun);
 		conn_resume(g->base.conn);
 		break;
 	}
+}
+
+static void proceed(struct imap_glue *g)
+{
+	proceed_after(g, false);
 }
 
 static void run_task(struct worker_job *job)
@@ -314,7 +333,7 @@ static void *imap_open(struct conn *c, void *service_ctx)
 		glue_free(&g->base);
 		return NULL;
 	}
-	conn_set_timeout(c, IMAP_IDLE_SECONDS);
+	g->base.idle_seconds = IMAP_IDLE_SECONDS;
 	imap_session_greet(g->session);
 	proceed(g);
 	return g;
@@ -330,7 +349,7 @@ static size_t imap_input(void *session, const char *data, size_t len)
 		evtimer_del(g->timer);
 		idle_stop(g);
 	}
-	proceed(g);
+	proceed_after(g, used > 0);
 	return used;
 }
 
@@ -394,7 +413,7 @@ void serve_imap_init(struct server *srv)
 		.proto = &imap_proto,
 		.ctx = srv,
 		.tls_ctx = &srv->tls_ctx,
-		.idle_timeout = IMAP_IDLE_SECONDS,
+		.tls_timeout = srv->cfg->timeout_tls,
 		.busy_reply = "* BYE Too many connections\r\n",
 	};
 	srv->services[LISTEN_IMAP] = svc;

@@ -30,7 +30,10 @@
 struct serve_state {
 	struct server srv;
 	const char *config_path;
-	struct conn_limits *limits;
+	struct conn_limits *limits;    /* all services together */
+	/* Each service's own caps, by its plain service (IMAPS counts as
+	 * IMAP, POP3S as POP3, SUBMISSIONS as SUBMISSION). */
+	struct conn_limits *service_limits[LISTEN_SERVICE_COUNT];
 	struct listener *listeners[MAX_LISTENERS];
 	size_t listener_count;
 	struct event *sig_term, *sig_int, *sig_hup, *stop_timer;
@@ -97,10 +100,52 @@ static int open_listeners(struct serve_state *st, const char **error_r)
 			if (l == NULL)
 				return -1;
 			st->listeners[st->listener_count++] = l;
-			log_info("%s: listening on %s:%u", name, a->host, a->port);
+			bool v6 = strchr(a->host, ':') != NULL;
+			log_info("%s: listening on %s%s%s:%u", name, v6 ? "[" : "", a->host,
+				 v6 ? "]" : "", a->port);
 		}
 	}
 	return 0;
+}
+
+/* The plain service whose caps a service shares. */
+static enum listen_service limits_group(enum listen_service s)
+{
+	switch (s) {
+	case LISTEN_IMAPS: return LISTEN_IMAP;
+	case LISTEN_POP3S: return LISTEN_POP3;
+	case LISTEN_SUBMISSIONS: return LISTEN_SUBMISSION;
+	default: return s;
+	}
+}
+
+static int make_limits(struct serve_state *st, const struct config *cfg)
+{
+	st->limits = conn_limits_new(cfg->connections, cfg->connections);
+	if (st->limits == NULL)
+		return -1;
+	for (int i = 0; i < LISTEN_SERVICE_COUNT; i++) {
+		enum listen_service g = limits_group((enum listen_service)i);
+		if (st->service_limits[g] == NULL)
+			st->service_limits[g] = conn_limits_new(cfg->connections_per_service,
+								cfg->connections_per_ip);
+		if (st->service_limits[g] == NULL)
+			return -1;
+		st->srv.services[i].limits = st->service_limits[g];
+	}
+	return 0;
+}
+
+/* A reload: new caps and handshake deadline for new connections. */
+static void set_limits(struct serve_state *st, const struct config *cfg)
+{
+	conn_limits_set(st->limits, cfg->connections, cfg->connections);
+	for (int i = 0; i < LISTEN_SERVICE_COUNT; i++) {
+		if (st->service_limits[i] != NULL)
+			conn_limits_set(st->service_limits[i], cfg->connections_per_service,
+					cfg->connections_per_ip);
+		st->srv.services[i].tls_timeout = cfg->timeout_tls;
+	}
 }
 
 static void stop_tick(evutil_socket_t fd, short what, void *arg)
@@ -158,7 +203,7 @@ static void reload(struct serve_state *st, const struct serve_creds *creds)
 	config_ref_release(&st->srv.cfg_ref);
 	st->srv.cfg_ref = ref;
 	st->srv.cfg = cfg;
-	conn_limits_set(st->limits, cfg->connections, cfg->connections_per_ip);
+	set_limits(st, cfg);
 	log_info("reload: configuration and TLS reloaded from %s (listen addresses and"
 		 " data_dir changes need a restart)", st->config_path);
 }
@@ -224,9 +269,8 @@ static int setup(struct serve_state *st, const char **error_r)
 		return -1;
 	if (load_tls(srv, cfg, NULL, error_r) < 0)
 		return -1;
-	st->limits = conn_limits_new(cfg->connections, cfg->connections_per_ip);
 	srv->local = local_delivery_new(srv->base, cfg->data_dir, delivery_threads());
-	if (st->limits == NULL || srv->local == NULL) {
+	if (srv->local == NULL) {
 		*error_r = "out of memory";
 		return -1;
 	}
@@ -244,6 +288,10 @@ static int setup(struct serve_state *st, const char **error_r)
 	serve_smtp_init(srv);
 	serve_pop3_init(srv);
 	serve_imap_init(srv);
+	if (make_limits(st, cfg) < 0) {
+		*error_r = "out of memory";
+		return -1;
+	}
 	if (open_listeners(st, error_r) < 0 || serve_priv_drop(cfg, error_r) < 0)
 		return -1;
 	if (userdb_open(cfg->data_dir, &srv->userdb, error_r) < 0)
@@ -283,6 +331,8 @@ static void teardown(struct serve_state *st)
 		event_free(st->sig_hup);
 	}
 	conn_limits_free(&st->limits);
+	for (int i = 0; i < LISTEN_SERVICE_COUNT; i++)
+		conn_limits_free(&st->service_limits[i]);
 	if (st->srv.tls_ctx)
 		SSL_CTX_free(st->srv.tls_ctx);
 	event_base_free(st->srv.base);

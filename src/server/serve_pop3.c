@@ -75,6 +75,10 @@ static void flush(struct pop3_glue *g)
 			conn_close_after_flush(g->base.conn);
 	} else if (pop3_server_want_close(g->session) && !pop3_server_waiting(g->session)) {
 		conn_close_after_flush(g->base.conn);
+	} else if (pop3_server_state(g->session) == POP3_STATE_TRANSACTION) {
+		serve_glue_wait(&g->base, SERVE_WAIT_IDLE);
+	} else if (pop3_server_state(g->session) != POP3_STATE_WAIT) {
+		serve_glue_wait(&g->base, SERVE_WAIT_LOGIN);
 	}
 }
 
@@ -254,7 +258,7 @@ static void *pop3_open(struct conn *c, void *service_ctx)
 		glue_free(&g->base);
 		return NULL;
 	}
-	conn_set_timeout(c, POP3_IDLE_SECONDS);
+	g->base.idle_seconds = POP3_IDLE_SECONDS;
 	pop3_server_greet(g->session);
 	flush(g);
 	return g;
@@ -316,7 +320,7 @@ void serve_pop3_init(struct server *srv)
 		.proto = &pop3_proto,
 		.ctx = srv,
 		.tls_ctx = &srv->tls_ctx,
-		.idle_timeout = POP3_IDLE_SECONDS,
+		.tls_timeout = srv->cfg->timeout_tls,
 		.busy_reply = "-ERR [SYS/TEMP] Too many connections\r\n",
 	};
 	srv->services[LISTEN_POP3] = svc;

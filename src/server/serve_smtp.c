@@ -53,9 +53,9 @@ static void flush(struct smtp_glue *g)
 	} else if (smtp_server_want_close(g->session)) {
 		conn_close_after_flush(g->base.conn);
 	} else {
-		const struct config *cfg = &g->base.cfg->cfg;
-		conn_set_timeout(g->base.conn, smtp_server_timeout(g->session, cfg->timeout_command,
-							      cfg->timeout_data));
+		enum smtp_state st = smtp_server_state(g->session);
+		serve_glue_wait(&g->base, st == SMTP_STATE_DATA || st == SMTP_STATE_BDAT ?
+						  SERVE_WAIT_DATA : SERVE_WAIT_COMMAND);
 	}
 }
 
@@ -367,7 +367,7 @@ void serve_smtp_init(struct server *srv)
 		.ctx = srv,
 		.implicit_tls = false,
 		.tls_ctx = &srv->tls_ctx,
-		.idle_timeout = srv->cfg->timeout_command,
+		.tls_timeout = srv->cfg->timeout_tls,
 		.busy_reply = "421 4.7.0 Error: too many connections\r\n",
 	};
 }

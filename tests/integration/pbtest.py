@@ -38,6 +38,15 @@ _REPLY_LINE = re.compile(rb"^([2-5][0-9][0-9])([ -])(.*)$", re.S)
 ENHANCED = re.compile(r"^[245]\.[0-9]{1,3}\.[0-9]{1,3}( |$)")
 
 
+def memory_env():
+    """The environment for a server whose memory a test measures: under
+    AddressSanitizer freed memory stays resident in its quarantine (256 MiB
+    by default), so VmRSS would grow with the bytes that went through,
+    not with what is held."""
+    opts = os.environ.get("ASAN_OPTIONS", "")
+    return {"ASAN_OPTIONS": (opts + ":" if opts else "") + "quarantine_size_mb=4"}
+
+
 def postbox_bin():
     path = os.environ.get("POSTBOX_BIN")
     if not path:
@@ -224,6 +233,44 @@ class Client:
             raise ProtocolError("%r: expected %s %s, got %r" % (line, code, enhanced or "", r.raw))
         return r
 
+    def line(self, timeout=None):
+        """Reads one line of any protocol (IMAP, POP3); returns it without
+        its CRLF. ProtocolError when none comes or the server closes."""
+        deadline = time.monotonic() + (timeout or self.timeout)
+        while b"\r\n" not in self.buf:
+            left = deadline - time.monotonic()
+            try:
+                if left <= 0 or not self._fill(left):
+                    raise ProtocolError("no line; have %r; transcript %s"
+                                        % (self.buf, self.dump()))
+            except socket.timeout:
+                raise ProtocolError("no line within %.1fs; have %r; transcript %s"
+                                    % (timeout or self.timeout, self.buf, self.dump()))
+        line, self.buf = self.buf.split(b"\r\n", 1)
+        return line
+
+    def flood(self, data, until, limit=64 << 20, stall=1.0):
+        """Sends data over and over without reading anything, until the
+        server stops taking it (a send blocks for `stall` seconds), until()
+        is true (checked every MiB), or `limit` bytes went. Returns
+        (bytes sent, True when the server stopped taking them)."""
+        sent, mark = 0, 0
+        self.sock.settimeout(stall)
+        try:
+            while sent < limit:
+                try:
+                    n = self.sock.send(data)
+                except socket.timeout:
+                    return sent, True
+                sent += n
+                if sent - mark >= 1 << 20:
+                    mark = sent
+                    if until():
+                        break
+        finally:
+            self.sock.settimeout(self.timeout)
+        return sent, False
+
     def no_more(self, wait=1.0):
         """Asserts that the server sends nothing more for `wait` seconds
         (it did not answer a command we did not send)."""
@@ -364,12 +411,17 @@ class Server:
 
     def __init__(self, users=("v@a.test",), aliases=None, limits=None, tls=True,
                  data_dir=None, start=True, extra="", domains=DOMAINS, services=(),
-                 server=None):
+                 server=None, listen=None, env=None):
         self.users = list(users)
         # Further [listen] services ("pop3", "imaps", ...): each gets a
         # free port, in self.ports. server: more [server] keys.
         self.services = list(services)
         self.ports = {}
+        # listen: {service: ["[::]:{port}", ...]}: more addresses for a
+        # service, "{port}" being its port ("smtp" included).
+        self.listen = dict(listen or {})
+        # env: more environment for the serve process (memory_env()).
+        self.env = dict(env or {})
         self.server_keys = dict(server or {})
         # serve refuses root without [server] user: the tests run as root
         # (CI) and keep it unless they ask for a user (server={"user": ...}).
@@ -410,6 +462,9 @@ class Server:
             "[listen]",
             "smtp = 127.0.0.1:%d" % self.port,
         ] + ["%s = 127.0.0.1:%d" % (svc, self.ports[svc]) for svc in self.services] + [
+            "%s = %s" % (svc, a.format(port=self.port if svc == "smtp" else self.ports[svc]))
+            for svc, addrs in self.listen.items() for a in addrs
+        ] + [
             "",
         ]
         if self.tls:
@@ -480,7 +535,8 @@ class Server:
             self._log_mark = self._stderr.tell()
             self.proc = subprocess.Popen([postbox_bin(), "serve", "-c", self.conf],
                                          stdin=subprocess.DEVNULL, stdout=self._stderr,
-                                         stderr=self._stderr)
+                                         stderr=self._stderr,
+                                         env=dict(os.environ, **self.env))
             if self._wait_port():
                 return
             if self.proc.poll() is not None and "in use" in self.log_text():
@@ -560,6 +616,23 @@ class Server:
             if os.path.basename(dirpath) in ("new", "tmp", "cur") and filenames:
                 res[os.path.relpath(dirpath, root)] = len(filenames)
         return res
+
+    # --- the process, seen from outside --------------------------------
+    @property
+    def pid(self):
+        return self.proc.pid
+
+    def status_kib(self, field="VmRSS"):
+        """A size of /proc/PID/status in KiB: VmRSS (resident now), VmHWM
+        (its peak)."""
+        with open("/proc/%d/status" % self.proc.pid) as f:
+            for line in f:
+                if line.startswith(field + ":"):
+                    return int(line.split()[1])
+        raise AssertionError("no %s in /proc/%d/status" % (field, self.proc.pid))
+
+    def rss_kib(self):
+        return self.status_kib("VmRSS")
 
     def signal(self, sig):
         self.proc.send_signal(sig)

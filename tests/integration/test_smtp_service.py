@@ -52,7 +52,8 @@ class TestConnectionLimit(unittest.TestCase):
 class TestTotalConnections(unittest.TestCase):
     def test_connections_total_421(self):
         """DESIGN.md [limits] connections: over the total, 421 4.7.0."""
-        with pbtest.Server(limits={"connections": 3, "connections_per_ip": 10}) as srv:
+        with pbtest.Server(limits={"connections": 3, "connections_per_service": 3,
+                                   "connections_per_ip": 10}) as srv:
             time.sleep(0.3)
             clients = [srv.client() for _ in range(3)]
             try:
@@ -68,9 +69,10 @@ class TestTotalConnections(unittest.TestCase):
 class TestStalledTlsSlots(unittest.TestCase):
     def test_stalled_starttls_clients_release_their_slots(self):
         """RFC 5321 4.5.3.2, [limits] connections_per_ip: clients that stall
-        after STARTTLS are timed out, so they cannot lock their address
-        out for ever."""
-        with pbtest.Server(limits={"connections_per_ip": 2, "timeout_command": 2}) as srv:
+        after STARTTLS are timed out ([limits] timeout_tls), so they cannot
+        lock their address out for ever."""
+        with pbtest.Server(limits={"connections_per_ip": 2, "timeout_command": 2,
+                                   "timeout_tls": 2}) as srv:
             time.sleep(0.3)
             stalled = []
             try:

@@ -115,17 +115,17 @@ class TestStartTls(TlsCase):
 
     def test_silent_after_starttls_times_out(self):
         """RFC 5321 4.5.3.2, RFC 3207: a client that gets 220 to STARTTLS and
-        then never starts the handshake is disconnected after the command
-        timeout (else it holds a connection slot for ever)."""
-        with pbtest.Server(limits={"timeout_command": 2}) as srv, srv.client() as c:
+        then never starts the handshake is disconnected after [limits]
+        timeout_tls (else it holds a connection slot for ever)."""
+        with pbtest.Server(limits={"timeout_tls": 2}) as srv, srv.client() as c:
             c.ehlo()
             self.assertEqual(c.cmd("STARTTLS").code, 220)
             c.wait_closed(12)
 
     def test_stalled_handshake_times_out(self):
         """RFC 5321 4.5.3.2: half a ClientHello and then silence is cut off
-        by the timeout too."""
-        with pbtest.Server(limits={"timeout_command": 2}) as srv, srv.client() as c:
+        by timeout_tls too."""
+        with pbtest.Server(limits={"timeout_tls": 2}) as srv, srv.client() as c:
             c.ehlo()
             self.assertEqual(c.cmd("STARTTLS").code, 220)
             c.send(b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03")

@@ -167,8 +167,16 @@ static void test_every_key(void **state)
 		  "recipients = 100\n"
 		  "connections = 20\n"
 		  "connections_per_ip = 5\n"
+		  "connections_per_service = 12\n"
 		  "timeout_command = 10m\n"
-		  "timeout_data = 600\n");
+		  "timeout_data = 600\n"
+		  "timeout_login = 45s\n"
+		  "timeout_tls = 20\n"
+		  "min_data_rate = 2000\n");
+	assert_int_equal(cfg.connections_per_service, 12);
+	assert_int_equal(cfg.timeout_login, 45);
+	assert_int_equal(cfg.timeout_tls, 20);
+	assert_int_equal(cfg.min_data_rate, 2000);
 	assert_string_equal(cfg.hostname, "mx.a.test");
 	assert_string_equal(cfg.data_dir, "/tmp/pb data");
 	assert_string_equal(cfg.user, "root");
@@ -274,9 +282,13 @@ static void test_sizes_and_counts(void **state)
 	/* accepted, but contradicting or below the RFC: warnings */
 	expect_ok(BASE "[limits]\nconnections = 10\nconnections_per_ip = 20\n"
 		  "message_size = 1000\ntimeout_command = 60\n");
-	assert_true(has_msg(at(7), "warning: 20 is more than connections (10)"));
+	assert_true(has_msg(at(7), "warning: 20 is more than connections_per_service (5)"));
 	assert_true(has_msg(at(8), "[limits] message_size: warning:"));
 	assert_true(has_msg(at(9), "[limits] timeout_command: warning:"));
+	/* unset, each service may have half of the total */
+	assert_int_equal(cfg.connections_per_service, 5);
+	expect_ok(BASE "[limits]\nconnections_per_service = 30\nconnections = 10\n");
+	assert_true(has_msg(at(6), "[limits] connections_per_service: warning: 30 is more"));
 }
 
 static void test_listen(void **state)
