@@ -56,11 +56,19 @@ int imap_cmd_id(struct imap_session *s)
 		imap_bad(s, err);
 		return 1;
 	}
+	/* One bounded line, whoever sends it and however often. */
+	char line[8 * (2 * sizeof(struct log_field) + 4)];
+	size_t o = 0;
+	line[0] = '\0';
 	for (size_t i = 0; i < id.count && i < 8; i++) {
-		log_info("imap %s: ID %.*s=%.*s", s->id, STR_FMT(id.pairs[i].field),
-			 (int)(id.pairs[i].value.len > 64 ? 64 : id.pairs[i].value.len),
-			 id.pairs[i].value_nil ? "" : id.pairs[i].value.p);
+		struct log_field f, v;
+		struct str field = id.pairs[i].field, value = id.pairs[i].value;
+		int n = snprintf(line + o, sizeof line - o, " %s=\"%s\"",
+				 log_field(&f, field.p, field.len),
+				 id.pairs[i].value_nil ? "" : log_field(&v, value.p, value.len));
+		o += n > 0 && (size_t)n < sizeof line - o ? (size_t)n : 0;
 	}
+	log_info("imap %s: ID%s%s", s->id, line, id.count > 8 ? " ..." : "");
 	imap_untagged(s, "ID (\"name\" \"postbox\")");
 	imap_tagged(s, "OK ID completed");
 	return 1;

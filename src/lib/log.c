@@ -2,6 +2,7 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 #include <time.h>
 
 static int use_syslog;
@@ -26,6 +27,24 @@ static const char *prio_name(int prio)
 	case LOG_DEBUG: return "debug";
 	default: return "info";
 	}
+}
+
+const char *log_field(struct log_field *f, const char *s, size_t len)
+{
+	size_t o = 0;
+	for (size_t i = 0; i < len && i < LOG_FIELD_MAX; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (c < 0x20 || c > 0x7e || c == '\\' || c == '"')
+			o += (size_t)snprintf(f->text + o, sizeof f->text - o, "\\x%02x", c);
+		else
+			f->text[o++] = (char)c;
+	}
+	if (len > LOG_FIELD_MAX) {
+		memcpy(f->text + o, "...", 3);
+		o += 3;
+	}
+	f->text[o] = '\0';
+	return f->text;
 }
 
 void log_msg(int prio, const char *fmt, ...)

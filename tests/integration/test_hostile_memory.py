@@ -117,6 +117,29 @@ class FloodCase(unittest.TestCase):
             self.assertEqual(line, b"b OK NOOP completed")
         self.assertLessEqual(self.grown(), BOUND_KIB, "%d KiB over idle" % self.grown())
 
+    def test_id_logged_bounded(self):
+        """RFC 2971 3.3: ID values of up to 1024 octets, 30 pairs. Before
+        login anybody may send them, as often as it likes: each ID command
+        is one log line, with at most 8 pairs and 64 octets of each field,
+        quotes and control characters escaped, "..." after a cut."""
+        c = self.raw("imap")
+        c.line()
+        # Each value is v<i>" x="y and 900 z: IMAP quoted, with escapes.
+        pairs = " ".join('"f%d" "%s"' % (i, r'v%d\" x=\"y' % i + "z" * 900)
+                         for i in range(30))
+        c.send(("a ID (%s)\r\n" % pairs).encode())
+        line = c.line()
+        while not line.startswith(b"a "):
+            line = c.line()
+        self.assertTrue(line.startswith(b"a OK"), line)
+        c.send(b"b LOGOUT\r\n")
+        c.wait_closed()
+        lines = [l for l in self.srv.log_text().splitlines() if ": ID " in l]
+        self.assertEqual(len(lines), 1, lines)
+        self.assertIn('f0="v0\\x22 x=\\x22y' + "z" * 56 + '..."', lines[0])
+        self.assertNotIn("f8=", lines[0])
+        self.assertLess(len(lines[0]), 2048)
+
 
 if __name__ == "__main__":
     unittest.main()
