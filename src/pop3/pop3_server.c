@@ -170,59 +170,105 @@ void pop3_server_auth_done(struct pop3_server *s, enum pop3_auth_result r,
 	pop3_reply(s, "+OK Logged in, %zu messages", count);
 }
 
-/* Appends one stored line (without its line end) as POP3 sends it: CRLF,
- * and a leading "." doubled (RFC 1939 3). */
-static int put_line(struct buf *out, const char *p, size_t n)
+/* The end of a stored line: CRLF (a CR before the LF is the stored line
+ * end, not content), and the TOP count (RFC 1939 7: the header, the blank
+ * line, then top_lines lines of the body). */
+static int retr_line_end(struct pop3_server *s)
 {
-	if (n > 0 && p[n - 1] == '\r')
-		n--;
-	if (n > 0 && p[0] == '.' && buf_append_char(out, '.') < 0)
-		return -1;
-	if (buf_append(out, p, n) < 0 || buf_append(out, "\r\n", 2) < 0)
-		return -1;
+	struct pop3_retr *r = &s->retr;
+	bool blank = r->line_len == 0 || (r->line_len == 1 && r->cr);
+	r->cr = false;
+	r->mid_line = false;
+	if (r->in_body)
+		r->body_lines++;
+	else if (blank)
+		r->in_body = true;
+	return buf_append(&s->out, "\r\n", 2);
+}
+
+/* Appends a part of the stored message as POP3 sends it: CRLF line ends,
+ * a leading "." doubled (RFC 1939 3). Lines may be split between parts. */
+static int retr_put(struct pop3_server *s, const char *p, size_t n)
+{
+	struct pop3_retr *r = &s->retr;
+	size_t i = 0;
+	while (i < n && !r->done) {
+		if (!r->mid_line) {
+			if (r->in_body && s->top_lines >= 0 && r->body_lines >= s->top_lines) {
+				r->done = true;
+				break;
+			}
+			r->mid_line = true;
+			r->line_len = 0;
+			if (p[i] == '.' && buf_append_char(&s->out, '.') < 0)
+				return -1;
+		}
+		const char *lf = memchr(p + i, '\n', n - i);
+		size_t k = lf != NULL ? (size_t)(lf - p) - i : n - i;
+		if (k > 0) {
+			/* The CR held back was content after all. */
+			if (r->cr && buf_append_char(&s->out, '\r') < 0)
+				return -1;
+			r->cr = p[i + k - 1] == '\r';
+			if (buf_append(&s->out, p + i, k - r->cr) < 0)
+				return -1;
+			r->line_len += k;
+		}
+		i += k;
+		if (lf != NULL) {
+			if (retr_line_end(s) < 0)
+				return -1;
+			i++;
+		}
+	}
 	return 0;
 }
 
-/* The whole message (top_lines < 0), or its header, the blank line and
- * the first top_lines lines of the body (TOP, RFC 1939 7). */
-static int put_message(struct buf *out, const char *data, size_t len, long top_lines)
+void pop3_server_retrieve_part(struct pop3_server *s, const char *data, size_t len, bool last)
 {
-	bool in_body = false;
-	long body_lines = 0;
-	size_t i = 0;
-	while (i < len) {
-		if (in_body && top_lines >= 0 && body_lines >= top_lines)
-			break;
-		const char *lf = memchr(data + i, '\n', len - i);
-		size_t n = lf ? (size_t)(lf - data - i) : len - i;
-		if (put_line(out, data + i, n) < 0)
-			return -1;
-		if (in_body)
-			body_lines++;
-		else if (n == 0 || (n == 1 && data[i] == '\r'))
-			in_body = true;
-		i += n + (lf ? 1 : 0);
+	struct pop3_retr *r = &s->retr;
+	if (data == NULL && !r->started) {
+		pop3_set_state(s, POP3_STATE_TRANSACTION);
+		pop3_reply(s, "-ERR [SYS/TEMP] Cannot read the message");
+		return;
 	}
-	return buf_append_str(out, ".\r\n");
+	if (data == NULL) {
+		/* Half the message is out: only closing tells the client. */
+		pop3_set_state(s, POP3_STATE_CLOSED);
+		s->want_close = true;
+		return;
+	}
+	size_t start = s->out.len;
+	if (!r->started) {
+		*r = (struct pop3_retr){ .started = true };
+		if (s->top_lines < 0)
+			pop3_reply(s, "+OK %llu octets",
+				   (unsigned long long)s->msgs[s->pending_index].size);
+		else
+			pop3_reply(s, "+OK");
+	}
+	int rc = retr_put(s, data, len);
+	if (rc == 0 && last && r->mid_line && !r->done)
+		rc = retr_line_end(s);   /* a last line without LF still gets CRLF */
+	if (rc == 0 && last)
+		rc = buf_append_str(&s->out, ".\r\n");
+	if (rc < 0) {
+		/* Parts are bounded, so only a client that reads nothing gets
+		 * here: the reply cannot be finished. */
+		buf_truncate(&s->out, start);
+		pop3_set_state(s, POP3_STATE_CLOSED);
+		s->want_close = true;
+		return;
+	}
+	if (last) {
+		r->started = false;
+		pop3_set_state(s, POP3_STATE_TRANSACTION);
+	}
 }
 
 void pop3_server_retrieve_done(struct pop3_server *s, const char *data, size_t len)
 {
-	pop3_set_state(s, POP3_STATE_TRANSACTION);
-	if (data == NULL) {
-		pop3_reply(s, "-ERR [SYS/TEMP] Cannot read the message");
-		return;
-	}
-	size_t start = s->out.len;
-	if (s->top_lines < 0)
-		pop3_reply(s, "+OK %llu octets",
-			   (unsigned long long)s->msgs[s->pending_index].size);
-	else
-		pop3_reply(s, "+OK");
-	if (put_message(&s->out, data, len, s->top_lines) < 0) {
-		buf_truncate(&s->out, start);
-		pop3_reply(s, "-ERR [SYS/TEMP] Message too large to send");
-	}
+	pop3_server_retrieve_part(s, data, len, true);
 }
 
 void pop3_server_update_done(struct pop3_server *s, bool ok)

@@ -77,7 +77,14 @@ const char *pop3_server_user(const struct pop3_server *s);
 /* msgs is copied. */
 void pop3_server_auth_done(struct pop3_server *s, enum pop3_auth_result r,
 			   const struct pop3_msg *msgs, size_t count);
-/* The message as stored (LF or CRLF line ends); NULL on failure. */
+/* A part of the message as stored (LF or CRLF line ends), in order from
+ * its start; last: no part follows. The session stays waiting (no input
+ * is taken) until the last part, so the transport can hand the parts over
+ * as the client drains its output and never holds the whole message.
+ * data NULL: it could not be read (-ERR before the first part; after it
+ * the reply cannot be finished and the session closes). */
+void pop3_server_retrieve_part(struct pop3_server *s, const char *data, size_t len, bool last);
+/* The whole message as one part. */
 void pop3_server_retrieve_done(struct pop3_server *s, const char *data, size_t len);
 void pop3_server_update_done(struct pop3_server *s, bool ok);
 void pop3_server_tls_started(struct pop3_server *s);

@@ -27,6 +27,15 @@ struct pop3_server {
 	size_t count;
 	long top_lines;               /* pending TOP: lines; -1 = RETR */
 	size_t pending_index;
+	struct pop3_retr {            /* RETR/TOP output, streamed in parts */
+		bool started;         /* +OK written */
+		bool mid_line;        /* inside a stored line */
+		bool cr;              /* a CR held back: a line end if LF follows */
+		bool in_body;
+		bool done;            /* TOP: enough body lines */
+		size_t line_len;      /* octets of the stored line so far */
+		long body_lines;
+	} retr;
 };
 
 /* The only way to change state (logs the move; CLOSED is final). */

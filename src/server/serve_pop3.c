@@ -1,8 +1,10 @@
 /* Glue for POP3 and POP3S: a net/ connection, a pop3/ session, and the
  * mail store, whose blocking calls run as tasks on worker threads. */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <event2/event.h>
 
 #include "server/serve.h"
@@ -13,6 +15,12 @@
 
 /* RFC 1939 3: an autologout timer of at least 10 minutes. */
 #define POP3_IDLE_SECONDS 600
+/* RETR/TOP read the message in parts of this size; the next part is read
+ * only while less than RETR_HIGH_WATER waits to be sent, so a session
+ * holds a few hundred KiB however big the message and however slow the
+ * client. */
+#define RETR_PART (128 * 1024)
+#define RETR_HIGH_WATER (256 * 1024)
 
 enum task_kind { TASK_OPEN, TASK_RETRIEVE, TASK_UPDATE };
 
@@ -33,10 +41,24 @@ struct pop3_glue {
 	enum pop3_auth_result auth;
 	struct pop3_msg *msgs;
 	size_t count;
-	char *data;
+	char *data;                  /* RETR: the part read, RETR_PART octets */
 	size_t len;
 	bool ok;
+	int msg_fd;                  /* RETR: the message's file, -1 when none */
+	uint64_t msg_size, msg_off;
+	bool last;                   /* RETR: data holds the last part */
+	bool wait_drain;             /* RETR: the next part waits for the client */
 };
+
+static void retr_end(struct pop3_glue *g)
+{
+	if (g->msg_fd >= 0)
+		close(g->msg_fd);
+	g->msg_fd = -1;
+	free(g->data);
+	g->data = NULL;
+	g->wait_drain = false;
+}
 
 static void drop_close(struct pop3_glue *g)
 {
@@ -62,7 +84,7 @@ static void glue_free(struct serve_glue *base)
 	serve_auth_fini(&g->check);
 	forget_password(g);
 	free(g->msgs);
-	free(g->data);
+	retr_end(g);
 	free(g->indexes);
 	free(g);
 }
@@ -117,6 +139,39 @@ static enum pop3_auth_result open_maildrop(struct pop3_glue *g)
 	return POP3_AUTH_OK;
 }
 
+/* The next part of the message being retrieved. */
+static int read_part(struct pop3_glue *g, const char **error_r)
+{
+	if (g->msg_fd < 0) {
+		g->msg_off = 0;
+		if (mail_pop3_open_msg(g->drop, g->index, &g->msg_fd, &g->msg_size, error_r) < 0)
+			return -1;
+	}
+	if (g->data == NULL && (g->data = malloc(RETR_PART)) == NULL) {
+		*error_r = "out of memory";
+		return -1;
+	}
+	size_t want = g->msg_size - g->msg_off < RETR_PART ? (size_t)(g->msg_size - g->msg_off)
+							 : RETR_PART;
+	g->len = 0;
+	while (g->len < want) {
+		ssize_t n = pread(g->msg_fd, g->data + g->len, want - g->len,
+				  (off_t)(g->msg_off + g->len));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			*error_r = "cannot read message";
+			return -1;
+		}
+		if (n == 0)
+			break;   /* shorter than it was: what there is */
+		g->len += (size_t)n;
+	}
+	g->msg_off += g->len;
+	g->last = g->len < want || g->msg_off >= g->msg_size;
+	return 0;
+}
+
 static void run_task(struct worker_job *job)
 {
 	struct pop3_glue *g = (struct pop3_glue *)job;
@@ -126,8 +181,8 @@ static void run_task(struct worker_job *job)
 		g->auth = open_maildrop(g);
 		break;
 	case TASK_RETRIEVE:
-		g->data = NULL;
-		if (mail_pop3_read(g->drop, g->index, &g->data, &g->len, &err) < 0)
+		g->ok = read_part(g, &err) == 0;
+		if (!g->ok)
 			log_err("pop3: read of message %zu: %s", g->index + 1, err ? err : "?");
 		break;
 	case TASK_UPDATE:
@@ -150,6 +205,8 @@ static void answer_auth(struct pop3_glue *g)
 	conn_resume(g->base.conn);
 }
 
+static bool retr_next(struct pop3_glue *g);
+
 static void task_done(struct worker_job *job)
 {
 	struct pop3_glue *g = (struct pop3_glue *)job;
@@ -163,9 +220,8 @@ static void task_done(struct worker_job *job)
 		answer_auth(g);
 		return;
 	case TASK_RETRIEVE:
-		pop3_server_retrieve_done(g->session, g->data, g->len);
-		free(g->data);
-		g->data = NULL;
+		if (retr_next(g))
+			return;
 		break;
 	case TASK_UPDATE:
 		pop3_server_update_done(g->session, g->ok);
@@ -181,6 +237,34 @@ static void start_task(struct pop3_glue *g, enum task_kind kind)
 {
 	g->kind = kind;
 	serve_glue_submit(&g->base, run_task, task_done);
+}
+
+/* A part came back: hands it to the session and sends it. True when the
+ * retrieval goes on (the next part is read now, or once the client has
+ * drained enough); input stays paused until the last part. */
+static bool retr_next(struct pop3_glue *g)
+{
+	bool last = !g->ok || g->last;
+	pop3_server_retrieve_part(g->session, g->ok ? g->data : NULL, g->len, last);
+	if (last || g->base.shutting_down || pop3_server_want_close(g->session)) {
+		retr_end(g);
+		return false;
+	}
+	flush(g);
+	if (conn_output_pending(g->base.conn) > RETR_HIGH_WATER)
+		g->wait_drain = true;
+	else
+		start_task(g, TASK_RETRIEVE);
+	return true;
+}
+
+static void pop3_drained(void *session)
+{
+	struct pop3_glue *g = session;
+	if (g->wait_drain && !g->base.busy) {
+		g->wait_drain = false;
+		start_task(g, TASK_RETRIEVE);
+	}
 }
 
 /* The password check's answer, after its delay: a match opens the
@@ -219,6 +303,7 @@ static void hook_retrieve(void *ctx, size_t index)
 {
 	struct pop3_glue *g = ctx;
 	g->index = index;
+	retr_end(g);
 	start_task(g, TASK_RETRIEVE);
 }
 
@@ -244,6 +329,7 @@ static void *pop3_open(struct conn *c, void *service_ctx)
 	struct pop3_glue *g = calloc(1, sizeof *g);
 	if (g == NULL)
 		return NULL;
+	g->msg_fd = -1;
 	serve_glue_init(&g->base, srv, c, glue_free);
 	const struct config *cfg = &g->base.cfg->cfg;
 	struct pop3_server_settings set = {
@@ -311,6 +397,7 @@ static const struct conn_proto pop3_proto = {
 	.timeout = pop3_timeout,
 	.tls_ready = pop3_tls_ready,
 	.shutdown = pop3_shutdown,
+	.drained = pop3_drained,
 	.close = pop3_close,
 };
 

@@ -295,6 +295,17 @@ int mail_pop3_read(struct mail_pop3 *p, size_t index, char **data_r, size_t *len
 	return p->store->v->pop3_read(p, index, data_r, len_r, error_r);
 }
 
+int mail_pop3_open_msg(struct mail_pop3 *p, size_t index, int *fd_r, uint64_t *size_r,
+		       const char **error_r)
+{
+	if (index >= p->count) {
+		*error_r = "no such message";
+		errno = EINVAL;
+		return -1;
+	}
+	return p->store->v->pop3_open_msg(p, index, fd_r, size_r, error_r);
+}
+
 int mail_pop3_commit(struct mail_pop3 *p, const size_t *indexes, size_t n,
 		     const char **error_r)
 {

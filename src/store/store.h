@@ -228,6 +228,8 @@ struct mail_store_vfuncs {
 			 const char **error_r);
 	int (*pop3_read)(struct mail_pop3 *p, size_t index, char **data_r, size_t *len_r,
 			 const char **error_r);
+	int (*pop3_open_msg)(struct mail_pop3 *p, size_t index, int *fd_r, uint64_t *size_r,
+			     const char **error_r);
 	int (*pop3_commit)(struct mail_pop3 *p, const size_t *indexes, size_t n,
 			   const char **error_r);
 	void (*pop3_close)(struct mail_pop3 *p);
@@ -401,6 +403,11 @@ int mail_pop3_open(struct mail_store *s, struct mail_pop3 **p_r, bool *in_use_r,
 /* The message as stored, malloc'd. */
 int mail_pop3_read(struct mail_pop3 *p, size_t index, char **data_r, size_t *len_r,
 		   const char **error_r);
+/* The message's file, open for reading in parts (RETR streams it as the
+ * client drains its output), and its size as stored. The caller closes
+ * the descriptor. */
+int mail_pop3_open_msg(struct mail_pop3 *p, size_t index, int *fd_r, uint64_t *size_r,
+		       const char **error_r);
 /* UPDATE state: expunges the messages (0-based snapshot indexes). */
 int mail_pop3_commit(struct mail_pop3 *p, const size_t *indexes, size_t n,
 		     const char **error_r);

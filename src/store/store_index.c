@@ -613,6 +613,7 @@ const struct mail_store_vfuncs store_maildir_vfuncs = {
 	.copy = store_v_copy,
 	.pop3_open = store_v_pop3_open,
 	.pop3_read = store_v_pop3_read,
+	.pop3_open_msg = store_v_pop3_open_msg,
 	.pop3_commit = store_v_pop3_commit,
 	.pop3_close = store_v_pop3_close,
 	.folder_expunged_since = store_v_folder_expunged_since,

@@ -126,6 +126,13 @@ int store_v_pop3_read(struct mail_pop3 *p, size_t index, char **data_r, size_t *
 	return 0;
 }
 
+int store_v_pop3_open_msg(struct mail_pop3 *p, size_t index, int *fd_r, uint64_t *size_r,
+			  const char **error_r)
+{
+	struct mpop3 *mp = (struct mpop3 *)p;
+	return mail_folder_msg_open(mp->f, mp->msgs[index].uid, fd_r, size_r, error_r);
+}
+
 int store_v_pop3_commit(struct mail_pop3 *p, const size_t *indexes, size_t n,
 			const char **error_r)
 {

@@ -331,6 +331,8 @@ int store_v_copy(struct mail_folder *f, const struct mail_range *uids, size_t n,
 		 const char **error_r);
 int store_v_pop3_open(struct mail_store *s, struct mail_pop3 **p_r, bool *in_use_r,
 		      const char **error_r);
+int store_v_pop3_open_msg(struct mail_pop3 *p, size_t index, int *fd_r, uint64_t *size_r,
+			  const char **error_r);
 int store_v_pop3_read(struct mail_pop3 *p, size_t index, char **data_r, size_t *len_r,
 		      const char **error_r);
 int store_v_pop3_commit(struct mail_pop3 *p, const size_t *indexes, size_t n,

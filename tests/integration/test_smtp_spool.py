@@ -45,7 +45,7 @@ class TestSpool(unittest.TestCase):
             "quarantine_size_mb=1:thread_local_quarantine_size_kb=64"
         self.srv = pbtest.Server(users=("v@a.test", "w@a.test", "u@b.test"),
                                  limits={"message_size": 64 * MIB, "connections_per_ip": 50},
-                                 services=("imap",))
+                                 services=("imap", "pop3"))
         self.srv.__enter__()
 
     def tearDown(self):
@@ -248,6 +248,37 @@ class TestSpool(unittest.TestCase):
             self.assertEqual(subjects, [b"Subject: n%04d" % i for i in range(sent)])
         finally:
             m.logout()
+
+
+    def test_pop3_retr_streams_from_the_file(self):
+        """RFC 1939 7: RETR of a 12 MiB message is read from its file in
+        parts as the client drains its output, not into memory whole (it
+        took a copy of the file and one of the reply, >= 24 MiB); the
+        client gets every line, dot-stuffed and CRLF-ended."""
+        import poplib
+        body = body_lines(b"pop", 12 * MIB) + b".starts with a dot\r\nend\r\n"
+        with self.srv.client() as c:
+            r = c.send_message("x@y.test", ["v@a.test"], body)
+            self.assertEqual(r.code, 250, r.raw)
+        p = poplib.POP3("127.0.0.1", self.srv.ports["pop3"], timeout=30)
+        try:
+            p.user("v@a.test")
+            p.pass_(pbtest.PASSWORD)
+            pid = self.srv.proc.pid
+            # The login indexed the message (its own peak): the peak is
+            # reset (proc(5) clear_refs) so that it measures RETR alone.
+            with open("/proc/%d/clear_refs" % pid, "w") as f:
+                f.write("5")
+            base = status_kib(pid, "VmRSS")
+            resp, lines, octets = p.retr(1)
+            grew = status_kib(pid, "VmHWM") - base
+            self.assertTrue(resp.startswith(b"+OK"), resp)
+            self.assertLess(grew, 8 * 1024, "peak grew by %d KiB" % grew)
+        finally:
+            p.quit()
+        got = b"\n".join(lines) + b"\n"
+        _, _, rest = pbtest.split_trace(got)
+        self.assertTrue(rest == pbtest.to_lf(body), "RETR content differs")
 
 
 if __name__ == "__main__":

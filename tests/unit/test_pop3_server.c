@@ -20,6 +20,8 @@ struct fixture {
 	struct buf t;
 	char deleted[64];
 	bool busy;            /* leave the auth hook pending */
+	size_t part;          /* answer RETR/TOP in parts of this size (0: whole) */
+	const char *message;  /* answer RETR/TOP with this instead */
 };
 
 static void hook_auth(void *ctx, const char *user, const char *pw)
@@ -44,7 +46,20 @@ static void hook_auth(void *ctx, const char *user, const char *pw)
 static void hook_retrieve(void *ctx, size_t i)
 {
 	struct fixture *f = ctx;
-	pop3_server_retrieve_done(f->s, stored[i], strlen(stored[i]));
+	const char *m = f->message != NULL ? f->message : stored[i];
+	size_t len = strlen(m);
+	if (f->part == 0) {
+		pop3_server_retrieve_done(f->s, m, len);
+		return;
+	}
+	/* As the daemon streams a file: parts in order, the last flagged. */
+	for (size_t o = 0; o < len || o == 0; o += f->part) {
+		size_t n = len - o < f->part ? len - o : f->part;
+		pop3_server_retrieve_part(f->s, m + o, n, o + n >= len);
+		assert_int_equal(pop3_server_waiting(f->s), o + n < len);
+		if (len == 0)
+			break;
+	}
 }
 
 static void hook_update(void *ctx, const size_t *idx, size_t n)
@@ -158,10 +173,46 @@ static void test_hostile_lines(void **st)
 	buf_free(&f.t);
 }
 
+/* RETR and TOP streamed in parts of any size (lines, CR LF pairs and
+ * leading dots split between parts) say exactly what the whole message
+ * does (RFC 1939 3: CRLF, dot-stuffing; 7: TOP's line count). */
+static void test_retrieve_in_parts(void **st)
+{
+	(void)st;
+	const char *msgs[] = {
+		NULL,
+		"From: a@b.test\r\nSubject: crlf\r\n\r\n.a\r\nb\rc\r\n\r\n..\r\nlast",
+		"Subject: cr\n\r\n\r\nx\r",
+	};
+	const char *in = "USER v@a.test\r\nPASS secret\r\nRETR 1\r\nTOP 1 1\r\nTOP 1 0\r\n"
+			 "RETR 2\r\nQUIT\r\n";
+	for (size_t m = 0; m < sizeof msgs / sizeof msgs[0]; m++) {
+		struct fixture whole;
+		memset(&whole, 0, sizeof whole);
+		whole.message = msgs[m];
+		run(&whole, in, (size_t)-1, true);
+		for (size_t part = 1; part <= 9; part++) {
+			struct fixture f;
+			memset(&f, 0, sizeof f);
+			f.message = msgs[m];
+			f.part = part;
+			run(&f, in, (size_t)-1, true);
+			if (strcmp(f.t.data, whole.t.data) != 0)
+				fail_msg("message %zu, parts of %zu\n--- got ---\n%s--- want ---\n%s",
+					 m, part, f.t.data, whole.t.data);
+			pop3_server_free(&f.s);
+			buf_free(&f.t);
+		}
+		pop3_server_free(&whole.s);
+		buf_free(&whole.t);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_session),
+		cmocka_unit_test(test_retrieve_in_parts),
 		cmocka_unit_test(test_plaintext_refused_without_tls),
 		cmocka_unit_test(test_sasl_plain),
 		cmocka_unit_test(test_hostile_lines),
