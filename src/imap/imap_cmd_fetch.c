@@ -27,6 +27,8 @@ struct fetch_ctx {
 	bool missing;               /* messages expunged meanwhile */
 	bool unknown_cte;
 	struct imap_msg_file file;
+	struct imap_msg_stream stream;   /* a whole message being sent */
+	bool streaming;
 };
 
 static void ctx_free(void *p)
@@ -35,6 +37,7 @@ static void ctx_free(void *p)
 	imap_fetch_free(&c->fetch);
 	free(c->uids);
 	imap_msg_file_clear(&c->file);
+	imap_msg_stream_close(&c->stream);
 	free(c);
 }
 
@@ -132,6 +135,7 @@ static int fetch_start(struct imap_session *s)
 		return -1;
 	}
 	c->fetch = fetch;
+	imap_msg_stream_init(&c->stream);
 	s->cmd_ctx = c;
 	s->cmd_ctx_free = ctx_free;
 	int r = imap_msg_uid_ranges(s, set, s->uid, &c->uids, &c->n);
@@ -272,14 +276,26 @@ static int write_items(struct imap_session *s, struct fetch_ctx *c, const struct
 			continue;
 		buf_append_str(&s->out, sep);
 		sep = " ";
-		int r = imap_fetch_write_rfc822(s, &s->out, rfc822[i], m, &c->file, error_r);
+		/* The last item of the response may stream (RFC822 is the
+		 * last of these three). */
+		int r = rfc822[i] == IMAP_FETCH_RFC822 && f->section_count == 0
+				? imap_msg_stream_start(s, &s->out, NULL, m, &c->file, &c->stream)
+				: IMAP_SECTION_OK;
+		if (r == IMAP_SECTION_OK)
+			r = imap_fetch_write_rfc822(s, &s->out, rfc822[i], m, &c->file, error_r);
 		if (r != IMAP_SECTION_OK)
 			return r;
 	}
 	for (size_t i = 0; i < f->section_count; i++) {
 		buf_append_str(&s->out, sep);
 		sep = " ";
-		int r = imap_fetch_write_section(s, &s->out, &f->sections[i], m, &c->file, error_r);
+		int r = i + 1 == f->section_count
+				? imap_msg_stream_start(s, &s->out, &f->sections[i], m, &c->file,
+							&c->stream)
+				: IMAP_SECTION_OK;
+		if (r == IMAP_SECTION_OK)
+			r = imap_fetch_write_section(s, &s->out, &f->sections[i], m, &c->file,
+						     error_r);
 		if (r != IMAP_SECTION_OK)
 			return r;
 	}
@@ -287,7 +303,8 @@ static int write_items(struct imap_session *s, struct fetch_ctx *c, const struct
 }
 
 /* One "* n FETCH (...)"; a message that cannot be answered in full is
- * left out and noted for the tagged reply. -1 only when output failed. */
+ * left out and noted for the tagged reply. -1 only when output failed;
+ * 1 when its last item streams (the response ends in a later slice). */
 static int write_msg(struct imap_session *s, struct fetch_ctx *c, const struct mail_msg *m)
 {
 	const char *err = NULL;
@@ -298,6 +315,11 @@ static int write_msg(struct imap_session *s, struct fetch_ctx *c, const struct m
 	buf_append_u64(&s->out, m->seq);
 	buf_append_str(&s->out, " FETCH (");
 	int r = write_items(s, c, m, &err);
+	if (r == IMAP_SECTION_STREAM) {
+		imap_msg_file_clear(&c->file);
+		c->streaming = true;
+		return 1;
+	}
 	if (r == IMAP_SECTION_OK && buf_append_str(&s->out, ")\r\n") < 0) {
 		r = IMAP_SECTION_FAIL;
 		err = "output too large";
@@ -346,11 +368,39 @@ static int fetch_finish(struct imap_session *s, struct fetch_ctx *c)
 	return 1;
 }
 
+/* Goes on with a streamed message: 1 when its response is complete. */
+static int stream_slice(struct imap_session *s, struct fetch_ctx *c, const char **error_r)
+{
+	size_t room = s->out.len < SLICE_BYTES ? SLICE_BYTES - s->out.len : 0;
+	int r = imap_msg_stream_more(&c->stream, &s->out, room, error_r);
+	if (r == 1) {
+		c->streaming = false;
+		if (buf_append_str(&s->out, ")\r\n") < 0) {
+			*error_r = "output too large";
+			return -1;
+		}
+	}
+	return r;
+}
+
 static int fetch_slice(struct imap_session *s, struct fetch_ctx *c)
 {
 	struct mail_iter *it;
 	const struct mail_msg *m;
 	const char *err = NULL;
+	if (c->streaming) {
+		int r = stream_slice(s, c, &err);
+		if (r < 0) {
+			/* Half a literal is out: nothing but closing keeps the
+			 * client from reading what follows as message data. */
+			log_err("imap %s: FETCH: %s", s->id, err);
+			imap_set_state(s, IMAP_STATE_LOGOUT);
+			s->next = IMAP_NEXT_CLOSE;
+			return 1;
+		}
+		if (r == 0)
+			return 0;
+	}
 	if (c->i >= c->n)
 		return fetch_finish(s, c);
 	if (mail_folder_iter_init(s->folder, c->uids + c->i, c->n - c->i, c->fields, &it,
@@ -361,14 +411,15 @@ static int fetch_slice(struct imap_session *s, struct fetch_ctx *c)
 	int r;
 	bool more = false;
 	while ((r = mail_folder_iter_next(it, &m, &err)) == 1) {
-		if (write_msg(s, c, m) < 0) {
+		int w = write_msg(s, c, m);
+		if (w < 0) {
 			err = "cannot fetch a message";
 			r = -1;
 			break;
 		}
 		advance(c, m->uid);
-		if (s->out.len >= SLICE_BYTES) {
-			more = c->i < c->n;
+		if (w == 1 || s->out.len >= SLICE_BYTES) {
+			more = w == 1 || c->i < c->n;
 			break;
 		}
 	}

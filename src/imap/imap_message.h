@@ -58,6 +58,7 @@ int imap_msg_file_load(struct mail_folder *f, uint32_t uid, struct imap_msg_file
 		       const char **error_r);
 
 enum imap_section_result {
+	IMAP_SECTION_STREAM = 1,         /* the literal streams: imap_fetch_stream */
 	IMAP_SECTION_OK = 0,
 	IMAP_SECTION_FAIL = -1,          /* server trouble, message gone */
 	IMAP_SECTION_UNKNOWN_CTE = -2,   /* BINARY of an unknown encoding */
@@ -74,5 +75,37 @@ int imap_fetch_write_section(struct imap_session *s, struct buf *out,
 int imap_fetch_write_rfc822(struct imap_session *s, struct buf *out, unsigned item,
 			    const struct mail_msg *m, struct imap_msg_file *mf,
 			    const char **error_r);
+
+/* ---- imap_fetch_stream.c ---- */
+
+/* A whole message (BODY[], RFC822) sent from its file in parts as the
+ * client drains its output, instead of being read whole: only messages
+ * of at least IMAP_STREAM_MIN octets, the rest go the simple way. */
+#define IMAP_STREAM_MIN (256 * 1024)
+
+struct imap_msg_stream {
+	int fd;                /* -1 when none */
+	bool native;           /* CRLF in the file: sent as stored */
+	bool prev_cr;          /* the last octet read was a CR */
+	uint64_t in_off;       /* next octet of the file to read */
+	uint64_t out_left;     /* octets of the literal still to write */
+};
+
+void imap_msg_stream_init(struct imap_msg_stream *st);
+void imap_msg_stream_close(struct imap_msg_stream *st);
+/* For a whole-message BODY section (sec; NULL: RFC822 under that name)
+ * of a big message, when nothing else of the response needed the file:
+ * opens it, counts the literal's octets (bare LFs go out as CRLF), writes
+ * "NAME {n}\r\n" and returns IMAP_SECTION_STREAM; the literal's octets
+ * then come from imap_msg_stream_more(). IMAP_SECTION_OK when the item is
+ * to be written the simple way (nothing written). */
+int imap_msg_stream_start(struct imap_session *s, struct buf *out,
+			  const struct imap_fetch_section *sec, const struct mail_msg *m,
+			  const struct imap_msg_file *mf, struct imap_msg_stream *st);
+/* Appends about max more octets of the literal. 1 when it is complete,
+ * 0 when more follow, -1 on a read error (the literal cannot be ended
+ * honestly: the caller drops the connection). */
+int imap_msg_stream_more(struct imap_msg_stream *st, struct buf *out, size_t max,
+			 const char **error_r);
 
 #endif

@@ -281,5 +281,56 @@ class TestSpool(unittest.TestCase):
         self.assertTrue(rest == pbtest.to_lf(body), "RETR content differs")
 
 
+    def imap_fetch_peak(self, m, items):
+        pid = self.srv.proc.pid
+        with open("/proc/%d/clear_refs" % pid, "w") as f:
+            f.write("5")
+        base = status_kib(pid, "VmRSS")
+        typ, data = m.fetch("1", items)
+        self.assertEqual(typ, "OK")
+        return data, status_kib(pid, "VmHWM") - base
+
+    def test_imap_fetch_whole_message_streams(self):
+        """RFC 9051 6.4.5: BODY.PEEK[], BODY[] and RFC822 of a 12 MiB
+        message are sent from the file as the client drains its output
+        (they read the file whole and copied it twice); the literal is
+        exactly the file with CRLF line ends, and the session goes on."""
+        body = body_lines(b"imap", 12 * MIB)
+        with self.srv.client() as c:
+            r = c.send_message("x@y.test", ["v@a.test"], body)
+            self.assertEqual(r.code, 250, r.raw)
+        name, content = self.srv.maildir_messages("v@a.test")[0]
+        want = content.replace(b"\n", b"\r\n")
+        m = imaplib.IMAP4("127.0.0.1", self.srv.ports["imap"], timeout=60)
+        try:
+            m.login("v@a.test", pbtest.PASSWORD)
+            m.select("INBOX")
+            # The first look at the message indexes it (its MIME
+            # structure): that has a peak of its own, not measured here.
+            self.assertEqual(m.fetch("1", "(BODYSTRUCTURE)")[0], "OK")
+            for items, name in (("(BODY.PEEK[])", b"BODY[]"), ("(UID RFC822)", b"RFC822"),
+                                ("(FLAGS BODY[])", b"BODY[]")):
+                data, grew = self.imap_fetch_peak(m, items)
+                self.assertLess(grew, 8 * 1024, "%s: peak grew by %d KiB" % (items, grew))
+                self.assertIn(name + b" {%d}" % len(want), data[0][0])
+                self.assertTrue(data[0][1] == want, "%s: literal differs" % items)
+            typ, data = m.fetch("1", "(FLAGS)")
+            self.assertIn(b"\\Seen", data[0])
+            # A file with CRLF line ends goes out as stored: the streamed
+            # literal is the one a partial fetch (never streamed) gives.
+            appended = b"Subject: native\r\n\r\n" + b"bare\nLF, " * 40000 + b"\r\nend\r\n"
+            self.assertEqual(m.append("INBOX", None, None, appended)[0], "OK")
+            lits = []
+            for items in ("(BODY.PEEK[])", "(BODY.PEEK[]<0.99999999>)"):
+                typ, data = m.fetch("2", items)
+                self.assertEqual(typ, "OK")
+                lits += [d[1] for d in data if isinstance(d, tuple)]
+            self.assertEqual(len(lits), 2)
+            self.assertGreater(len(lits[0]), 256 * 1024)
+            self.assertTrue(lits[0] == lits[1], "streamed literal differs from partial")
+        finally:
+            m.logout()
+
+
 if __name__ == "__main__":
     unittest.main()
