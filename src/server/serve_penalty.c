@@ -9,6 +9,8 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <sys/random.h>
 
 #define PROBES 8
@@ -57,6 +59,18 @@ static uint64_t key_of(const struct penalty_table *t, char kind, const char *s)
 	return h != 0 ? h : 1;
 }
 
+/* An IPv6 client has a /64 to pick addresses from: the /64 is what is
+ * counted (v4-mapped addresses stay whole). */
+static const char *address_key(const char *ip, char *buf, size_t size)
+{
+	struct in6_addr a;
+	if (strchr(ip, ':') == NULL || inet_pton(AF_INET6, ip, &a) != 1 ||
+	    IN6_IS_ADDR_V4MAPPED(&a))
+		return ip;
+	memset(a.s6_addr + 8, 0, 8);
+	return inet_ntop(AF_INET6, &a, buf, (socklen_t)size) != NULL ? buf : ip;
+}
+
 static bool stale(const struct slot *s, time_t now)
 {
 	return s->key == 0 || now - s->last > PENALTY_EXPIRE_SECONDS || now < s->last;
@@ -91,7 +105,8 @@ static unsigned failures(struct penalty_table *t, char kind, const char *s, time
 unsigned penalty_level(struct penalty_table *t, const char *ip, const char *user,
 		       time_t now)
 {
-	unsigned a = failures(t, 'i', ip, now), u = failures(t, 'u', user, now);
+	char buf[INET6_ADDRSTRLEN];
+	unsigned a = failures(t, 'i', address_key(ip, buf, sizeof buf), now), u = failures(t, 'u', user, now);
 	if (u > PENALTY_USER_LEVEL_MAX)
 		u = PENALTY_USER_LEVEL_MAX;
 	return a > u ? a : u;
@@ -107,7 +122,8 @@ static void count(struct penalty_table *t, char kind, const char *s, time_t now)
 
 void penalty_failed(struct penalty_table *t, const char *ip, const char *user, time_t now)
 {
-	count(t, 'i', ip, now);
+	char buf[INET6_ADDRSTRLEN];
+	count(t, 'i', address_key(ip, buf, sizeof buf), now);
 	count(t, 'u', user, now);
 }
 
@@ -121,7 +137,8 @@ static void forget(struct penalty_table *t, char kind, const char *s, time_t now
 void penalty_succeeded(struct penalty_table *t, const char *ip, const char *user,
 		       time_t now)
 {
-	forget(t, 'i', ip, now);
+	char buf[INET6_ADDRSTRLEN];
+	forget(t, 'i', address_key(ip, buf, sizeof buf), now);
 	forget(t, 'u', user, now);
 }
 

@@ -6,7 +6,9 @@
  * with each failure up to a cap. The user's count is kept gentle: failures
  * made by others against a user raise that user's level to at most
  * PENALTY_USER_LEVEL_MAX, so an attacker elsewhere cannot lock the real
- * user out, only slow their login a little. Loop thread only. */
+ * user out, only slow their login a little. An IPv6 client is counted by
+ * its /64, from which it could take new addresses at will. Loop thread
+ * only. */
 
 #include <stdint.h>
 #include <time.h>

@@ -164,6 +164,24 @@ class TestPenalties(PenaltyCase):
         self.assertIn("OK", order[0][1])
         self.assertIn("NO", order[1][1])
 
+    def test_close_while_checked_or_waiting(self):
+        """Connections that go while their password is being checked, or
+        while the failure's answer waits, are freed cleanly (the server
+        is checked for sanitizer reports when it stops); the server still
+        answers a good login after them."""
+        for i in range(6):
+            c = Line(self.srv.ports["imap" if i % 2 else "pop3"])
+            if i % 2:
+                c.send('a LOGIN "%s" "bad"' % USER)
+            else:
+                c.send("USER %s\r\nPASS bad" % USER)
+            if i >= 3:
+                time.sleep(0.2)   # now in the delay, not the check
+            c.close()
+        time.sleep(1.5)   # every delay is over
+        ok = self.conn("imap", source="127.0.0.3")
+        self.assertIn("OK", self.imap_login(ok, "z"))
+
     def test_fail2ban_filter_matches(self):
         """The README's failregex (with fail2ban's <HOST> as a named group)
         matches every failure line of a real log, finds the address, and

@@ -39,6 +39,8 @@ static void hook_auth(void *ctx, const char *user, const char *pw)
 		pop3_server_auth_done(f->s, POP3_AUTH_IN_USE, NULL, 0);
 	else if (strcmp(user, "v@a.test") == 0 && strcmp(pw, "secret") == 0)
 		pop3_server_auth_done(f->s, POP3_AUTH_OK, msgs, 2);
+	else if (strcmp(pw, "last") == 0)   /* the transport's too-many-failures */
+		pop3_server_auth_done(f->s, POP3_AUTH_FAILED_CLOSE, NULL, 0);
 	else
 		pop3_server_auth_done(f->s, POP3_AUTH_FAILED, NULL, 0);
 }
@@ -151,6 +153,23 @@ static void test_sasl_plain(void **st)
 		   "+OK Logged in, 2 messages\r\n+OK 2 78\r\n+OK mx.a.test closing\r\n", "");
 }
 
+/* The LOGIN mechanism (auth/sasl.h): "Username:", "Password:"; "*"
+ * cancels; a malformed response is refused; the transport's last failure
+ * closes the session. */
+static void test_sasl_login(void **st)
+{
+	(void)st;
+	/* "v@a.test", "secret", "last" */
+	transcript("AUTH LOGIN\r\n*\r\nAUTH LOGIN\r\nAA==\r\nAUTH LOGIN dkBhLnRlc3Q=\r\n"
+		   "c2VjcmV0\r\nQUIT\r\n", true,
+		   GREET "+ VXNlcm5hbWU6\r\n-ERR Authentication cancelled\r\n+ VXNlcm5hbWU6\r\n"
+		   "-ERR [AUTH] Invalid SASL response: empty response or NUL in a LOGIN response\r\n"
+		   "+ UGFzc3dvcmQ6\r\n+OK Logged in, 2 messages\r\n+OK mx.a.test closing\r\n", "");
+	transcript("USER v@a.test\r\nPASS last\r\nCAPA\r\n", true,
+		   GREET "+OK\r\n-ERR [AUTH] Authentication failed; too many failures, closing\r\n",
+		   "");
+}
+
 static void test_hostile_lines(void **st)
 {
 	(void)st;
@@ -215,6 +234,7 @@ int main(void)
 		cmocka_unit_test(test_retrieve_in_parts),
 		cmocka_unit_test(test_plaintext_refused_without_tls),
 		cmocka_unit_test(test_sasl_plain),
+		cmocka_unit_test(test_sasl_login),
 		cmocka_unit_test(test_hostile_lines),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

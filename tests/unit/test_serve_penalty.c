@@ -37,6 +37,10 @@ static void test_address_and_user(void **st)
 	assert_int_equal(penalty_level(t, "198.51.100.9", "a@x", now), PENALTY_USER_LEVEL_MAX);
 	/* The same address as another user: the address's count. */
 	assert_int_equal(penalty_level(t, "192.0.2.1", "b@x", now), 5);
+	/* IPv6: the /64 counts, whatever the interface identifier. */
+	penalty_failed(t, "2001:db8:1:2::1", "c@x", now);
+	assert_int_equal(penalty_level(t, "2001:db8:1:2:ffff::9", "d@x", now), 1);
+	assert_int_equal(penalty_level(t, "2001:db8:1:3::1", "d@x", now), 0);
 	/* Forgotten after an hour without failures. */
 	assert_int_equal(penalty_level(t, "192.0.2.1", "a@x", now + PENALTY_EXPIRE_SECONDS + 1), 0);
 	/* A success forgives the address and the user. */
