@@ -7,6 +7,7 @@ and \\Recent for IMAP4rev1 sessions (RFC 3501 2.3.2)."""
 import imaplib
 import os
 import re
+import smtplib
 import sqlite3
 import unittest
 
@@ -81,6 +82,18 @@ class TestUidValidity(Case):
         with self.assertRaises((imaplib.IMAP4.abort, EOFError, OSError)):
             watcher.noop()
             watcher.noop()
+        # A delivery entered by a sync (not by APPEND) renews it too.
+        db = sqlite3.connect(self.index(), timeout=30)
+        with db:
+            db.execute("UPDATE folders SET uidnext = 4294967295 WHERE name = 'INBOX'")
+        db.close()
+        with smtplib.SMTP("127.0.0.1", self.srv.port, timeout=30) as smtp:
+            smtp.sendmail("a@c.test", [USER], msg("five"))
+        data = self.ok(m.status("INBOX", "(MESSAGES UIDNEXT UIDVALIDITY)"))
+        v3 = int(re.search(rb"UIDVALIDITY (\d+)", data[0]).group(1))
+        self.assertGreater(v3, v2)
+        self.assertIn(b"MESSAGES 5", data[0])
+        self.assertIn(b"UIDNEXT 6", data[0])
 
 
 class TestCreate(Case):
