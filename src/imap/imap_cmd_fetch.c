@@ -235,7 +235,7 @@ static void write_simple(struct imap_session *s, struct fetch_ctx *c, const stru
 	if ((f->items & IMAP_FETCH_FLAGS) || c->flags_always) {
 		buf_append_str(out, *sep);
 		buf_append_str(out, "FLAGS ");
-		imap_write_flags(out, m->flags, m->keywords);
+		imap_write_flags(out, m->flags, m->keywords, imap_is_recent(s, m->uid));
 		*sep = " ";
 	}
 	if (f->items & IMAP_FETCH_INTERNALDATE) {
@@ -311,6 +311,8 @@ static int write_msg(struct imap_session *s, struct fetch_ctx *c, const struct m
 	size_t start = s->out.len;
 	if (c->fetch->changedsince && m->modseq <= c->fetch->changedsince_modseq)
 		return 0;
+	if ((c->fetch->items & IMAP_FETCH_FLAGS) || c->flags_always)
+		imap_announce_keywords(s, m->keywords);
 	buf_append_str(&s->out, "* ");
 	buf_append_u64(&s->out, m->seq);
 	buf_append_str(&s->out, " FETCH (");

@@ -14,6 +14,7 @@ void imap_unselect(struct imap_session *s)
 {
 	mail_folder_close(&s->folder);
 	imap_saved_clear(s);
+	imap_flags_state_clear(s);
 	s->folder_name[0] = '\0';
 	s->readonly = false;
 	s->known_modseq = 0;
@@ -31,8 +32,9 @@ static void write_flag_changes(struct imap_session *s, const struct mail_changes
 		if (mail_folder_iter_init(s->folder, &r, 1, 0, &it, &err) < 0)
 			return;
 		while (mail_folder_iter_next(it, &m, &err) == 1) {
+			imap_announce_keywords(s, m->keywords);
 			buf_printf(&s->out, "* %u FETCH (UID %u FLAGS ", m->seq, m->uid);
-			imap_write_flags(&s->out, m->flags, m->keywords);
+			imap_write_flags(&s->out, m->flags, m->keywords, imap_is_recent(s, m->uid));
 			if (s->enabled & (IMAP_ENABLED_CONDSTORE | IMAP_ENABLED_QRESYNC))
 				buf_printf(&s->out, " MODSEQ (%llu)", (unsigned long long)m->modseq);
 			buf_append_str(&s->out, ")\r\n");
@@ -67,6 +69,7 @@ int imap_report_changes(struct imap_session *s, const char **error_r)
 	}
 	if (ch.new_count > 0)
 		imap_untagged(s, "%u EXISTS", ch.exists);
+	imap_flags_state_update(s, &ch);
 	write_flag_changes(s, &ch);
 	if (ch.highest_modseq > s->known_modseq)
 		s->known_modseq = ch.highest_modseq;
@@ -90,13 +93,8 @@ static void select_responses(struct imap_session *s, const struct mail_status *s
 {
 	imap_untagged(s, "%u EXISTS", st->messages);
 	if (!(s->enabled & IMAP_ENABLED_REV2))
-		imap_untagged(s, "0 RECENT");
-	imap_untagged(s, "FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft)");
-	if (s->readonly)
-		imap_untagged(s, "OK [PERMANENTFLAGS ()] Read-only mailbox");
-	else
-		imap_untagged(s, "OK [PERMANENTFLAGS (\\Answered \\Flagged \\Deleted \\Seen"
-				 " \\Draft \\*)] Flags permitted");
+		imap_untagged(s, "%u RECENT", s->recent_count);
+	imap_write_flag_lists(s);
 	if (st->first_unseen_seq > 0 && !(s->enabled & IMAP_ENABLED_REV2))
 		imap_untagged(s, "OK [UNSEEN %u] First unseen", st->first_unseen_seq);
 	imap_untagged(s, "OK [UIDVALIDITY %u] UIDs valid", st->uidvalidity);
@@ -175,6 +173,11 @@ static int open_folder(struct imap_session *s, const char *name, bool readonly,
 	snprintf(s->folder_name, sizeof s->folder_name, "%s", name);
 	s->readonly = readonly;
 	s->known_modseq = st->highest_modseq;
+	if (imap_flags_state_select(s) < 0) {
+		imap_tagged(s, "NO [SERVERBUG] %s failed", what);
+		mail_folder_close(&s->folder);
+		return -1;
+	}
 	imap_set_state(s, IMAP_STATE_SELECTED);
 	return 0;
 }

@@ -63,12 +63,14 @@ static int report(struct imap_session *s, const struct imap_store *st,
 	while ((r = mail_folder_iter_next(it, &m, error_r)) == 1) {
 		if (in_ranges(failed, nfailed, m->uid) || (st->silent && m->modseq <= before))
 			continue;
+		if (!st->silent)
+			imap_announce_keywords(s, m->keywords);
 		buf_printf(&s->out, "* %u FETCH (", m->seq);
 		if (s->uid)
 			buf_printf(&s->out, "UID %u ", m->uid);
 		if (!st->silent) {
 			buf_append_str(&s->out, "FLAGS ");
-			imap_write_flags(&s->out, m->flags, m->keywords);
+			imap_write_flags(&s->out, m->flags, m->keywords, imap_is_recent(s, m->uid));
 		}
 		if (condstore)
 			buf_printf(&s->out, "%sMODSEQ (%llu)", st->silent ? "" : " ",

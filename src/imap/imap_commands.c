@@ -139,7 +139,7 @@ int imap_mailbox_arg(struct imap_session *s, const struct imap_arg *arg, char *n
 	return 0;
 }
 
-void imap_write_flags(struct buf *out, unsigned flags, const char *keywords)
+void imap_write_flags(struct buf *out, unsigned flags, const char *keywords, bool recent)
 {
 	static const struct { unsigned bit; const char *name; } names[] = {
 		{ MAIL_SEEN, "\\Seen" }, { MAIL_ANSWERED, "\\Answered" },
@@ -154,6 +154,11 @@ void imap_write_flags(struct buf *out, unsigned flags, const char *keywords)
 			buf_append_str(out, names[i].name);
 			sep = " ";
 		}
+	}
+	if (recent) {
+		buf_append_str(out, sep);
+		buf_append_str(out, "\\Recent");
+		sep = " ";
 	}
 	if (keywords != NULL && keywords[0] != '\0') {
 		buf_append_str(out, sep);

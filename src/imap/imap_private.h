@@ -95,7 +95,24 @@ struct imap_session {
 	bool awaiting_line;              /* a command wants the next raw line */
 	struct mail_range *saved;        /* "$" (RFC 5182) as UID ranges */
 	size_t nsaved;
+	char *keywords;                  /* listed in FLAGS so far (imap_flags_state.c) */
+	struct mail_range *recent;       /* UIDs \Recent to this session */
+	size_t nrecent;
+	uint32_t recent_count;           /* of them, in the view */
 };
+
+/* imap_flags_state.c: keywords announced and \Recent (see there). */
+void imap_flags_state_clear(struct imap_session *s);
+/* At SELECT/EXAMINE: the folder's keywords, and the \Recent claim of an
+ * IMAP4rev1 session. -1 (logged) when the keywords cannot be read. */
+int imap_flags_state_select(struct imap_session *s);
+/* After EXISTS of new messages: claims them as \Recent, "* n RECENT". */
+void imap_flags_state_update(struct imap_session *s, const struct mail_changes *ch);
+void imap_write_flag_lists(struct imap_session *s);
+/* Before a FETCH response with these keywords: new ones are added to
+ * FLAGS and PERMANENTFLAGS, which are sent again first. */
+void imap_announce_keywords(struct imap_session *s, const char *keywords);
+bool imap_is_recent(const struct imap_session *s, uint32_t uid);
 
 /* imap_searchres.c: the saved search result "$" (RFC 5182). */
 void imap_saved_clear(struct imap_session *s);
@@ -136,7 +153,7 @@ int imap_report_changes(struct imap_session *s, const char **error_r);
 /* Closes the selected folder (CLOSE, UNSELECT, SELECT of another). */
 void imap_unselect(struct imap_session *s);
 /* Flags as "(\Seen \Answered kw)". */
-void imap_write_flags(struct buf *out, unsigned flags, const char *keywords);
+void imap_write_flags(struct buf *out, unsigned flags, const char *keywords, bool recent);
 /* A store error as a tagged NO. */
 void imap_store_error(struct imap_session *s, const char *what, const char *err);
 

@@ -529,10 +529,13 @@ static bool eval(struct ev *e, const struct imap_search_key *k, const struct mai
 	case IMAP_SEARCH_SEQSET:
 	case IMAP_SEARCH_UID:
 		return in_ranges(kp->ranges, kp->range_count, kp->by_uid ? m->uid : m->seq);
-	case IMAP_SEARCH_FLAG: return (m->flags & mail_flag_of(k->flag)) != 0;
+	case IMAP_SEARCH_FLAG:
+		if (k->flag == IMAP_FLAG_RECENT)
+			return imap_is_recent(e->s, m->uid);
+		return (m->flags & mail_flag_of(k->flag)) != 0;
 	case IMAP_SEARCH_KEYWORD: return has_keyword(m->keywords, k->str);
-	case IMAP_SEARCH_NEW: return false;
-	case IMAP_SEARCH_OLD: return true;
+	case IMAP_SEARCH_NEW: return imap_is_recent(e->s, m->uid) && !(m->flags & MAIL_SEEN);
+	case IMAP_SEARCH_OLD: return !imap_is_recent(e->s, m->uid);
 	case IMAP_SEARCH_HEADER: return match_header(e, k, kp, m);
 	case IMAP_SEARCH_BODY:
 	case IMAP_SEARCH_TEXT: return eval_text(e, k, m);

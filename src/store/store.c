@@ -167,6 +167,17 @@ void mail_folder_close(struct mail_folder **f)
 	*f = NULL;
 }
 
+int mail_folder_keywords(struct mail_folder *f, char **keywords_r, const char **error_r)
+{
+	return f->store->v->folder_keywords(f, keywords_r, error_r);
+}
+
+int mail_folder_claim_recent(struct mail_folder *f, uint32_t *lo_r, uint32_t *hi_r,
+			     const char **error_r)
+{
+	return f->store->v->folder_claim_recent(f, lo_r, hi_r, error_r);
+}
+
 int mail_folder_status(struct mail_folder *f, struct mail_status *st_r,
 		       const char **error_r)
 {

@@ -60,7 +60,8 @@ struct mail_status {
 	uint32_t messages;
 	uint32_t unseen;
 	uint32_t deleted;
-	uint32_t recent;     /* always 0: IMAP4rev2 dropped \Recent */
+	uint32_t recent;     /* mail_store_status: messages no session has had as
+			      * \Recent yet (IMAP4rev1; IMAP4rev2 dropped it) */
 	uint32_t uidnext;
 	uint32_t uidvalidity;
 	uint64_t size;       /* sum of the CRLF sizes (STATUS SIZE) */
@@ -240,6 +241,9 @@ struct mail_store_vfuncs {
 				     const char **error_r);
 	/* NULL: the store cannot say where changes are made. */
 	int (*folder_watch_paths)(struct mail_folder *f, struct mail_watch_paths *r);
+	int (*folder_keywords)(struct mail_folder *f, char **keywords_r, const char **error_r);
+	int (*folder_claim_recent)(struct mail_folder *f, uint32_t *lo_r, uint32_t *hi_r,
+				   const char **error_r);
 };
 
 /* The common head of every implementation's objects. */
@@ -335,6 +339,15 @@ int mail_folder_sync(struct mail_folder *f, const char **error_r);
  * cur/ and reads the folder's modseq/UIDNEXT row. *changed_r true means:
  * call mail_folder_sync then mail_folder_changes. */
 int mail_folder_poll(struct mail_folder *f, bool *changed_r, const char **error_r);
+/* The keywords set on any message of the folder, space-separated, each
+ * once (malloc'd, maybe ""): what IMAP's FLAGS response lists. */
+int mail_folder_keywords(struct mail_folder *f, char **keywords_r, const char **error_r);
+/* \Recent (IMAP4rev1, RFC 3501 2.3.2), as Dovecot keeps it: a message is
+ * recent in exactly one session, the first to open the folder read-write
+ * after it arrived. Claims for the caller the view's UIDs no one claimed
+ * yet: lo..hi (lo > hi: none; always none when opened read-only). */
+int mail_folder_claim_recent(struct mail_folder *f, uint32_t *lo_r, uint32_t *hi_r,
+			     const char **error_r);
 /* Where the changes mail_folder_poll looks for are made, so that a
  * waiting session (IDLE) can have them pushed instead of polling: the
  * entries of entry_dirs are created, removed or renamed when messages

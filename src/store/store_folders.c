@@ -385,6 +385,8 @@ int store_v_status(struct mail_store *s, const char *name, struct mail_status *s
 		r = store_sync(mf, false, error_r);
 	if (r == 0)
 		r = store_count_status(mf, st_r, error_r);
+	if (r == 0)
+		r = store_status_recent(ms, &mf->row, &st_r->recent, error_r);
 	free(mf);
 	return r;
 }

@@ -48,6 +48,7 @@ static const char schema[] =
 	"CREATE INDEX IF NOT EXISTS msgs_touched ON msgs(id >> 32, modseq)"
 	" WHERE touched IS NOT NULL;"
 	"CREATE INDEX IF NOT EXISTS msgs_unseen ON msgs(id) WHERE flags & 1 = 0;"
+	"CREATE INDEX IF NOT EXISTS msgs_keywords ON msgs(id) WHERE keywords <> '';"
 	"CREATE TABLE IF NOT EXISTS runs(id INTEGER PRIMARY KEY, hi INTEGER NOT NULL);"
 	"CREATE TABLE IF NOT EXISTS unread(id INTEGER PRIMARY KEY, hi INTEGER NOT NULL);"
 	"CREATE TABLE IF NOT EXISTS hdrs(id INTEGER PRIMARY KEY, sent_date INTEGER,"
@@ -598,6 +599,8 @@ const struct mail_store_vfuncs store_maildir_vfuncs = {
 	.folder_open = store_v_folder_open,
 	.folder_close = store_v_folder_close,
 	.folder_status = store_v_folder_status,
+	.folder_keywords = store_v_folder_keywords,
+	.folder_claim_recent = store_v_folder_claim_recent,
 	.folder_sync = store_v_folder_sync,
 	.folder_poll = store_v_folder_poll,
 	.folder_changes = store_v_folder_changes,

@@ -170,6 +170,13 @@ uint32_t store_new_uidvalidity(struct mstore *ms);
  * gets a new UIDVALIDITY and its messages UIDs from 1 (mf->row updated
  * and saved). 0, or -1 with *error_r. */
 int store_uids_reserve(struct mfolder *mf, uint64_t need, const char **error_r);
+/* store_recent.c */
+int store_v_folder_keywords(struct mail_folder *f, char **keywords_r, const char **error_r);
+int store_v_folder_claim_recent(struct mail_folder *f, uint32_t *lo_r, uint32_t *hi_r,
+				const char **error_r);
+/* The messages of row's folder no session has had as \Recent yet. */
+int store_status_recent(struct mstore *ms, const struct folder_row *row, uint32_t *recent_r,
+			const char **error_r);
 
 /* store_runs.c: sets of a folder's UIDs kept in the index as runs of
  * consecutive UIDs (one row per run), so that a 100,000-message folder's

@@ -7,6 +7,7 @@ and \\Recent for IMAP4rev1 sessions (RFC 3501 2.3.2)."""
 import imaplib
 import os
 import re
+import smtplib
 import sqlite3
 import unittest
 
@@ -34,6 +35,13 @@ class Case(FetchCase):
         self.assertEqual(typ, "OK", data)
         v, uid = re.search(rb"\[APPENDUID (\d+) (\d+)\]", data[0]).groups()
         return int(v), int(uid)
+
+    def select_lines(self, m, box="INBOX"):
+        """A SELECT's every line (imaplib hides most); m is SELECTED after."""
+        lines = self.raw(m, "SELECT " + box)
+        self.assertIn(b" OK ", lines[-1])
+        m.state = "SELECTED"
+        return lines
 
     def index(self):
         return os.path.join(self.srv.maildir(USER), "index.db")
@@ -74,6 +82,18 @@ class TestUidValidity(Case):
         with self.assertRaises((imaplib.IMAP4.abort, EOFError, OSError)):
             watcher.noop()
             watcher.noop()
+        # A delivery entered by a sync (not by APPEND) renews it too.
+        db = sqlite3.connect(self.index(), timeout=30)
+        with db:
+            db.execute("UPDATE folders SET uidnext = 4294967295 WHERE name = 'INBOX'")
+        db.close()
+        with smtplib.SMTP("127.0.0.1", self.srv.port, timeout=30) as smtp:
+            smtp.sendmail("a@c.test", [USER], msg("five"))
+        data = self.ok(m.status("INBOX", "(MESSAGES UIDNEXT UIDVALIDITY)"))
+        v3 = int(re.search(rb"UIDVALIDITY (\d+)", data[0]).group(1))
+        self.assertGreater(v3, v2)
+        self.assertIn(b"MESSAGES 5", data[0])
+        self.assertIn(b"UIDNEXT 6", data[0])
 
 
 class TestCreate(Case):
@@ -93,6 +113,93 @@ class TestCreate(Case):
         self.ok(m.create(name))
         self.ok(m.select(name))
         self.ok(m.select("b/b/b"))
+
+class TestKeywords(Case):
+    def flag_lists(self, lines):
+        return [l for l in lines if l.startswith(b"* FLAGS") or b"[PERMANENTFLAGS" in l]
+
+    def test_new_keyword_announced_before_use(self):
+        """RFC 9051 7.3.5 / RFC 3501 7.2.6: FLAGS names the flags in use,
+        keywords included, and the server sends FLAGS (and PERMANENTFLAGS)
+        again before a FETCH uses a keyword the client was not told of."""
+        a = self.imap(select=None)
+        self.append(a, "one")
+        lines = self.select_lines(a)
+        self.assertIn(b"* FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft)", lines)
+        b = self.imap(select="INBOX")
+        self.ok(b.store("1", "+FLAGS", "($Other)"))
+        lines = self.raw(a, "NOOP")
+        fl = [i for i, l in enumerate(lines) if l.startswith(b"* FLAGS")]
+        fetch = [i for i, l in enumerate(lines) if b"FETCH" in l and b"$Other" in l]
+        self.assertTrue(fl and fetch, lines)
+        self.assertLess(fl[0], fetch[0], lines)
+        self.assertIn(b"$Other", lines[fl[0]])
+        self.assertTrue(any(b"[PERMANENTFLAGS (" in l and b"$Other \\*)" in l
+                            for l in lines[:fetch[0]]), lines)
+        # The session's own STORE of a new keyword: FLAGS first too.
+        lines = self.raw(a, "STORE 1 +FLAGS ($Mine)")
+        fl = [i for i, l in enumerate(lines) if l.startswith(b"* FLAGS") and b"$Mine" in l]
+        fetch = [i for i, l in enumerate(lines) if b"FETCH" in l and b"$Mine" in l]
+        self.assertTrue(fl and fetch and fl[0] < fetch[0], lines)
+        # Told once: no FLAGS again for keywords already announced.
+        lines = self.raw(a, "FETCH 1 FLAGS")
+        self.assertEqual(self.flag_lists(lines), [], lines)
+        # A fresh SELECT lists the keywords in use.
+        c = self.imap(select=None)
+        lines = self.select_lines(c)
+        fl = [l for l in lines if l.startswith(b"* FLAGS")]
+        self.assertEqual(len(fl), 1, lines)
+        self.assertIn(b"$Other", fl[0])
+        self.assertIn(b"$Mine", fl[0])
+
+
+class TestRecent(Case):
+    def search(self, m, key):
+        data = self.ok(m.search(None, key))
+        return [int(x) for x in data[0].split()]
+
+    def test_recent_in_one_rev1_session(self):
+        """RFC 3501 2.3.2, 7.3.2, 6.4.4: a message is \\Recent in the first
+        session to select the mailbox after it arrived, and only there
+        (as Dovecot keeps it); SEARCH RECENT/NEW/OLD and FETCH FLAGS follow;
+        an IMAP4rev2 session neither sees nor takes it (RFC 9051 dropped
+        \\Recent)."""
+        w = self.imap(select=None)
+        self.append(w, "one")
+        self.append(w, "two")
+        data = self.ok(w.status("INBOX", "(RECENT)"))
+        self.assertIn(b"RECENT 2", data[0])
+        rev2 = self.imap(select=None)
+        self.ok(rev2._simple_command("ENABLE", "IMAP4rev2"))
+        lines = self.select_lines(rev2)
+        self.assertFalse([l for l in lines if b"RECENT" in l], lines)
+        a = self.imap(select=None)
+        lines = self.select_lines(a)
+        self.assertIn(b"* 2 RECENT", lines)
+        self.assertEqual(self.search(a, "RECENT"), [1, 2])
+        self.ok(a.store("1", "+FLAGS", "(\\Seen)"))
+        self.assertEqual(self.search(a, "NEW"), [2])
+        self.assertEqual(self.search(a, "OLD"), [])
+        text, _ = self.fetch1(a, "2", "FLAGS")
+        self.assertIn(b"\\Recent", text)
+        b = self.imap(select=None)
+        lines = self.select_lines(b)
+        self.assertIn(b"* 0 RECENT", lines)
+        self.assertEqual(self.search(b, "RECENT"), [])
+        self.assertEqual(self.search(b, "OLD"), [1, 2])
+        text, _ = self.fetch1(b, "2", "FLAGS")
+        self.assertNotIn(b"\\Recent", text)
+        # A new message goes to the first session that learns of it.
+        self.append(w, "three")
+        lines = self.raw(a, "NOOP")
+        self.assertIn(b"* 3 EXISTS", lines)
+        self.assertIn(b"* 3 RECENT", lines)
+        lines = self.raw(b, "NOOP")
+        self.assertIn(b"* 3 EXISTS", lines)
+        self.assertIn(b"* 0 RECENT", lines)
+        self.assertEqual(self.search(a, "RECENT"), [1, 2, 3])
+        data = self.ok(w.status("INBOX", "(RECENT)"))
+        self.assertIn(b"RECENT 0", data[0])
 
 if __name__ == "__main__":
     unittest.main()

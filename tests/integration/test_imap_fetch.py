@@ -2,7 +2,9 @@
 6.4.9; RFC 3516 BINARY; RFC 7162 CONDSTORE) against a real postbox serve,
 with python3's imaplib. Messages are put straight into the Maildir with LF
 line ends, as mutt or a delivery agent leaves them: IMAP must send them
-with CRLF and count their sizes that way."""
+with CRLF and count their sizes that way. imaplib is an IMAP4rev1 client
+and the first session to select the new messages, so they are \\Recent to
+it (RFC 3501 2.3.2) and FLAGS show it."""
 
 import imaplib
 import os
@@ -140,7 +142,7 @@ class TestFetchItems(FetchCase):
         m = self.imap()
         text, _ = self.fetch1(m, "1", "(FLAGS UID RFC822.SIZE INTERNALDATE)")
         self.assertIn(b"UID 1", text)
-        self.assertIn(b"FLAGS (\\Flagged)", text)
+        self.assertIn(b"FLAGS (\\Flagged \\Recent)", text)
         self.assertIn(b"RFC822.SIZE %d" % len(crlf(PLAIN)), text)
         self.assertRegex(text, rb'INTERNALDATE "[ 0-3][0-9]-[A-Z][a-z]{2}-[0-9]{4} '
                                rb'[0-9]{2}:[0-9]{2}:[0-9]{2} [-+][0-9]{4}"')
@@ -449,7 +451,7 @@ class TestSeen(FetchCase):
         self.put(PLAIN)
         m = self.imap()
         text, lit = self.fetch1(m, "1", "BODY[]")
-        self.assertIn(b"FLAGS (\\Seen)", text)
+        self.assertIn(b"FLAGS (\\Seen \\Recent)", text)
         self.assertEqual(lit, crlf(PLAIN))
         m2 = self.imap()
         text, _ = self.fetch1(m2, "1", "FLAGS")
@@ -475,16 +477,16 @@ class TestStore(FetchCase):
         typ, data = m.store("1:2", "+FLAGS", "(\\Flagged $Work)")
         self.assertEqual(typ, "OK")
         self.assertEqual(len(data), 2)
-        self.assertIn(b"FLAGS (\\Flagged $Work)", data[0])
+        self.assertIn(b"FLAGS (\\Flagged \\Recent $Work)", data[0])
         typ, data = m.store("2", "-FLAGS", "(\\Flagged)")
-        self.assertEqual(data, [b"2 (FLAGS ($Work))"])
+        self.assertEqual(data, [b"2 (FLAGS (\\Recent $Work))"])
         typ, data = m.store("3", "FLAGS", "(\\Deleted \\Answered)")
-        self.assertEqual(data, [b"3 (FLAGS (\\Answered \\Deleted))"])
+        self.assertEqual(data, [b"3 (FLAGS (\\Answered \\Deleted \\Recent))"])
         typ, data = m.store("3", "FLAGS", "()")
-        self.assertEqual(data, [b"3 (FLAGS ())"])
+        self.assertEqual(data, [b"3 (FLAGS (\\Recent))"])
         typ, data = m.fetch("1:*", "FLAGS")
-        self.assertEqual(data, [b"1 (FLAGS (\\Flagged $Work))", b"2 (FLAGS ($Work))",
-                                b"3 (FLAGS ())"])
+        self.assertEqual(data, [b"1 (FLAGS (\\Flagged \\Recent $Work))",
+                                b"2 (FLAGS (\\Recent $Work))", b"3 (FLAGS (\\Recent))"])
 
     def test_silent_and_uid(self):
         m = self.imap()
@@ -494,7 +496,7 @@ class TestStore(FetchCase):
         typ, data = m.uid("STORE", "2", "+FLAGS", "(\\Answered)")
         self.assertEqual(typ, "OK")
         self.assertIn(b"UID 2", data[0])
-        self.assertIn(b"FLAGS (\\Answered)", data[0])
+        self.assertIn(b"FLAGS (\\Answered \\Recent)", data[0])
         # UIDs that do not exist are no error.
         typ, data = m.uid("STORE", "100:200", "+FLAGS", "(\\Answered)")
         self.assertEqual(typ, "OK")
@@ -509,7 +511,7 @@ class TestStore(FetchCase):
         lines = self.raw(m, "STORE 1:3 (UNCHANGEDSINCE %d) +FLAGS (\\Deleted)" % modseq)
         self.assertIn(b"OK [MODIFIED 2]", lines[-1])
         text = b"".join(lines)
-        self.assertIn(b"* 1 FETCH (FLAGS (\\Deleted) MODSEQ", text)
+        self.assertIn(b"* 1 FETCH (FLAGS (\\Deleted \\Recent) MODSEQ", text)
         self.assertNotIn(b"* 2 FETCH", text)
         lines = self.raw(m, "UID STORE 1:3 (UNCHANGEDSINCE 0) +FLAGS (\\Seen)")
         self.assertIn(b"OK [MODIFIED 1:3]", lines[-1])
@@ -539,7 +541,7 @@ class TestCondstore(FetchCase):
         m.store("2", "+FLAGS", "(\\Flagged)")
         typ, data = m.fetch("1:*", "(FLAGS) (CHANGEDSINCE %d)" % top)
         self.assertEqual(len(data), 1, data)
-        self.assertTrue(data[0].startswith(b"2 (FLAGS (\\Flagged) MODSEQ ("), data)
+        self.assertTrue(data[0].startswith(b"2 (FLAGS (\\Flagged \\Recent) MODSEQ ("), data)
         # CONDSTORE is now on: STORE reports MODSEQ too.
         typ, data = m.store("3", "+FLAGS", "(\\Seen)")
         self.assertIn(b"MODSEQ (", data[0])

@@ -403,7 +403,8 @@ class TestStatus(MailboxCase):
         self.assertEqual(items["UIDNEXT"], "3")
         self.assertEqual(items["UNSEEN"], "1")
         self.assertEqual(items["DELETED"], "1")
-        self.assertEqual(items["RECENT"], "0")
+        # RFC 3501 6.3.10: no session has selected INBOX since: both new.
+        self.assertEqual(items["RECENT"], "2")
         self.assertGreater(int(items["UIDVALIDITY"]), 0)
         self.assertGreater(int(items["HIGHESTMODSEQ"]), 0)
         # Received: is added on delivery: at least the bytes sent

@@ -206,10 +206,11 @@ class TestSearchKeys(SearchCase):
         self.assertEqual(s("UNDELETED"), [1, 2, 3])
         self.assertEqual(s("DRAFT"), [4])
         self.assertEqual(s("UNDRAFT"), [1, 2, 3])
-        # IMAP4rev1 keys: nothing is \Recent in this store (RFC 9051 dropped it)
-        self.assertEqual(s("RECENT"), [])
-        self.assertEqual(s("NEW"), [])
-        self.assertEqual(s("OLD"), [1, 2, 3, 4])
+        # IMAP4rev1 keys (RFC 3501 6.4.4): this first session to select
+        # has every message as \Recent; NEW is RECENT UNSEEN.
+        self.assertEqual(s("RECENT"), [1, 2, 3, 4])
+        self.assertEqual(s("NEW"), [2, 4])
+        self.assertEqual(s("OLD"), [])
 
     def test_keyword(self):
         typ, _ = self.m.store("2", "+FLAGS", "($Work)")

@@ -1,0 +1,137 @@
+/* What a selected session has told its client about flags: the keywords
+ * listed in FLAGS and PERMANENTFLAGS, which must name every keyword
+ * before a FETCH uses it (RFC 9051 7.3.5, RFC 3501 7.2.6), and the
+ * messages that are \Recent to this session (IMAP4rev1 only: RFC 3501
+ * 2.3.2; IMAP4rev2 dropped it). */
+#include "imap/imap_private.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "lib/log.h"
+
+static const char system_flags[] = "\\Answered \\Flagged \\Deleted \\Seen \\Draft";
+
+void imap_flags_state_clear(struct imap_session *s)
+{
+	free(s->keywords);
+	s->keywords = NULL;
+	free(s->recent);
+	s->recent = NULL;
+	s->nrecent = 0;
+	s->recent_count = 0;
+}
+
+/* "* FLAGS (...)" and "* OK [PERMANENTFLAGS (...)]" with the keywords
+ * announced so far. */
+void imap_write_flag_lists(struct imap_session *s)
+{
+	const char *kw = s->keywords != NULL ? s->keywords : "";
+	const char *sp = kw[0] != '\0' ? " " : "";
+	imap_untagged(s, "FLAGS (%s%s%s)", system_flags, sp, kw);
+	if (s->readonly)
+		imap_untagged(s, "OK [PERMANENTFLAGS ()] Read-only mailbox");
+	else
+		imap_untagged(s, "OK [PERMANENTFLAGS (%s%s%s \\*)] Flags permitted",
+			      system_flags, sp, kw);
+}
+
+static bool known(const char *list, const char *kw, size_t n)
+{
+	for (const char *q = list != NULL ? list : ""; *q != '\0';) {
+		size_t m = strcspn(q, " ");
+		if (m == n && strncasecmp(q, kw, n) == 0)
+			return true;
+		q += m + (q[m] == ' ');
+	}
+	return false;
+}
+
+void imap_announce_keywords(struct imap_session *s, const char *keywords)
+{
+	bool added = false;
+	for (const char *p = keywords != NULL ? keywords : ""; *p != '\0';) {
+		while (*p == ' ')
+			p++;
+		size_t n = strcspn(p, " ");
+		if (n == 0)
+			break;
+		if (!known(s->keywords, p, n)) {
+			size_t old = s->keywords != NULL ? strlen(s->keywords) : 0;
+			char *k = realloc(s->keywords, old + n + 2);
+			if (k == NULL)
+				return;
+			if (old > 0)
+				k[old++] = ' ';
+			memcpy(k + old, p, n);
+			k[old + n] = '\0';
+			s->keywords = k;
+			added = true;
+		}
+		p += n;
+	}
+	if (added)
+		imap_write_flag_lists(s);
+}
+
+bool imap_is_recent(const struct imap_session *s, uint32_t uid)
+{
+	for (size_t i = 0; i < s->nrecent; i++)
+		if (uid >= s->recent[i].lo && uid <= s->recent[i].hi)
+			return true;
+	return false;
+}
+
+/* Claims the messages no session has had as \Recent (IMAP4rev1 sessions
+ * only: a rev2 client would take them from a rev1 one for nothing). */
+static void claim_recent(struct imap_session *s)
+{
+	uint32_t lo, hi;
+	const char *err = NULL;
+	if (s->enabled & IMAP_ENABLED_REV2)
+		return;
+	if (mail_folder_claim_recent(s->folder, &lo, &hi, &err) < 0) {
+		log_err("imap %s: \\Recent of %s: %s", s->id, s->folder_name, err ? err : "?");
+		return;
+	}
+	if (lo > hi)
+		return;
+	struct mail_range *r = realloc(s->recent, (s->nrecent + 1) * sizeof *r);
+	if (r == NULL)
+		return;
+	s->recent = r;
+	s->recent[s->nrecent++] = (struct mail_range){ lo, hi };
+	for (uint32_t uid = lo;; uid++) {
+		if (mail_folder_uid_to_seq(s->folder, uid) != 0)
+			s->recent_count++;
+		if (uid == hi)
+			break;
+	}
+}
+
+int imap_flags_state_select(struct imap_session *s)
+{
+	const char *err = NULL;
+	imap_flags_state_clear(s);
+	if (mail_folder_keywords(s->folder, &s->keywords, &err) < 0) {
+		log_err("imap %s: keywords of %s: %s", s->id, s->folder_name, err ? err : "?");
+		return -1;
+	}
+	claim_recent(s);
+	return 0;
+}
+
+void imap_flags_state_update(struct imap_session *s, const struct mail_changes *ch)
+{
+	if (s->enabled & IMAP_ENABLED_REV2)
+		return;
+	for (size_t i = 0; i < ch->expunged_count; i++)
+		if (imap_is_recent(s, ch->expunged_uids[i]) && s->recent_count > 0)
+			s->recent_count--;
+	/* RFC 3501 7.3.2: with EXISTS, as Dovecot sends it. */
+	if (ch->new_count > 0) {
+		claim_recent(s);
+		imap_untagged(s, "%u RECENT", s->recent_count);
+	}
+}
