@@ -58,10 +58,23 @@ int maildir_create(const char *root, const char **error_r)
 
 int maildir_open(const char *dir, int *fd_r, const char **error_r)
 {
+	static const char *const subs[] = { "tmp", "new", "cur" };
 	*fd_r = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (*fd_r < 0) {
 		*error_r = "cannot open the Maildir";
 		return -1;
+	}
+	/* Files are reached as "tmp/NAME" and "new/NAME" from here: a link
+	 * planted in place of tmp/ new/ cur/ would take them elsewhere. */
+	for (size_t i = 0; i < 3; i++) {
+		struct stat st;
+		if (fstatat(*fd_r, subs[i], &st, AT_SYMLINK_NOFOLLOW) == 0 && !S_ISDIR(st.st_mode)) {
+			close(*fd_r);
+			*fd_r = -1;
+			*error_r = "a Maildir directory is a symbolic link";
+			errno = ELOOP;
+			return -1;
+		}
 	}
 	return 0;
 }

@@ -345,8 +345,8 @@ static int subs_update(struct mstore *ms, const char *name, bool on, const char 
 	if (r < 0)
 		*error_r = "too many subscriptions";
 	else
-		r = fs_write_file_durable_at(ms->root_fd, "subscriptions", b.data != NULL ? b.data : "", b.len, 0600,
-					  error_r);
+		r = fs_write_file_durable_at(ms->root_fd, "subscriptions",
+					     b.data != NULL ? b.data : "", b.len, 0600, error_r);
 	buf_free(&b);
 	return r;
 }

@@ -48,7 +48,7 @@ class TestStoreSymlinks(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         cls.srv = pbtest.Server(users=["v@a.test", "w@a.test", "x@a.test", "m@a.test",
-                                       "y@b.test"],
+                                       "y@b.test", "n@a.test", "t@a.test"],
                                 services=["imaps", "pop3s"])
         cls.srv.__enter__()
         # Outside the store: a file that must never be served, and a whole
@@ -181,6 +181,23 @@ class TestStoreSymlinks(unittest.TestCase):
         with self.assertRaises(imaplib.IMAP4.error):
             self.imap("y@b.test")
         self.assertEqual(tree(moved), before)
+
+    def test_delivery_into_linked_new_or_tmp_is_refused(self):
+        """SMTP delivery never writes through a link planted in place of a
+        Maildir's new/ or tmp/: the message is refused for now (4xx),
+        nothing appears where the link points."""
+        for user, sub in (("n@a.test", "new"), ("t@a.test", "tmp")):
+            md = self.srv.maildir(user)
+            target = os.path.join(self.outside, "dir-" + sub)
+            os.makedirs(target)
+            os.rmdir(os.path.join(md, sub))
+            os.symlink(target, os.path.join(md, sub))
+            with smtplib.SMTP("127.0.0.1", self.srv.port, timeout=10) as s:
+                with self.assertRaises(smtplib.SMTPResponseException) as cm:
+                    s.sendmail("x@c.test", [user], b"Subject: in\r\n\r\n" + SECRET + b"\r\n")
+                self.assertEqual(cm.exception.smtp_code // 100, 4, sub)
+            self.assertEqual(os.listdir(target), [], sub)
+        self.assertIn("a Maildir directory is a symbolic link", self.srv.log_text())
 
     def test_modes_of_created_files(self):
         """Delivery, APPEND, SELECT and CREATE leave 0600 files and 0700
