@@ -1,7 +1,7 @@
 /* The penalty table: open addressing over a fixed array; a key that finds
- * no free or stale slot among its probes takes the oldest of them, so the
- * table never grows and a flood of new addresses evicts the quiet ones
- * first. Keys are 64-bit hashes (seeded at start, so nobody can aim a
+ * no free or stale slot among its probes takes the least recently counted
+ * of them, so the table never grows and a flood of new addresses evicts
+ * the quiet ones first. Keys are 64-bit hashes (seeded at start, so nobody can aim a
  * collision at a given user); a rare collision costs a delay, not a
  * lockout. */
 #include "server/serve_penalty.h"
@@ -19,11 +19,13 @@ struct slot {
 	uint64_t key;        /* 0: free */
 	uint32_t failures;
 	time_t last;
+	uint64_t used;       /* when last touched, in touches: evict the least */
 };
 
 struct penalty_table {
 	size_t n;
 	uint64_t seed;
+	uint64_t touches;
 	struct slot slots[];
 };
 
@@ -85,7 +87,7 @@ static struct slot *find(struct penalty_table *t, uint64_t key, time_t now, bool
 		if (s->key == key)
 			return stale(s, now) ? (s->failures = 0, s) : s;
 		if (victim == NULL || (stale(s, now) && !stale(victim, now)) ||
-		    (!stale(victim, now) && s->last < victim->last))
+		    (!stale(victim, now) && s->used < victim->used))
 			victim = s;
 	}
 	if (!create)
@@ -118,6 +120,7 @@ static void count(struct penalty_table *t, char kind, const char *s, time_t now)
 	if (sl->failures < UINT32_MAX)
 		sl->failures++;
 	sl->last = now;
+	sl->used = ++t->touches;
 }
 
 void penalty_failed(struct penalty_table *t, const char *ip, const char *user, time_t now)
