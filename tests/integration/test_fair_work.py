@@ -117,7 +117,10 @@ class TestSearchSlices(FairCase):
         for c in searchers:
             untagged, t = c.tagged("q")
             self.assertIn("OK", t)
-            self.assertEqual(len(untagged[-1].split()), 2 + MESSAGES)   # "* SEARCH" + UIDs
+            # Every message once, in order, across the slices.
+            uids = [int(x) for x in untagged[-1].split()[2:]]
+            self.assertEqual(len(uids), MESSAGES)
+            self.assertEqual(uids, sorted(set(uids)))
         self.assertEqual(ended, [False] * 4, "a SEARCH ended before the other user's NOOP")
 
     def test_search_past_the_cap(self):
