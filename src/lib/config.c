@@ -355,7 +355,7 @@ static void parse_millis(struct config_parse_state *st, const struct key_def *k,
 	const char *error = "expected 0, milliseconds such as 250ms, or a duration such as 2s";
 	size_t n = strlen(value);
 	uint64_t v;
-	unsigned secs;
+	unsigned secs = 0;
 	if (strcmp(value, "0") == 0) {
 		*FIELD(k, unsigned) = 0;
 	} else if (n > 2 && strcmp(value + n - 2, "ms") == 0) {

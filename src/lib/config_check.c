@@ -179,6 +179,11 @@ static void check_limits(struct config_parse_state *st)
 		config_report(st, CONFIG_WARNING, kl[KEY_TIMEOUT_COMMAND], "limits",
 			      "timeout_command", "%us is below the 5 minutes of RFC 5321 "
 			      "4.5.3.2.7; slow clients will be cut off", cfg->timeout_command);
+	if (cfg->auth_delay_max_ms < cfg->auth_delay_ms)
+		config_report(st, CONFIG_WARNING, kl[KEY_AUTH_DELAY_MAX], "limits",
+			      "auth_delay_max", "%ums is below auth_delay (%ums): failed logins "
+			      "all wait auth_delay, the delay does not grow",
+			      cfg->auth_delay_max_ms, cfg->auth_delay_ms);
 	for (size_t i = 0; i < cfg->route_count; i++) {
 		const char *d = cfg->routes[i].domain;
 		if (config_is_local_domain(cfg, d, strlen(d)))

@@ -289,6 +289,19 @@ static void test_sizes_and_counts(void **state)
 	assert_int_equal(cfg.connections_per_service, 5);
 	expect_ok(BASE "[limits]\nconnections_per_service = 30\nconnections = 10\n");
 	assert_true(has_msg(at(6), "[limits] connections_per_service: warning: 30 is more"));
+	/* Login penalties: milliseconds, seconds, 0; a cap below the base. */
+	expect_ok(BASE "[limits]\nauth_delay = 250ms\nauth_delay_max = 2s\nauth_failures = 5\n");
+	assert_int_equal(cfg.auth_delay_ms, 250);
+	assert_int_equal(cfg.auth_delay_max_ms, 2000);
+	assert_int_equal(cfg.auth_failures, 5);
+	expect_ok(BASE "[limits]\nauth_delay = 0\n");
+	assert_int_equal(cfg.auth_delay_ms, 0);
+	assert_int_equal(cfg.auth_delay_max_ms, 15000);
+	expect_error(BASE "[limits]\nauth_delay = 2 s\n", 6, "[limits] auth_delay: '2 s'");
+	expect_error(BASE "[limits]\nauth_delay_max = 2h\n", 6, "at most 1 hour");
+	expect_error(BASE "[limits]\nauth_delay = 99999999999ms\n", 6, "[limits] auth_delay:");
+	expect_ok(BASE "[limits]\nauth_delay = 3s\nauth_delay_max = 1s\n");
+	assert_true(has_msg(at(7), "[limits] auth_delay_max: warning: 1000ms is below"));
 }
 
 static void test_listen(void **state)
