@@ -113,6 +113,7 @@ fail:
 void worker_submit(struct worker_pool *p, struct worker_job *job)
 {
 	job->next = NULL;
+	job->cancelled = false;
 	p->pending++;
 	pthread_mutex_lock(&p->lock);
 	if (p->tail)
@@ -135,6 +136,26 @@ int worker_try_submit(struct worker_pool *p, struct worker_job *job)
 		return -1;
 	worker_submit(p, job);
 	return 0;
+}
+
+void worker_cancel_waiting(struct worker_pool *p)
+{
+	pthread_mutex_lock(&p->lock);
+	struct worker_job *j = p->head;
+	p->head = p->tail = NULL;
+	while (j != NULL) {
+		struct worker_job *next = j->next;
+		j->cancelled = true;
+		j->next = NULL;
+		if (p->done_tail)
+			p->done_tail->next = j;
+		else
+			p->done_head = j;
+		p->done_tail = j;
+		j = next;
+	}
+	pthread_mutex_unlock(&p->lock);
+	event_active(p->notify, EV_READ, 0);
 }
 
 size_t worker_pending(const struct worker_pool *p)

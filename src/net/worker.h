@@ -5,6 +5,7 @@
  * at once (group commit: one directory fsync for a whole batch). Each
  * finished job's done() runs back on the loop thread. */
 
+#include <stdbool.h>
 #include <stddef.h>
 
 struct event_base;
@@ -15,6 +16,8 @@ struct worker_job {
 	/* On a worker thread, for pools made without run_batch. */
 	void (*run)(struct worker_job *job);
 	void (*done)(struct worker_job *job);  /* on the loop thread */
+	/* Set before done() when the job was cancelled before it ran. */
+	bool cancelled;
 };
 
 /* run_batch gets the jobs in submission order and runs on a worker thread;
@@ -30,6 +33,10 @@ void worker_pool_set_max_pending(struct worker_pool *p, size_t max);
 /* worker_submit within the bound: 0, or -1 (the queue is full; job not
  * taken). */
 int worker_try_submit(struct worker_pool *p, struct worker_job *job);
+/* Jobs not yet started are not run: each comes back through done() with
+ * cancelled set, on the loop thread, soon after. For work that has no
+ * point once the server stops (password checks); never for commits. */
+void worker_cancel_waiting(struct worker_pool *p);
 /* Jobs submitted and not yet done. */
 size_t worker_pending(const struct worker_pool *p);
 /* Finishes the queued jobs, joins the threads and frees the pool. */

@@ -139,6 +139,8 @@ static void done(struct worker_job *job)
 	const char *ip = conn_peer(g->conn);
 	time_t now = time(NULL);
 	unsigned level = 0;
+	if (job->cancelled)   /* the server is stopping: not checked at all */
+		a->result = -1;
 	if (a->result == 1) {
 		level = penalty_level(g->srv->penalties, ip, a->user, now);
 		penalty_succeeded(g->srv->penalties, ip, a->user, now);

@@ -176,6 +176,9 @@ static void on_stop(evutil_socket_t sig, short what, void *arg)
 	for (size_t i = 0; i < st->listener_count; i++)
 		listener_close(&st->listeners[i]);
 	conn_shutdown_all();
+	/* Queued password checks would each cost a hash before the stop;
+	 * their sessions are saying goodbye anyway. */
+	worker_cancel_waiting(st->srv.auth);
 	struct timeval tv = { 0, 100000 };
 	st->stop_timer = event_new(st->srv.base, -1, EV_PERSIST, stop_tick, st);
 	event_add(st->stop_timer, &tv);

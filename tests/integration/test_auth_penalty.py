@@ -182,6 +182,33 @@ class TestPenalties(PenaltyCase):
         ok = self.conn("imap", source="127.0.0.3")
         self.assertIn("OK", self.imap_login(ok, "z"))
 
+    def test_stop_does_not_check_queued_passwords(self):
+        """DESIGN.md: SIGTERM stops promptly. Password checks still queued
+        at the stop are dropped, not run (each costs a hash): after the
+        "stopping" line at most the checks already running (AUTH_THREADS
+        = 2) finish. Before, every queued check ran first, and a login
+        flood held the stop past the harness's 10 s."""
+        conns = []
+        for i in range(40):
+            c = Line(self.srv.ports["pop3"], source="127.0.1.%d" % (i + 1))
+            conns.append(c)
+            c.send("USER %s" % USER)
+        for c in conns:
+            self.assertTrue(c.line().startswith("+OK"))
+        for c in conns:
+            c.send("PASS wrong")
+        deadline = time.monotonic() + 30
+        while "auth failed:" not in self.srv.log_text() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        self.assertEqual(self.srv.stop(), 0)
+        log = self.srv.log_text()
+        self.assertIn("stopping", log)
+        after = log[log.index("stopping"):]
+        self.assertLessEqual(after.count("auth failed:"), 2, after)
+        self.assertLess(log.count("auth failed:"), 40)
+        for c in conns:
+            c.close()
+
     def test_fail2ban_filter_matches(self):
         """The README's failregex (with fail2ban's <HOST> as a named group)
         matches every failure line of a real log, finds the address, and
