@@ -1,10 +1,12 @@
-/* Whole messages in FETCH (BODY[], BODY.PEEK[], RFC822) streamed from the
+/* Whole messages in FETCH (BODY[], BINARY[], their .PEEK, RFC822) streamed from the
  * file: the literal's size is counted in a first pass over the file in
  * bounded chunks, then its octets are appended slice by slice as the
  * client drains the output (imap_cmd_fetch.c), so a 20 MiB message costs
  * a session a chunk, not two copies of the message. The octets are what
  * imap_fetch_body.c would send: the file as stored when it has CRLF line
- * ends (msg_crlf_native), else every bare LF as CRLF; NUL as 0x80. */
+ * ends (msg_crlf_native), else every bare LF as CRLF; NUL as 0x80, but
+ * as NUL in a BINARY[] literal8 (RFC 3516 4.2: a whole message is not
+ * transfer-decoded). */
 #include "imap/imap_message.h"
 
 #include <errno.h>
@@ -37,14 +39,18 @@ static ssize_t read_at(int fd, char *buf, size_t n, uint64_t off)
 }
 
 /* The literal's size: the file's octets plus one per bare LF, unless the
- * first line ends in CRLF. -1 on a read error. */
-static int count(struct imap_msg_stream *st, uint64_t *n_r)
+ * first line ends in CRLF; and whether it holds a NUL. -1 on a read
+ * error. */
+static int count(struct imap_msg_stream *st, uint64_t *n_r, bool *nul_r)
 {
 	char buf[CHUNK];
 	uint64_t off = 0, bare = 0;
 	bool prev_cr = false, first_line = true;
 	ssize_t r;
+	*nul_r = false;
 	while ((r = read_at(st->fd, buf, sizeof buf, off)) > 0) {
+		if (!*nul_r && memchr(buf, '\0', (size_t)r) != NULL)
+			*nul_r = true;
 		for (const char *p = buf, *end = buf + r; p < end; p++) {
 			p = memchr(p, '\n', (size_t)(end - p));
 			if (p == NULL)
@@ -70,20 +76,24 @@ int imap_msg_stream_start(struct imap_session *s, struct buf *out,
 {
 	const char *err = NULL;
 	uint64_t size, n;
+	bool nul;
 	if (m->size < IMAP_STREAM_MIN || mf->data != NULL ||
-	    (sec != NULL && (sec->kind != IMAP_SECTION_BODY || sec->part_count > 0 ||
-			     sec->text != IMAP_SECTION_ALL || sec->partial)))
+	    (sec != NULL && ((sec->kind != IMAP_SECTION_BODY && sec->kind != IMAP_SECTION_BINARY) ||
+			     sec->part_count > 0 || sec->text != IMAP_SECTION_ALL ||
+			     sec->partial)))
 		return IMAP_SECTION_OK;
 	imap_msg_stream_init(st);
+	st->binary = sec != NULL && sec->kind == IMAP_SECTION_BINARY;
 	/* Any trouble: the simple way, which reports it as it always has. */
 	if (mail_folder_msg_open(s->folder, m->uid, &st->fd, &size, &err) < 0)
 		return IMAP_SECTION_OK;
-	if (count(st, &n) < 0) {
+	if (count(st, &n, &nul) < 0) {
 		imap_msg_stream_close(st);
 		return IMAP_SECTION_OK;
 	}
 	st->out_left = n;
-	if (buf_printf(out, "%s {%llu}\r\n", sec != NULL ? "BODY[]" : "RFC822",
+	const char *name = sec == NULL ? "RFC822" : st->binary ? "BINARY[]" : "BODY[]";
+	if (buf_printf(out, "%s %s{%llu}\r\n", name, st->binary && nul ? "~" : "",
 		       (unsigned long long)n) < 0) {
 		imap_msg_stream_close(st);
 		return IMAP_SECTION_FAIL;
@@ -94,7 +104,7 @@ int imap_msg_stream_start(struct imap_session *s, struct buf *out,
 /* Appends the converted octets of buf[0..n), at most st->out_left. */
 static int put(struct imap_msg_stream *st, struct buf *out, char *buf, size_t n)
 {
-	for (char *z = memchr(buf, '\0', n); z != NULL;
+	for (char *z = st->binary ? NULL : memchr(buf, '\0', n); z != NULL;
 	     z = memchr(z, '\0', n - (size_t)(z - buf)))
 		*z = (char)0x80;
 	const char *p = buf, *end = buf + n;

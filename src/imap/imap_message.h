@@ -78,14 +78,16 @@ int imap_fetch_write_rfc822(struct imap_session *s, struct buf *out, unsigned it
 
 /* ---- imap_fetch_stream.c ---- */
 
-/* A whole message (BODY[], RFC822) sent from its file in parts as the
- * client drains its output, instead of being read whole: only messages
- * of at least IMAP_STREAM_MIN octets, the rest go the simple way. */
+/* A whole message (BODY[], BINARY[], RFC822) sent from its file in parts
+ * as the client drains its output, instead of being read whole: only
+ * messages of at least IMAP_STREAM_MIN octets, the rest go the simple
+ * way. */
 #define IMAP_STREAM_MIN (256 * 1024)
 
 struct imap_msg_stream {
 	int fd;                /* -1 when none */
 	bool native;           /* CRLF in the file: sent as stored */
+	bool binary;           /* BINARY[]: NUL goes out as NUL, in a ~{n} */
 	bool prev_cr;          /* the last octet read was a CR */
 	uint64_t in_off;       /* next octet of the file to read */
 	uint64_t out_left;     /* octets of the literal still to write */
@@ -93,7 +95,7 @@ struct imap_msg_stream {
 
 void imap_msg_stream_init(struct imap_msg_stream *st);
 void imap_msg_stream_close(struct imap_msg_stream *st);
-/* For a whole-message BODY section (sec; NULL: RFC822 under that name)
+/* For a whole-message BODY or BINARY section (sec; NULL: RFC822)
  * of a big message, when nothing else of the response needed the file:
  * opens it, counts the literal's octets (bare LFs go out as CRLF), writes
  * "NAME {n}\r\n" and returns IMAP_SECTION_STREAM; the literal's octets

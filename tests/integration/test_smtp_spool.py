@@ -309,6 +309,7 @@ class TestSpool(unittest.TestCase):
             # structure): that has a peak of its own, not measured here.
             self.assertEqual(m.fetch("1", "(BODYSTRUCTURE)")[0], "OK")
             for items, name in (("(BODY.PEEK[])", b"BODY[]"), ("(UID RFC822)", b"RFC822"),
+                                ("(BINARY.PEEK[])", b"BINARY[]"),
                                 ("(FLAGS BODY[])", b"BODY[]")):
                 data, grew = self.imap_fetch_peak(m, items)
                 self.assertLess(grew, 8 * 1024, "%s: peak grew by %d KiB" % (items, grew))
@@ -328,6 +329,32 @@ class TestSpool(unittest.TestCase):
             self.assertEqual(len(lits), 2)
             self.assertGreater(len(lits[0]), 256 * 1024)
             self.assertTrue(lits[0] == lits[1], "streamed literal differs from partial")
+            # RFC 3516 4.2: BINARY[] of a whole message holding NUL (stored
+            # byte-exact from a literal8) streams as a ~{n} literal8, NUL
+            # kept, as the never-streamed partial fetch sends it.
+            binmsg = b"Subject: nul\r\n\r\n" + (b"a\0b\r\n" * 60000)
+            m.send(b"b1 APPEND INBOX ~{%d}\r\n" % len(binmsg))
+            self.assertTrue(m.readline().startswith(b"+"))
+            m.send(binmsg + b"\r\n")
+            while True:
+                line = m.readline()
+                self.assertTrue(line, "connection closed")
+                if line.startswith(b"b1 "):
+                    break
+            self.assertTrue(line.startswith(b"b1 OK"), line)
+            heads = []
+            for items in ("(BINARY.PEEK[])", "(BINARY.PEEK[]<0.99999999>)"):
+                m.send(b"b2 FETCH 3 %s\r\n" % items.encode())
+                head = m.readline()
+                heads.append(head)
+                size = int(head.rsplit(b"{", 1)[1].split(b"}")[0])
+                lit = m.read(size)
+                while not m.readline().startswith(b"b2 "):
+                    pass
+                lits.append(lit)
+            self.assertIn(b"BINARY[] ~{%d}" % len(binmsg), heads[0])
+            self.assertTrue(lits[2] == binmsg, "BINARY[] literal8 differs from the stored message")
+            self.assertTrue(lits[3] == binmsg, "partial BINARY[] differs")
         finally:
             m.logout()
 
