@@ -20,7 +20,7 @@ build-test: deps
 run: build
 	@scripts/demo
 
-test: build-test
+test: build build-test
 	@scripts/check-banned
 	@scripts/check-layers
 	@cd build-test && ctest --output-on-failure -j$(JOBS)

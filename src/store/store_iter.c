@@ -247,8 +247,12 @@ static int find_renamed(const struct mfolder *mf, const char *fname, char *out,
 {
 	static const char *const subs[] = { "cur", "new" };
 	const char *slash = strrchr(fname, '/');
+	const char *name = slash != NULL ? slash + 1 : fname;
 	char base[STORE_PATH_MAX];
-	snprintf(base, sizeof base, "%s", slash != NULL ? slash + 1 : fname);
+	size_t nlen = strlen(name);
+	if (nlen >= sizeof base)
+		return 0;   /* no file of ours has so long a name */
+	memcpy(base, name, nlen + 1);
 	size_t blen = store_base_len(base);
 	for (size_t i = 0; i < 2; i++) {
 		int dfd = store_dir_open(mf, subs[i]);

@@ -91,7 +91,7 @@ int store_uids_reserve(struct mfolder *mf, uint64_t need, const char **error_r)
 		if (run(ms, renumber_sql[i], mf->row.id, error_r) < 0)
 			return -1;
 	}
-	uint32_t count;
+	uint32_t count = 0;
 	if (rebuild_sets(mf, &count, error_r) < 0)
 		return -1;
 	if ((uint64_t)count + 1 + need > UINT32_MAX) {
