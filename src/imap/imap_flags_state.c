@@ -97,16 +97,23 @@ static void claim_recent(struct imap_session *s)
 	}
 	if (lo > hi)
 		return;
-	struct mail_range *r = realloc(s->recent, (s->nrecent + 1) * sizeof *r);
-	if (r == NULL)
-		return;
-	s->recent = r;
-	s->recent[s->nrecent++] = (struct mail_range){ lo, hi };
-	for (uint32_t uid = lo;; uid++) {
-		if (mail_folder_uid_to_seq(s->folder, uid) != 0)
-			s->recent_count++;
-		if (uid == hi)
+	if (s->nrecent > 0 && s->recent[s->nrecent - 1].hi + 1 == lo) {
+		s->recent[s->nrecent - 1].hi = hi;   /* the usual case: one run */
+	} else {
+		struct mail_range *r = realloc(s->recent, (s->nrecent + 1) * sizeof *r);
+		if (r == NULL)
+			return;
+		s->recent = r;
+		s->recent[s->nrecent++] = (struct mail_range){ lo, hi };
+	}
+	/* The claim is the top of the view (lo..UIDNEXT-1): count down from
+	 * the last message, not across the UIDs, which may be sparse. */
+	for (uint32_t seq = mail_folder_count(s->folder); seq > 0; seq--) {
+		uint32_t uid = mail_folder_seq_to_uid(s->folder, seq);
+		if (uid < lo)
 			break;
+		if (uid <= hi)
+			s->recent_count++;
 	}
 }
 

@@ -200,6 +200,18 @@ class TestRecent(Case):
         self.assertEqual(self.search(a, "RECENT"), [1, 2, 3])
         data = self.ok(w.status("INBOX", "(RECENT)"))
         self.assertIn(b"RECENT 0", data[0])
+        # Sparse UIDs: a claim spans UIDs, not messages (4 billion UIDs
+        # here, one message); it is counted by message.
+        db = sqlite3.connect(self.index(), timeout=30)
+        with db:
+            db.execute("UPDATE folders SET uidnext = 4000000000 WHERE name = 'INBOX'")
+        db.close()
+        self.assertEqual(self.append(w, "far")[1], 4000000000)
+        c = self.imap(select=None)
+        lines = self.select_lines(c)
+        self.assertIn(b"* 4 EXISTS", lines)
+        self.assertIn(b"* 1 RECENT", lines)
+        self.assertEqual(self.search(c, "RECENT"), [4])
 
 if __name__ == "__main__":
     unittest.main()
