@@ -13,6 +13,11 @@
 
 static const char system_flags[] = "\\Answered \\Flagged \\Deleted \\Seen \\Draft";
 
+/* FLAGS lists at most MAIL_FOLDER_KEYWORDS_MAX octets of keywords: a
+ * user who made more has the rest used unannounced rather than FLAGS
+ * lines that grow without bound (each repeats the whole list). */
+#define KEYWORDS_LIST_MAX MAIL_FOLDER_KEYWORDS_MAX
+
 void imap_flags_state_clear(struct imap_session *s)
 {
 	free(s->keywords);
@@ -48,7 +53,8 @@ static bool known(const char *list, const char *kw, size_t n)
 	return false;
 }
 
-void imap_announce_keywords(struct imap_session *s, const char *keywords)
+/* Adds the keywords not listed yet; true when there were any. */
+static bool add_keywords(struct imap_session *s, const char *keywords)
 {
 	bool added = false;
 	for (const char *p = keywords != NULL ? keywords : ""; *p != '\0';) {
@@ -57,11 +63,11 @@ void imap_announce_keywords(struct imap_session *s, const char *keywords)
 		size_t n = strcspn(p, " ");
 		if (n == 0)
 			break;
-		if (!known(s->keywords, p, n)) {
-			size_t old = s->keywords != NULL ? strlen(s->keywords) : 0;
+		size_t old = s->keywords != NULL ? strlen(s->keywords) : 0;
+		if (old + n + 1 <= KEYWORDS_LIST_MAX && !known(s->keywords, p, n)) {
 			char *k = realloc(s->keywords, old + n + 2);
 			if (k == NULL)
-				return;
+				return added;
 			if (old > 0)
 				k[old++] = ' ';
 			memcpy(k + old, p, n);
@@ -71,7 +77,12 @@ void imap_announce_keywords(struct imap_session *s, const char *keywords)
 		}
 		p += n;
 	}
-	if (added)
+	return added;
+}
+
+void imap_announce_keywords(struct imap_session *s, const char *keywords)
+{
+	if (add_keywords(s, keywords))
 		imap_write_flag_lists(s);
 }
 
@@ -121,10 +132,12 @@ int imap_flags_state_select(struct imap_session *s)
 {
 	const char *err = NULL;
 	imap_flags_state_clear(s);
-	if (mail_folder_keywords(s->folder, &s->keywords, &err) < 0) {
+	char *kws = NULL;
+	if (mail_folder_keywords(s->folder, &kws, &err) < 0) {
 		log_err("imap %s: keywords of %s: %s", s->id, s->folder_name, err ? err : "?");
 		return -1;
 	}
+	s->keywords = kws;   /* each once, within the cap: SELECT lists them */
 	claim_recent(s);
 	return 0;
 }

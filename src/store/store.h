@@ -340,7 +340,9 @@ int mail_folder_sync(struct mail_folder *f, const char **error_r);
  * call mail_folder_sync then mail_folder_changes. */
 int mail_folder_poll(struct mail_folder *f, bool *changed_r, const char **error_r);
 /* The keywords set on any message of the folder, space-separated, each
- * once (malloc'd, maybe ""): what IMAP's FLAGS response lists. */
+ * once (case-insensitive), at most MAIL_FOLDER_KEYWORDS_MAX octets (the
+ * rest left out); malloc'd, maybe "": what IMAP's FLAGS response lists. */
+#define MAIL_FOLDER_KEYWORDS_MAX (8 * 1024)
 int mail_folder_keywords(struct mail_folder *f, char **keywords_r, const char **error_r);
 /* \Recent (IMAP4rev1, RFC 3501 2.3.2), as Dovecot keeps it: a message is
  * recent in exactly one session, the first to open the folder read-write

@@ -10,7 +10,8 @@
 
 #include "lib/buf.h"
 
-/* Appends each keyword of kws not yet in out (case-insensitive). */
+/* Appends each keyword of kws not yet in out (case-insensitive) while
+ * they fit; -1 once out is full. */
 static int add_keywords(struct buf *out, const char *kws)
 {
 	for (const char *p = kws; *p != '\0';) {
@@ -46,15 +47,18 @@ int store_v_folder_keywords(struct mail_folder *f, char **keywords_r, const char
 	if (sqlite3_prepare_v2(store_db(mf->ms), q, -1, &st, NULL) != SQLITE_OK)
 		return store_db_error(mf->ms, "prepare", error_r);
 	store_bind_range(st, mf->row.id, 0, UINT32_MAX);
-	buf_init(&b, 1 << 20);
+	buf_init(&b, MAIL_FOLDER_KEYWORDS_MAX);
 	int rc, r = 0;
 	while (r == 0 && (rc = sqlite3_step(st)) == SQLITE_ROW)
 		r = add_keywords(&b, (const char *)sqlite3_column_text(st, 0));
 	sqlite3_finalize(st);
 	if (r == 0 && rc != SQLITE_DONE)
 		r = store_db_error(mf->ms, "keywords", error_r);
-	else if (r < 0)
-		*error_r = "too many keywords";
+	else if (r < 0) {   /* full: the list stops there (a cap, not an error) */
+		r = 0;
+		while (b.len > 0 && b.data[b.len - 1] == ' ')
+			buf_truncate(&b, b.len - 1);
+	}
 	if (r == 0) {
 		size_t len;
 		*keywords_r = buf_steal(&b, &len);
