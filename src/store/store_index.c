@@ -288,6 +288,8 @@ int store_folder_forget(struct mstore *ms, const char *name, const char **error_
 		"DELETE FROM runs WHERE id BETWEEN ?1 << 32 AND (?1 << 32) | 0xffffffff",
 		"DELETE FROM unread WHERE id BETWEEN ?1 << 32 AND (?1 << 32) | 0xffffffff",
 		"DELETE FROM expunged WHERE folder_id = ?1",
+		/* store_recent.c's mark: a later folder may get this id */
+		"DELETE FROM meta WHERE key = 'recent:' || ?1",
 		"DELETE FROM folders WHERE id = ?1",
 	};
 	for (size_t i = 0; i < sizeof del / sizeof del[0]; i++) {

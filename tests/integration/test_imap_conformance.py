@@ -213,5 +213,23 @@ class TestRecent(Case):
         self.assertIn(b"* 1 RECENT", lines)
         self.assertEqual(self.search(c, "RECENT"), [4])
 
+    def test_recent_of_a_new_folder_under_an_old_id(self):
+        """RFC 3501 2.3.2: every message of a new mailbox is \\Recent to
+        its first session, even when the index gives the new mailbox the
+        row id of a deleted one whose messages were claimed."""
+        w = self.imap(select=None)
+        self.ok(w.create("Old"))
+        for i in range(3):
+            self.append(w, "old %d" % i, box="Old")
+        a = self.imap(select=None)
+        self.assertIn(b"* 3 RECENT", self.select_lines(a, "Old"))
+        self.ok(a.close())
+        self.ok(w.delete("Old"))
+        self.ok(w.create("New"))
+        for i in range(5):
+            self.append(w, "new %d" % i, box="New")
+        b = self.imap(select=None)
+        self.assertIn(b"* 5 RECENT", self.select_lines(b, "New"))
+
 if __name__ == "__main__":
     unittest.main()
