@@ -64,10 +64,14 @@ void serve_glue_fini(struct serve_glue *g)
 	config_ref_release(&g->cfg);
 }
 
+/* Output storage a session keeps between replies: what a burst of replies
+ * (a pipelined flood) needed is given back. */
+#define SEND_KEEP 4096
+
 void serve_glue_send(struct serve_glue *g, struct buf *out)
 {
-	conn_write(g->conn, out->data, out->len);
-	buf_reset(out);
+	conn_write_buf(g->conn, out);
+	buf_shrink(out, SEND_KEEP);
 }
 
 void serve_glue_close(struct serve_glue *g)
