@@ -21,7 +21,7 @@ struct batch_file {
 	struct local_job *job;
 	size_t target;
 	char root[MAILDIR_PATH_MAX];
-	int dir_fd;                  /* the target Maildir, -1 when not open */
+	struct maildir md;           /* the target Maildir; md.fd -1 when not open */
 	struct maildir_file f;
 };
 
@@ -41,19 +41,26 @@ static void fail_job(struct local_job *job, const char *why, const char *what)
 	}
 }
 
-/* Opens the target's Maildir, making it when missing: trying first costs
- * nothing, while creating cur/ new/ tmp/ each time was a few dozen mkdir
- * calls per message. */
+/* Opens the target's Maildir beneath DATA, making it when missing: DATA
+ * itself may be a link (the administrator's choice), but no component of
+ * mail/DOMAIN/LOCAL/{tmp,new,cur} may be one (the store's readers refuse
+ * them too). A refused Maildir fails the delivery for now (4xx): the
+ * administrator must look. */
 static int open_target(const char *data_dir, struct batch_file *bf, const char **err)
 {
 	struct local_target *t = &bf->job->targets[bf->target];
 	if (maildir_user_root(data_dir, t->domain, t->local, bf->root, sizeof bf->root, err) < 0)
 		return -1;
-	if (maildir_open(bf->root, &bf->dir_fd, err) == 0)
-		return 0;
-	if (errno != ENOENT || maildir_create(bf->root, err) < 0)
+	int dfd = open(data_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0) {
+		*err = "cannot open the data directory";
 		return -1;
-	return maildir_open(bf->root, &bf->dir_fd, err);
+	}
+	int r = maildir_open_at(dfd, bf->root + strlen(data_dir) + 1, true, &bf->md, err);
+	int e = errno;
+	close(dfd);
+	errno = e;
+	return r;
 }
 
 /* Phase 1: link each spool file into every target's tmp/, before the
@@ -70,11 +77,16 @@ static void link_files(const char *data_dir, struct batch_file *files, size_t n)
 			continue;
 		int r = open_target(data_dir, bf, &err);
 		if (r == 0)
-			r = maildir_tmp_link(bf->dir_fd, job->spool_path, job->size, &bf->f, &err);
-		/* A Maildir whose tmp/ went missing is repaired once. */
-		if (r < 0 && errno == ENOENT && bf->dir_fd >= 0 &&
-		    maildir_create(bf->root, &err) == 0)
-			r = maildir_tmp_link(bf->dir_fd, job->spool_path, job->size, &bf->f, &err);
+			r = maildir_tmp_link(&bf->md, job->spool_path, job->size, &bf->f, &err);
+		/* A Maildir whose tmp/ went away since it was opened is opened
+		 * (and repaired) once more. */
+		if (r < 0 && errno == ENOENT && bf->md.fd >= 0) {
+			maildir_close(&bf->md);
+			r = open_target(data_dir, bf, &err);
+			if (r == 0)
+				r = maildir_tmp_link(&bf->md, job->spool_path, job->size,
+						     &bf->f, &err);
+		}
 		if (r < 0)
 			fail_job(job, err, bf->root);
 	}
@@ -173,7 +185,7 @@ static void sync_dirs(struct batch_file *files, size_t n)
 		bool seen = false;
 		for (size_t k = 0; k < i && !seen; k++)
 			seen = files[k].f.published && strcmp(files[k].root, files[i].root) == 0;
-		if (seen || maildir_sync_dir(files[i].dir_fd, "new", &err) == 0)
+		if (seen || maildir_sync_dir(&files[i].md, "new", &err) == 0)
 			continue;
 		for (size_t k = i; k < n; k++) {
 			if (strcmp(files[k].root, files[i].root) == 0)
@@ -202,7 +214,7 @@ static void run_batch(struct worker_job **wjobs, size_t njobs, void *ctx)
 			for (size_t t = 0; t < job->target_count; t++, n++) {
 				files[n].job = job;
 				files[n].target = t;
-				files[n].dir_fd = -1;
+				files[n].md = (struct maildir){ -1, -1, -1, -1 };
 				files[n].f.fd = -1;
 			}
 		}
@@ -212,10 +224,9 @@ static void run_batch(struct worker_job **wjobs, size_t njobs, void *ctx)
 		sync_dirs(files, n);
 		/* A failed job leaves nothing behind: no partial delivery. */
 		for (size_t i = 0; i < n; i++) {
-			if (files[i].job->error != NULL && files[i].dir_fd >= 0)
+			if (files[i].job->error != NULL && files[i].md.fd >= 0)
 				maildir_file_discard(&files[i].f);
-			if (files[i].dir_fd >= 0)
-				close(files[i].dir_fd);
+			maildir_close(&files[i].md);
 		}
 		free(files);
 	}

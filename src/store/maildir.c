@@ -41,42 +41,56 @@ int maildir_user_root(const char *data_dir, const char *domain, const char *loca
 	return 0;
 }
 
-int maildir_create(const char *root, const char **error_r)
+void maildir_close(struct maildir *md)
 {
-	static const char *const subs[] = { "cur", "new", "tmp" };
-	char path[MAILDIR_PATH_MAX];
-	for (size_t i = 0; i < 3; i++) {
-		if (snprintf(path, sizeof path, "%s/%s", root, subs[i]) >= (int)sizeof path) {
-			*error_r = "mailbox path too long";
-			return -1;
-		}
-		if (fs_mkdir_p(path, 0700, error_r) < 0)
-			return -1;
+	int *fds[] = { &md->fd, &md->tmp, &md->new, &md->cur };
+	for (size_t i = 0; i < 4; i++) {
+		if (*fds[i] >= 0)
+			close(*fds[i]);
+		*fds[i] = -1;
 	}
-	return 0;
 }
 
-int maildir_open(const char *dir, int *fd_r, const char **error_r)
+/* The Maildir and its subdirectories, none through a link; with mk, each
+ * made first where missing (mkdirat in its parent's fd). */
+static int open_dirs(int dirfd, const char *rel, bool mk, struct maildir *md)
 {
 	static const char *const subs[] = { "tmp", "new", "cur" };
-	*fd_r = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (*fd_r < 0) {
-		*error_r = "cannot open the Maildir";
-		return -1;
-	}
-	/* Files are reached as "tmp/NAME" and "new/NAME" from here: a link
-	 * planted in place of tmp/ new/ cur/ would take them elsewhere. */
-	for (size_t i = 0; i < 3; i++) {
-		struct stat st;
-		if (fstatat(*fd_r, subs[i], &st, AT_SYMLINK_NOFOLLOW) == 0 && !S_ISDIR(st.st_mode)) {
-			close(*fd_r);
-			*fd_r = -1;
-			*error_r = "a Maildir directory is a symbolic link";
-			errno = ELOOP;
+	int *sub_fds[] = { &md->tmp, &md->new, &md->cur };
+	md->fd = mk ? fs_mkdirs_beneath(dirfd, rel, 0700) :
+		     fs_open_beneath(dirfd, rel, O_RDONLY | O_DIRECTORY, 0);
+	for (size_t i = 0; i < 3 && md->fd >= 0; i++) {
+		if (mk && mkdirat(md->fd, subs[i], 0700) < 0 && errno != EEXIST)
 			return -1;
-		}
+		*sub_fds[i] = openat(md->fd, subs[i],
+				     O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (*sub_fds[i] < 0)
+			return -1;
 	}
-	return 0;
+	return md->fd >= 0 ? 0 : -1;
+}
+
+int maildir_open_at(int dirfd, const char *rel, bool create, struct maildir *md,
+		    const char **error_r)
+{
+	*md = (struct maildir){ -1, -1, -1, -1 };
+	/* Trying first costs nothing; making cur/ new/ tmp/ every time was a
+	 * few dozen mkdir calls per message. */
+	int r = open_dirs(dirfd, rel, false, md);
+	if (r < 0 && errno == ENOENT && create) {
+		maildir_close(md);
+		r = open_dirs(dirfd, rel, true, md);
+	}
+	if (r == 0)
+		return 0;
+	int e = errno;
+	maildir_close(md);
+	errno = e;
+	/* O_NOFOLLOW on a link gives ELOOP; O_DIRECTORY on a link (or a
+	 * file) in the path gives ENOTDIR. */
+	*error_r = e == ELOOP || e == ENOTDIR ? "a Maildir directory is a symbolic link" :
+		   "cannot open the Maildir";
+	return -1;
 }
 
 /* The host part, made once: '/' and ':' would end the name or start its
@@ -114,20 +128,15 @@ int maildir_unique_name(char *out, size_t outlen, uint64_t size)
 	return n > 0 && (size_t)n < outlen ? 0 : -1;
 }
 
-static void file_init(int dir_fd, struct maildir_file *f)
+static void file_init(const struct maildir *md, struct maildir_file *f)
 {
-	f->dir_fd = dir_fd;
+	f->md = md;
+	f->dest_fd = -1;
 	f->fd = -1;
 	f->name[0] = '\0';
 	f->dest[0] = '\0';
 	f->in_tmp = false;
 	f->published = false;
-}
-
-static int rel(char *out, size_t outlen, const char *sub, const char *name)
-{
-	int n = snprintf(out, outlen, "%s/%s", sub, name);
-	return n > 0 && (size_t)n < outlen ? 0 : -1;
 }
 
 static int new_name(struct maildir_file *f, uint64_t size, const char **error_r)
@@ -140,14 +149,13 @@ static int new_name(struct maildir_file *f, uint64_t size, const char **error_r)
 	return 0;
 }
 
-int maildir_tmp_create(int dir_fd, uint64_t size, struct maildir_file *f,
+int maildir_tmp_create(const struct maildir *md, uint64_t size, struct maildir_file *f,
 		       const char **error_r)
 {
-	char tmp[MAILDIR_NAME_MAX + 8];
-	file_init(dir_fd, f);
-	if (new_name(f, size, error_r) < 0 || rel(tmp, sizeof tmp, "tmp", f->name) < 0)
+	file_init(md, f);
+	if (new_name(f, size, error_r) < 0)
 		return -1;
-	f->fd = openat(dir_fd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	f->fd = openat(md->tmp, f->name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (f->fd < 0) {
 		*error_r = "cannot create file in tmp/";
 		return -1;
@@ -192,14 +200,13 @@ static int copy_into(struct maildir_file *f, const char *src_path, const char **
 	return r;
 }
 
-int maildir_tmp_link(int dir_fd, const char *src_path, uint64_t size,
+int maildir_tmp_link(const struct maildir *md, const char *src_path, uint64_t size,
 		     struct maildir_file *f, const char **error_r)
 {
-	char tmp[MAILDIR_NAME_MAX + 8];
-	file_init(dir_fd, f);
-	if (new_name(f, size, error_r) < 0 || rel(tmp, sizeof tmp, "tmp", f->name) < 0)
+	file_init(md, f);
+	if (new_name(f, size, error_r) < 0)
 		return -1;
-	if (linkat(AT_FDCWD, src_path, dir_fd, tmp, 0) == 0) {
+	if (linkat(AT_FDCWD, src_path, md->tmp, f->name, 0) == 0) {
 		f->in_tmp = true;
 		return 0;
 	}
@@ -207,7 +214,7 @@ int maildir_tmp_link(int dir_fd, const char *src_path, uint64_t size,
 		*error_r = "cannot link into tmp/";
 		return -1;
 	}
-	if (maildir_tmp_create(dir_fd, size, f, error_r) < 0)
+	if (maildir_tmp_create(md, size, f, error_r) < 0)
 		return -1;
 	if (copy_into(f, src_path, error_r) < 0) {
 		int e = errno;
@@ -242,20 +249,33 @@ int maildir_file_sync(struct maildir_file *f, const char **error_r)
 	return r;
 }
 
+/* The fd of sub ("new" or "cur"), or -1. */
+static int sub_fd(const struct maildir *md, const char *sub, size_t len)
+{
+	if (len == 3 && strncmp(sub, "new", 3) == 0)
+		return md->new;
+	if (len == 3 && strncmp(sub, "cur", 3) == 0)
+		return md->cur;
+	return -1;
+}
+
 int maildir_file_publish(struct maildir_file *f, const char *dest, const char **error_r)
 {
-	char tmp[MAILDIR_NAME_MAX + 8];
-	if (rel(tmp, sizeof tmp, "tmp", f->name) < 0)
+	const char *slash = dest != NULL ? strchr(dest, '/') : NULL;
+	const char *name = slash != NULL ? slash + 1 : f->name;
+	f->dest_fd = dest == NULL ? f->md->new :
+		     slash != NULL ? sub_fd(f->md, dest, (size_t)(slash - dest)) : -1;
+	if (f->dest_fd < 0 || strchr(name, '/') != NULL || name[0] == '\0') {
+		*error_r = "bad destination in the Maildir";
+		errno = EINVAL;
 		return -1;
-	if (dest == NULL) {
-		if (rel(f->dest, sizeof f->dest, "new", f->name) < 0)
-			return -1;
-	} else if (snprintf(f->dest, sizeof f->dest, "%s", dest) >= (int)sizeof f->dest) {
+	}
+	if (snprintf(f->dest, sizeof f->dest, "%s", name) >= (int)sizeof f->dest) {
 		*error_r = "file name too long";
 		errno = ENAMETOOLONG;
 		return -1;
 	}
-	if (renameat(f->dir_fd, tmp, f->dir_fd, f->dest) < 0) {
+	if (renameat(f->md->tmp, f->name, f->dest_fd, f->dest) < 0) {
 		*error_r = "rename out of tmp/ failed";
 		return -1;
 	}
@@ -266,32 +286,29 @@ int maildir_file_publish(struct maildir_file *f, const char *dest, const char **
 
 void maildir_file_discard(struct maildir_file *f)
 {
-	char tmp[MAILDIR_NAME_MAX + 8];
 	if (f->fd >= 0) {
 		close(f->fd);
 		f->fd = -1;
 	}
-	if (f->in_tmp && rel(tmp, sizeof tmp, "tmp", f->name) == 0)
-		unlinkat(f->dir_fd, tmp, 0);
+	if (f->in_tmp)
+		unlinkat(f->md->tmp, f->name, 0);
 	if (f->published)
-		unlinkat(f->dir_fd, f->dest, 0);
+		unlinkat(f->dest_fd, f->dest, 0);
 	f->in_tmp = false;
 	f->published = false;
 }
 
-int maildir_sync_dir(int dir_fd, const char *sub, const char **error_r)
+int maildir_sync_dir(const struct maildir *md, const char *sub, const char **error_r)
 {
-	int fd = openat(dir_fd, sub, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	int fd = sub_fd(md, sub, strlen(sub));
 	if (fd < 0) {
-		*error_r = "cannot open directory for fsync";
+		*error_r = "bad Maildir directory";
+		errno = EINVAL;
 		return -1;
 	}
-	int r = fsync(fd);
-	int e = errno;
-	close(fd);
-	if (r < 0) {
-		errno = e;
+	if (fsync(fd) < 0) {
 		*error_r = "directory fsync failed";
+		return -1;
 	}
-	return r;
+	return 0;
 }

@@ -6,9 +6,14 @@
  * durable, then renamed into new/ or cur/, and that directory is fsync'd. The steps are separate so that a caller
  * can do each step for many messages before the next (group commit).
  *
- * Every file is made relative to the Maildir's directory descriptor
- * (openat and friends), 0600, with O_NOFOLLOW | O_CLOEXEC; directories
- * are 0700. All calls block: run them on a worker thread. */
+ * The Maildir and its tmp/ new/ cur/ are opened once, each without
+ * following a symbolic link (the Maildir beneath a directory fd: no
+ * component may be a link), and the writer keeps a descriptor of each:
+ * every create, link, rename, unlink and fsync is made relative to those
+ * descriptors with a bare file name, so no later lookup passes through a
+ * directory that could have been swapped for a link meanwhile. Files are
+ * 0600, O_NOFOLLOW | O_CLOEXEC; directories 0700. All calls block: run
+ * them on a worker thread. */
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -23,11 +28,20 @@
  * octets. 0 or -1. */
 int maildir_user_root(const char *data_dir, const char *domain, const char *local,
 		      char *out, size_t outlen, const char **error_r);
-/* Creates root/{cur,new,tmp} as needed (mode 0700). */
-int maildir_create(const char *root, const char **error_r);
-/* Opens a Maildir (a user's root or a folder's directory) for the calls
- * below; its last component is never a symlink. 0, or -1 with errno. */
-int maildir_open(const char *dir, int *fd_r, const char **error_r);
+/* An open Maildir: its directory and its three subdirectories. */
+struct maildir {
+	int fd, tmp, new, cur;       /* -1 when not open */
+};
+
+/* Opens the Maildir rel beneath dirfd (a user's root beneath DATA, a
+ * folder beneath the root; "" is dirfd itself) and its tmp/ new/ cur/,
+ * none of them through a symbolic link (ELOOP/ENOTDIR: one was met).
+ * With create, what is missing is made first (mkdirat relative to the
+ * fds, mode 0700). 0, or -1 with errno and md closed. */
+int maildir_open_at(int dirfd, const char *rel, bool create, struct maildir *md,
+		    const char **error_r);
+/* Closes what md holds (idempotent). */
+void maildir_close(struct maildir *md);
 
 /* A new file's unique base name, as in qmail's and Dovecot's Maildir:
  * SECONDS.MmicrosPpidQcounter.HOST,S=SIZE. Every number after the seconds
@@ -38,16 +52,17 @@ int maildir_open(const char *dir, int *fd_r, const char **error_r);
 int maildir_unique_name(char *out, size_t outlen, uint64_t size);
 
 struct maildir_file {
-	int dir_fd;                       /* the Maildir; not owned */
+	const struct maildir *md;         /* not owned */
 	int fd;                           /* open while written; -1 after */
 	char name[MAILDIR_NAME_MAX];      /* the unique base name */
-	char dest[MAILDIR_NAME_MAX + 48]; /* "new/NAME" or "cur/NAME:2,FL" */
+	char dest[MAILDIR_NAME_MAX + 48]; /* "NAME" or "NAME:2,FL" */
+	int dest_fd;                      /* new/ or cur/ of md */
 	bool in_tmp;                      /* tmp/NAME exists */
 	bool published;                   /* dest exists */
 };
 
 /* Creates tmp/NAME for size octets, open for writing in f->fd. */
-int maildir_tmp_create(int dir_fd, uint64_t size, struct maildir_file *f,
+int maildir_tmp_create(const struct maildir *md, uint64_t size, struct maildir_file *f,
 		       const char **error_r);
 /* Writes iov to the file made by maildir_tmp_create(). */
 int maildir_file_write(struct maildir_file *f, const struct iovec *iov, int iovcnt,
@@ -57,19 +72,20 @@ int maildir_file_write(struct maildir_file *f, const struct iovec *iov, int iovc
  * the file serves every Maildir it is linked into. Across file systems the
  * file is copied in bounded chunks instead, and f->fd is left open for its
  * fsync. */
-int maildir_tmp_link(int dir_fd, const char *src_path, uint64_t size,
+int maildir_tmp_link(const struct maildir *md, const char *src_path, uint64_t size,
 		     struct maildir_file *f, const char **error_r);
 /* Starts write-back without waiting, so the later fsyncs of a batch find
  * their data already on its way. */
 void maildir_file_start_writeback(struct maildir_file *f);
 /* fsyncs the file's data and inode and closes it (no-op when closed). */
 int maildir_file_sync(struct maildir_file *f, const char **error_r);
-/* Renames tmp/NAME to dest ("new/NAME" when dest is NULL): not yet
- * durable, fsync the directory afterwards. */
+/* Renames tmp/NAME to dest ("new/NAME" when dest is NULL, else
+ * "new/..." or "cur/..." with no further '/'): not yet durable, fsync the
+ * directory afterwards. */
 int maildir_file_publish(struct maildir_file *f, const char *dest, const char **error_r);
 /* Removes whatever of the file exists (tmp or dest) and closes it. */
 void maildir_file_discard(struct maildir_file *f);
 /* fsyncs the Maildir's subdirectory sub ("new", "cur"). */
-int maildir_sync_dir(int dir_fd, const char *sub, const char **error_r);
+int maildir_sync_dir(const struct maildir *md, const char *sub, const char **error_r);
 
 #endif

@@ -19,7 +19,6 @@
 /* A new message file of a folder: the Maildir writer's file (tmp/NAME,
  * then cur/NAME:2,FLAGS) and the folder's directory it is made in. */
 struct newfile {
-	int dir_fd;
 	struct maildir_file f;
 	char fname[STORE_PATH_MAX];   /* cur/BASE:2,FLAGS, as the index names it */
 };
@@ -35,10 +34,11 @@ static int newfile_fname(struct newfile *nf, unsigned flags, const char **error_
 	return 0;
 }
 
-static int write_tmp(const struct iovec *iov, int iovcnt, uint64_t size, unsigned flags,
-		     time_t idate, struct newfile *nf, const char **error_r)
+static int write_tmp(const struct maildir *md, const struct iovec *iov, int iovcnt,
+		     uint64_t size, unsigned flags, time_t idate, struct newfile *nf,
+		     const char **error_r)
 {
-	if (maildir_tmp_create(nf->dir_fd, size, &nf->f, error_r) < 0)
+	if (maildir_tmp_create(md, size, &nf->f, error_r) < 0)
 		return -1;
 	/* The internal date is the file's mtime (as in Dovecot's Maildir). */
 	struct timespec ts[2] = { { idate, 0 }, { idate, 0 } };
@@ -104,7 +104,7 @@ static int publish(struct mfolder *mf, struct newfile *nf, unsigned flags,
 	if (store_folder_row(mf->ms, mf->name, true, &mf->row, error_r) < 0)
 		goto fail_rollback;
 	if (maildir_file_publish(&nf->f, nf->fname, error_r) < 0 ||
-	    maildir_sync_dir(nf->dir_fd, "cur", error_r) < 0 ||
+	    maildir_sync_dir(nf->f.md, "cur", error_r) < 0 ||
 	    store_uids_reserve(mf, 1, error_r) < 0)
 		goto fail_rollback;
 	uint32_t uid = mf->row.uidnext++;
@@ -152,12 +152,13 @@ int store_v_append(struct mail_store *s, const char *name, const struct iovec *i
 	}
 	store_parse_data(data, size, &f);
 	free(data);
-	int r = maildir_open(mf.dir, &nf.dir_fd, error_r);
+	struct maildir md;
+	int r = maildir_open_at(ms->root_fd, mf.rel, false, &md, error_r);
 	if (r == 0) {
-		r = write_tmp(iov, iovcnt, size, flags, internal_date, &nf, error_r);
+		r = write_tmp(&md, iov, iovcnt, size, flags, internal_date, &nf, error_r);
 		if (r == 0)
 			r = publish(&mf, &nf, flags, keywords, &f, internal_date, uid_r, error_r);
-		close(nf.dir_fd);
+		maildir_close(&md);
 	}
 	store_facts_free(&f);
 	*uidvalidity_r = mf.row.uidvalidity;
@@ -174,7 +175,7 @@ struct copied {
 /* Hard-links each source file into dest's tmp/ (no lock held; a copy,
  * fsync'd, across file systems). Messages gone meanwhile are skipped, as
  * RFC 9051 allows for expunged ones. */
-static int link_all(struct mfolder *src, int dst_fd, const struct msg_row *rows,
+static int link_all(struct mfolder *src, const struct maildir *dst_md, const struct msg_row *rows,
 		    size_t count, struct copied *c, size_t *n_r, const char **error_r)
 {
 	size_t n = 0;
@@ -184,8 +185,7 @@ static int link_all(struct mfolder *src, int dst_fd, const struct msg_row *rows,
 		snprintf(x->src_path, sizeof x->src_path, "%s/%s", src->dir, rows[i].fname);
 		if (stat(x->src_path, &st) < 0)
 			continue;
-		x->nf.dir_fd = dst_fd;
-		if (maildir_tmp_link(dst_fd, x->src_path, (uint64_t)st.st_size, &x->nf.f,
+		if (maildir_tmp_link(dst_md, x->src_path, (uint64_t)st.st_size, &x->nf.f,
 				     error_r) < 0) {
 			if (errno == ENOENT)
 				continue;
@@ -260,7 +260,7 @@ static int copy_locked(struct mfolder *src, struct mfolder *dst, struct copied *
 		if (maildir_file_publish(&c[i].nf.f, c[i].nf.fname, error_r) < 0)
 			return -1;
 	}
-	if (n > 0 && maildir_sync_dir(c[0].nf.dir_fd, "cur", error_r) < 0)
+	if (n > 0 && maildir_sync_dir(c[0].nf.f.md, "cur", error_r) < 0)
 		return -1;
 	if (store_uids_reserve(dst, n, error_r) < 0)
 		return -1;
@@ -320,10 +320,10 @@ int store_v_copy(struct mail_folder *f, const struct mail_range *uids, size_t n,
 		*error_r = "out of memory";
 		goto fail;
 	}
-	int dst_fd = -1;
-	int rc = maildir_open(dst.dir, &dst_fd, error_r);
+	struct maildir dst_md;
+	int rc = maildir_open_at(dst.ms->root_fd, dst.rel, false, &dst_md, error_r);
 	if (rc == 0)
-		rc = link_all(src, dst_fd, rows, count, c, &linked, error_r);
+		rc = link_all(src, &dst_md, rows, count, c, &linked, error_r);
 	if (rc == 0 && (rc = store_begin(src->ms, error_r)) == 0) {
 		rc = copy_locked(src, &dst, c, linked, move, r, error_r);
 		if (rc == 0)
@@ -337,8 +337,7 @@ int store_v_copy(struct mail_folder *f, const struct mail_range *uids, size_t n,
 		else if (move)
 			unlink(c[i].src_path);
 	}
-	if (dst_fd >= 0)
-		close(dst_fd);
+	maildir_close(&dst_md);
 	free(c);
 	store_rows_free(&rows, count);
 	if (rc < 0)

@@ -10,6 +10,7 @@ Also the modes of what the store creates: files 0600, directories 0700."""
 import imaplib
 import os
 import poplib
+import shutil
 import smtplib
 import stat
 import unittest
@@ -48,7 +49,9 @@ class TestStoreSymlinks(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         cls.srv = pbtest.Server(users=["v@a.test", "w@a.test", "x@a.test", "m@a.test",
-                                       "y@b.test", "n@a.test", "t@a.test"],
+                                       "y@b.test", "n@a.test", "t@a.test", "z@d.test",
+                                       "q@e.test", "r@a.test"],
+                                domains=pbtest.DOMAINS + ("d.test", "e.test"),
                                 services=["imaps", "pop3s"])
         cls.srv.__enter__()
         # Outside the store: a file that must never be served, and a whole
@@ -198,6 +201,55 @@ class TestStoreSymlinks(unittest.TestCase):
                 self.assertEqual(cm.exception.smtp_code // 100, 4, sub)
             self.assertEqual(os.listdir(target), [], sub)
         self.assertIn("a Maildir directory is a symbolic link", self.srv.log_text())
+
+    def refused_delivery(self, user):
+        """Sends to user, expecting a temporary refusal (RFC 5321 section
+        4.2.1: 4yz, the administrator must fix the Maildir)."""
+        with smtplib.SMTP("127.0.0.1", self.srv.port, timeout=10) as s:
+            with self.assertRaises(smtplib.SMTPResponseException) as cm:
+                s.sendmail("x@c.test", [user], b"Subject: in\r\n\r\n" + SECRET + b"\r\n")
+        self.assertEqual(cm.exception.smtp_code, 451, user)
+        self.assertTrue(cm.exception.smtp_error.startswith(b"4."), cm.exception.smtp_error)
+
+    def link_domain_away(self, user, name):
+        """Moves user's domain directory outside the store and links it
+        back in its place; returns where it went."""
+        moved = os.path.join(self.outside, name)
+        domain_dir = os.path.dirname(self.srv.maildir(user))
+        os.rename(domain_dir, moved)
+        os.symlink(moved, domain_dir)
+        return moved
+
+    def test_delivery_into_linked_domain_directory_is_refused(self):
+        """Local delivery reaches DATA/mail/DOMAIN/LOCAL with no link in
+        any component: a linked domain directory gets 451 4.3.0 and
+        nothing is written where the link points."""
+        moved = self.link_domain_away("z@d.test", "d.test")
+        before = tree(moved)
+        self.refused_delivery("z@d.test")
+        self.assertEqual(tree(moved), before)
+        self.assertIn("a Maildir directory is a symbolic link", self.srv.log_text())
+
+    def test_delivery_never_creates_a_maildir_through_a_link(self):
+        """A missing Maildir is made with mkdirat beneath DATA: under a
+        linked domain directory nothing is created where it points."""
+        moved = self.link_domain_away("q@e.test", "e.test")
+        shutil.rmtree(os.path.join(moved, "q"))
+        before = tree(moved)
+        self.refused_delivery("q@e.test")
+        self.assertEqual(tree(moved), before)
+        self.assertFalse(os.path.exists(os.path.join(moved, "q")))
+
+    def test_delivery_into_linked_maildir_root_is_refused(self):
+        """A user's Maildir root that is a link: refused, nothing written
+        at its target."""
+        md = self.srv.maildir("r@a.test")
+        target = os.path.join(self.outside, "root-r")
+        os.rename(md, target)
+        os.symlink(target, md)
+        before = tree(target)
+        self.refused_delivery("r@a.test")
+        self.assertEqual(tree(target), before)
 
     def test_modes_of_created_files(self):
         """Delivery, APPEND, SELECT and CREATE leave 0600 files and 0700

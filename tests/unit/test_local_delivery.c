@@ -5,6 +5,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <dirent.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -182,12 +183,96 @@ static void test_user_root_refuses_escapes(void **st)
 	assert_string_equal(out, "/d/mail/a.test/x.y");
 }
 
+/* Files in the test Maildir x.test/NAME's SUB (e.g. "tmp.old"). */
+static int count_in(const char *name, const char *sub)
+{
+	return list("x.test", name, sub, NULL, 0);
+}
+
+/* Replaces the Maildir x.test/race's SUB by a link to x.test/outside,
+ * keeping the real directory as SUB.old. */
+static void swap_for_link(const char *sub)
+{
+	char from[600], to[600], out[600];
+	snprintf(from, sizeof from, "%s/mail/x.test/race/%s", dir, sub);
+	snprintf(to, sizeof to, "%s/mail/x.test/race/%s.old", dir, sub);
+	snprintf(out, sizeof out, "%s/mail/x.test/outside", dir);
+	assert_int_equal(rename(from, to), 0);
+	assert_int_equal(symlink(out, from), 0);
+}
+
+/* The writer holds its own descriptors of tmp/ new/ cur/: tmp/, new/ and
+ * cur/ swapped for links after maildir_open_at() and before each step
+ * change nothing; the message lands in the directories that were opened
+ * and nothing appears where the links point. */
+static void test_writer_survives_swapped_dirs(void **st)
+{
+	(void)st;
+	const char *err;
+	int dfd = open(dir, O_RDONLY | O_DIRECTORY);
+	assert_true(dfd >= 0);
+	struct maildir md;
+	assert_int_equal(maildir_open_at(dfd, "mail/x.test/race", true, &md, &err), 0);
+	assert_int_equal(mkdirat(dfd, "mail/x.test/outside", 0700), 0);
+	swap_for_link("tmp");
+	struct maildir_file f, g;
+	struct iovec iov = { "Subject: x\r\n\r\nx\r\n", 17 };
+	assert_int_equal(maildir_tmp_create(&md, 17, &f, &err), 0);
+	assert_int_equal(maildir_file_write(&f, &iov, 1, &err), 0);
+	assert_int_equal(maildir_file_sync(&f, &err), 0);
+	assert_int_equal(count_in("race", "tmp.old"), 1);
+	swap_for_link("new");
+	assert_int_equal(maildir_file_publish(&f, NULL, &err), 0);
+	assert_int_equal(maildir_sync_dir(&md, "new", &err), 0);
+	assert_int_equal(count_in("race", "new.old"), 1);
+	/* cur/ as APPEND and COPY use it. */
+	assert_int_equal(maildir_tmp_create(&md, 17, &g, &err), 0);
+	assert_int_equal(maildir_file_write(&g, &iov, 1, &err), 0);
+	assert_int_equal(maildir_file_sync(&g, &err), 0);
+	swap_for_link("cur");
+	char dest[MAILDIR_NAME_MAX + 16];
+	snprintf(dest, sizeof dest, "cur/%s:2,S", g.name);
+	assert_int_equal(maildir_file_publish(&g, dest, &err), 0);
+	assert_int_equal(count_in("race", "cur.old"), 1);
+	maildir_file_discard(&g);
+	assert_int_equal(count_in("race", "cur.old"), 0);
+	assert_int_equal(count_in("outside", ""), 0);
+	maildir_close(&md);
+	/* Opened again now, the links are refused. */
+	assert_int_equal(maildir_open_at(dfd, "mail/x.test/race", true, &md, &err), -1);
+	assert_string_equal(err, "a Maildir directory is a symbolic link");
+	assert_int_equal(md.fd, -1);
+	close(dfd);
+}
+
+/* publish() takes new/ or cur/ and one name, nothing else. */
+static void test_publish_refuses_other_places(void **st)
+{
+	(void)st;
+	const char *err;
+	int dfd = open(dir, O_RDONLY | O_DIRECTORY);
+	struct maildir md;
+	assert_int_equal(maildir_open_at(dfd, "mail/x.test/pub", true, &md, &err), 0);
+	struct maildir_file f;
+	assert_int_equal(maildir_tmp_create(&md, 0, &f, &err), 0);
+	const char *bad[] = { "tmp/x", "x", "cur/a/b", "../new/x", "cur/" };
+	for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
+		assert_int_equal(maildir_file_publish(&f, bad[i], &err), -1);
+	assert_true(f.in_tmp);
+	maildir_file_discard(&f);
+	assert_int_equal(count_in("pub", "tmp"), 0);
+	maildir_close(&md);
+	close(dfd);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_batch_several_targets),
 		cmocka_unit_test(test_unsafe_target_fails_whole_job),
 		cmocka_unit_test(test_user_root_refuses_escapes),
+		cmocka_unit_test(test_writer_survives_swapped_dirs),
+		cmocka_unit_test(test_publish_refuses_other_places),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
