@@ -86,61 +86,137 @@ static const enum mail_flag_op ops[] = {
 	[IMAP_STORE_REMOVE] = MAIL_FLAGS_REMOVE,
 };
 
-/* UNCHANGEDSINCE 0 can never hold (every modseq is at least 1): all
- * fail without touching anything (RFC 7162 3.1.3). */
-static int store_all_fail(const struct mail_range *uids, size_t n, struct mail_range **failed_r,
-			  size_t *nfailed_r)
+/* A STORE's state between slices: the UIDs asked for, the cursor (the
+ * lowest UID not done yet) and the UNCHANGEDSINCE failures so far. */
+struct store_ctx {
+	struct imap_store *st;
+	struct mail_range *uids, *clip;
+	size_t n;
+	uint32_t next_uid;
+	unsigned flags;
+	struct buf kw;
+	struct mail_range *failed;
+	size_t nfailed;
+};
+
+static void store_ctx_free(void *p)
 {
-	*failed_r = malloc((n > 0 ? n : 1) * sizeof **failed_r);
-	if (*failed_r == NULL)
+	struct store_ctx *c = p;
+	imap_store_free(&c->st);
+	free(c->uids);
+	free(c->clip);
+	free(c->failed);
+	buf_free(&c->kw);
+	free(c);
+}
+
+/* The next slice: the ranges of uids from the cursor to the UID of the
+ * slice_messages-th message of the view found there (*n_r 0: none
+ * left). *more_r: messages remain beyond it. */
+static int next_slice(struct imap_session *s, struct store_ctx *c, size_t *n_r,
+		      bool *more_r, const char **error_r)
+{
+	size_t k = 0;
+	for (size_t i = 0; i < c->n; i++) {
+		if (c->uids[i].hi < c->next_uid)
+			continue;
+		c->clip[k] = c->uids[i];
+		if (c->clip[k].lo < c->next_uid)
+			c->clip[k].lo = c->next_uid;
+		k++;
+	}
+	*n_r = 0;
+	*more_r = false;
+	if (k == 0)
+		return 0;
+	struct mail_iter *it;
+	const struct mail_msg *m;
+	size_t seen = 0;
+	uint32_t last = 0;
+	int r;
+	if (mail_folder_iter_init(s->folder, c->clip, k, 0, &it, error_r) < 0)
 		return -1;
-	if (n > 0)
-		memcpy(*failed_r, uids, n * sizeof **failed_r);
-	*nfailed_r = n;
+	while ((r = mail_folder_iter_next(it, &m, error_r)) == 1) {
+		if (seen == s->set.slice_messages) {
+			*more_r = true;
+			break;
+		}
+		last = m->uid;
+		seen++;
+	}
+	mail_folder_iter_deinit(&it);
+	if (r < 0)
+		return -1;
+	if (seen == 0)
+		return 0;
+	while (k > 0 && c->clip[k - 1].lo > last)
+		k--;
+	c->clip[k - 1].hi = last;
+	c->next_uid = last + 1;
+	*n_r = k;
 	return 0;
 }
 
-static int do_store(struct imap_session *s, const struct imap_store *st,
-		    const struct mail_range *uids, size_t n)
+/* Appends a slice's UNCHANGEDSINCE failures (ascending, above those
+ * before). */
+static int add_failed(struct store_ctx *c, struct mail_range *f, size_t n)
 {
+	if (n == 0)
+		return 0;
+	struct mail_range *a = realloc(c->failed, (c->nfailed + n) * sizeof *a);
+	if (a == NULL)
+		return -1;
+	memcpy(a + c->nfailed, f, n * sizeof *a);
+	c->failed = a;
+	c->nfailed = mail_ranges_normalize(a, c->nfailed + n);
+	return 0;
+}
+
+/* One slice: flags set and reported for up to slice_messages messages.
+ * 1 at the end, 0 for another slice, -1 when a tagged NO went. */
+static int store_slice(struct imap_session *s, struct store_ctx *c)
+{
+	const struct imap_store *st = c->st;
 	struct mail_range *failed = NULL;
-	size_t nfailed = 0;
+	size_t nfailed = 0, k = 0;
 	uint64_t before = 0;
+	bool more = false;
 	const char *err = NULL;
-	struct buf kw;
-	buf_init(&kw, MAIL_KEYWORDS_MAX - 1);
-	if (join_keywords(st->flags, &kw) < 0) {
-		buf_free(&kw);
-		imap_tagged(s, "NO [LIMIT] Too many keywords");
-		return 1;
+	errno = 0;
+	int r = next_slice(s, c, &k, &more, &err);
+	if (r == 0 && k > 0)
+		r = max_modseq(s, c->clip, k, &before, &err);
+	if (r == 0 && k > 0)
+		r = mail_folder_store_flags(s->folder, c->clip, k, ops[st->mode], c->flags,
+					    c->kw.data, st->unchangedsince_modseq, &failed,
+					    &nfailed, &err);
+	if (r == 0 && add_failed(c, failed, nfailed) < 0) {
+		err = "out of memory";
+		r = -1;
 	}
-	unsigned flags = imap_msg_flags_to_store(st->flags->system);
-	int r = max_modseq(s, uids, n, &before, &err);
-	if (r == 0 && st->unchangedsince && st->unchangedsince_modseq == 0)
-		r = store_all_fail(uids, n, &failed, &nfailed);
-	else if (r == 0)
-		r = mail_folder_store_flags(s->folder, uids, n, ops[st->mode], flags, kw.data,
-					    st->unchangedsince_modseq, &failed, &nfailed, &err);
-	buf_free(&kw);
-	if (r == 0)
-		r = report(s, st, uids, n, failed, nfailed, before, &err);
+	if (r == 0 && k > 0)
+		r = report(s, st, c->clip, k, failed, nfailed, before, &err);
+	free(failed);
 	if (r < 0) {
-		free(failed);
 		imap_store_error(s, s->uid ? "UID STORE" : "STORE", err);
-		return 1;
+		return -1;
 	}
-	if (nfailed > 0) {
+	return more ? 0 : 1;
+}
+
+static void store_done(struct imap_session *s, const struct store_ctx *c)
+{
+	if (c->nfailed > 0) {
 		buf_printf(&s->out, "%s OK [MODIFIED ", s->tag);
-		imap_msg_write_set(s, &s->out, failed, nfailed, s->uid);
+		imap_msg_write_set(s, &s->out, c->failed, c->nfailed, s->uid);
 		buf_append_str(&s->out, "] Conditional STORE failed\r\n");
 	} else {
 		imap_tagged(s, "OK %s completed", s->uid ? "UID STORE" : "STORE");
 	}
-	free(failed);
-	return 1;
 }
 
-int imap_cmd_store(struct imap_session *s)
+/* Parses and checks; on 0, s->cmd_ctx holds the state and slices run. */
+static int store_start(struct imap_session *s)
 {
 	struct imap_store *st = NULL;
 	struct mail_range *uids = NULL;
@@ -148,23 +224,66 @@ int imap_cmd_store(struct imap_session *s)
 	const char *err = NULL;
 	if (imap_parse_store(s->args, &st, &err) < 0) {
 		imap_bad(s, err);
-		return 1;
+		return -1;
 	}
 	if (imap_msg_uid_ranges(s, st->seqset, s->uid, &uids, &n) < 0) {
 		imap_store_free(&st);
-		return 1;
+		return -1;
 	}
+	struct store_ctx *c = NULL;
 	if (s->readonly) {
 		imap_tagged(s, "NO [READ-ONLY] The mailbox is read-only");
 	} else if (n == 0) {
 		imap_tagged(s, "OK %s completed", s->uid ? "UID STORE" : "STORE");
+	} else if ((c = calloc(1, sizeof *c)) == NULL ||
+		   (c->clip = malloc(n * sizeof *c->clip)) == NULL) {
+		imap_tagged(s, "NO [SERVERBUG] Out of memory");
 	} else {
+		buf_init(&c->kw, MAIL_KEYWORDS_MAX - 1);
+		c->st = st;
+		c->uids = uids;
+		c->n = n;
+		c->next_uid = 1;
+		c->flags = imap_msg_flags_to_store(st->flags->system);
+		s->cmd_ctx = c;
+		s->cmd_ctx_free = store_ctx_free;
 		if (st->unchangedsince)
 			imap_msg_condstore_on(s);
-		errno = 0;
-		do_store(s, st, uids, n);
+		if (join_keywords(st->flags, &c->kw) < 0) {
+			imap_tagged(s, "NO [LIMIT] Too many keywords");
+			return -1;
+		}
+		return 0;
 	}
+	free(c);
 	free(uids);
 	imap_store_free(&st);
+	return -1;
+}
+
+/* Runs in slices of slice_messages messages, each its own worker job,
+ * so that a STORE 1:* on a big folder holds a worker for one slice at a
+ * time (issue 7). A failure in a later slice leaves the earlier slices'
+ * flags set (and reported): STORE is not atomic (RFC 9051 6.4.6). */
+int imap_cmd_store(struct imap_session *s)
+{
+	if (s->cmd_ctx == NULL && store_start(s) < 0)
+		return 1;
+	struct store_ctx *c = s->cmd_ctx;
+	if (c->st->unchangedsince && c->st->unchangedsince_modseq == 0) {
+		/* UNCHANGEDSINCE 0 can never hold (every modseq is at least 1):
+		 * all fail without touching anything (RFC 7162 3.1.3). */
+		if (add_failed(c, c->uids, c->n) < 0) {
+			imap_tagged(s, "NO [SERVERBUG] Out of memory");
+			return 1;
+		}
+		store_done(s, c);
+		return 1;
+	}
+	int r = store_slice(s, c);
+	if (r == 0)
+		return 0;   /* the next slice, after others had their turn */
+	if (r > 0)
+		store_done(s, c);
 	return 1;
 }

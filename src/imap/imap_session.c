@@ -93,6 +93,8 @@ struct imap_session *imap_session_new(const struct imap_session_settings *set,
 	s->set = *set;
 	if (s->set.search_cost_max == 0)
 		s->set.search_cost_max = IMAP_SEARCH_COST_DEFAULT;
+	if (s->set.slice_messages == 0)
+		s->set.slice_messages = IMAP_SLICE_MESSAGES_DEFAULT;
 	snprintf(s->id, sizeof s->id, "%s", session_id);
 	s->tls = tls_active;
 	struct imap_reader_settings rs;

@@ -39,7 +39,15 @@ struct imap_session_settings {
 	/* SEARCH, SORT, THREAD: keys x messages beyond which a search is
 	 * refused (imap_search.h); 0 means IMAP_SEARCH_COST_DEFAULT. */
 	uint64_t search_cost_max;
+	/* STORE: messages per slice (worker job); 0 means
+	 * IMAP_SLICE_MESSAGES_DEFAULT. */
+	size_t slice_messages;
 };
+
+/* A slice of 1,000 messages renames 1,000 files: a few tens of
+ * milliseconds, so a session waits at most that long behind another's
+ * STORE 1:* before its own command gets a worker. */
+#define IMAP_SLICE_MESSAGES_DEFAULT 1000
 
 /* Seconds of one core on HEADER keys (10^6 of them took 2.7 s under
  * ASan on a loaded machine): room for a client's filters (tens of keys)

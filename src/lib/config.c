@@ -99,6 +99,7 @@ void config_defaults(struct config *cfg)
 	cfg->timeout_login = 60;
 	cfg->timeout_tls = 30;
 	cfg->min_data_rate = 500;
+	cfg->imap_slice = 1000;
 }
 
 void config_report(struct config_parse_state *st, enum config_severity sev,
@@ -447,6 +448,7 @@ static const struct key_def keys[KEY_COUNT] = {
 	[KEY_TIMEOUT_TLS] = { "limits", "timeout_tls", parse_duration, F(timeout_tls), 0, false },
 	[KEY_MIN_DATA_RATE] = { "limits", "min_data_rate", parse_count,
 				F(min_data_rate), 0, false },
+	[KEY_IMAP_SLICE] = { "limits", "imap_slice", parse_count, F(imap_slice), 0, false },
 };
 
 static const char *key_name(const struct key_def *k)

@@ -98,6 +98,7 @@ struct config {
 	unsigned timeout_login;        /* seconds from connect to IMAP/POP3 login */
 	unsigned timeout_tls;          /* seconds for a whole TLS handshake */
 	unsigned min_data_rate;        /* bytes/s a DATA, BDAT or literal must keep */
+	size_t imap_slice;             /* messages per STORE slice (worker job) */
 };
 
 enum config_severity { CONFIG_ERROR, CONFIG_WARNING };

@@ -325,6 +325,7 @@ static void *imap_open(struct conn *c, void *service_ctx)
 		.plaintext_auth = cfg->plaintext_auth_loopback && conn_peer_is_loopback(c),
 		.max_append = cfg->message_size,
 		.max_errors = 20,
+		.slice_messages = cfg->imap_slice,
 	};
 	serve_auth_init(&g->auth, &g->base, "imap", auth_answer);
 	g->timer = evtimer_new(srv->base, timer_fired, g);

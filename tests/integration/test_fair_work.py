@@ -1,4 +1,5 @@
-"""Fair work (issue 7, "Starvation"): heavy SEARCHes run in slices and
+"""Fair work (issue 7, "Starvation"): heavy SEARCHes and STOREs run in
+slices and
 give the workers up between them, a SEARCH past the cost cap is refused
 with NO [LIMIT] (RFC 5530 3), and password checks have threads of their
 own, so a login flood does not hold up mail access. What is asserted is
@@ -72,6 +73,15 @@ class Imap:
         r, _, _ = select.select([self.sock], [], [], 0)
         return bool(r)
 
+    def has_tagged(self, tag):
+        """Whether tag's reply has arrived (reads what has come, keeps it)."""
+        while select.select([self.sock], [], [], 0)[0]:
+            chunk = self.sock.recv(1 << 16)
+            if not chunk:
+                break
+            self.buf += chunk
+        return (b"\r\n" + tag.encode() + b" ") in b"\r\n" + self.buf
+
     def close(self):
         self.sock.close()
 
@@ -138,6 +148,75 @@ class TestSearchSlices(FairCase):
         self.assertIn("OK", c.cmd("n", "NOOP")[1])
         untagged, t = c.cmd("y", "UID SEARCH HEADER X-Tag t1")
         self.assertIn("OK", t)
+
+
+class TestStoreSlices(FairCase):
+    # Small slices so that each STORE is many worker jobs (the default
+    # is 1,000 messages): 30 per STORE here.
+    limits = {"connections_per_ip": 100, "imap_slice": 50}
+    STORERS = ["h%d@a.test" % i for i in range(4)]
+
+    def setUp(self):
+        self.srv = pbtest.Server(users=[HEAVY, OTHER] + self.STORERS, services=["imap"],
+                                 limits=self.limits)
+        self.srv.__enter__()
+        self.addCleanup(self.srv.__exit__, None, None, None)
+
+    def test_heavy_store_beside_other_users(self):
+        """Four sessions (four users: one folder each) each STORE 1:*
+        +FLAGS on 1,500 messages (as many as there are worker threads);
+        another user's SELECT and NOOP are both answered before any
+        STORE ends; every STORE reports every message once, in order
+        (RFC 9051 6.4.6), and the flag is then set on all of them."""
+        n = 1500
+        fill(self.srv, OTHER, 3)
+        storers = []
+        for user in self.STORERS:
+            fill(self.srv, user, n)
+            c = self.imap(user)
+            self.assertIn("OK", c.cmd("s", "SELECT INBOX")[1])
+            storers.append(c)
+        # Logged in first: a password check has threads of its own, and
+        # takes longer under ASan than a whole STORE.
+        w = self.imap(OTHER)
+        for c in storers:
+            c.send("q STORE 1:* +FLAGS (\\Flagged)")
+        time.sleep(0.1)   # the STOREs are running
+        self.assertIn("OK", w.cmd("b", "SELECT INBOX")[1])
+        self.assertIn("OK", w.cmd("c", "NOOP")[1])
+        # The FETCH responses come slice by slice: what counts is
+        # whether the tagged reply has come.
+        ended = [c.has_tagged("q") for c in storers]
+        for c in storers:
+            untagged, t = c.tagged("q")
+            self.assertEqual(t, "q OK STORE completed")
+            seqs = [int(l.split()[1]) for l in untagged
+                    if l == "* %s FETCH (FLAGS (\\Flagged \\Recent))" % l.split()[1]]
+            self.assertEqual(seqs, list(range(1, n + 1)))
+        self.assertEqual(ended, [False] * 4, "a STORE ended before the other user's NOOP")
+        for c in storers:
+            untagged, t = c.cmd("f", "SEARCH UNFLAGGED")
+            self.assertEqual((untagged, t), (["* SEARCH"], "f OK SEARCH completed"))
+
+    def test_unchangedsince_across_slices(self):
+        """RFC 7162 3.1.3: MODIFIED lists the messages changed since
+        UNCHANGEDSINCE in every slice, not only the last one's."""
+        n = 350
+        fill(self.srv, HEAVY, n)
+        c = self.imap(HEAVY)
+        untagged, t = c.cmd("s", "SELECT INBOX (CONDSTORE)")
+        self.assertIn("OK", t)
+        hm = [l for l in untagged if "HIGHESTMODSEQ" in l][0]
+        modseq = int(hm.split("HIGHESTMODSEQ ")[1].split("]")[0])
+        # Changed after that modseq: one message in each of three slices.
+        for seq in (5, 150, 340):
+            self.assertIn("OK", c.cmd("p", "STORE %d +FLAGS (\\Flagged)" % seq)[1])
+        untagged, t = c.cmd("u", "STORE 1:* (UNCHANGEDSINCE %d) +FLAGS.SILENT (\\Seen)"
+                            % modseq)
+        self.assertEqual(t, "u OK [MODIFIED 5,150,340] Conditional STORE failed")
+        untagged, t = c.cmd("f", "FETCH 1:* FLAGS")
+        seen = [l for l in untagged if "\\Seen" in l]
+        self.assertEqual(len(seen), n - 3)
 
 
 class Flood(threading.Thread):
