@@ -373,7 +373,9 @@ static int add_new(struct mfolder *mf, struct scan *sc, struct kmap *km, bool mo
 	}
 	for (size_t i = 0; i < sc->n; i++) {
 		struct ent *e = &sc->e[i];
-		if (e->uid != 0)
+		/* A known name listed twice (readdir while another handle
+		 * renames it may return both names) is not a new message. */
+		if (e->uid != 0 || (km->n > 0 && kmap_find(km, e->name) != NULL))
 			continue;
 		if (move_new && e->in_new)
 			move_to_cur(mf, e);
@@ -408,6 +410,25 @@ static int rename_one(struct mfolder *mf, uint32_t uid, const char *old, const c
 	return rc == SQLITE_DONE ? 0 : store_db_error(mf->ms, "rename", error_r);
 }
 
+/* Whether the index still has the file name we loaded: another handle
+ * that renamed the file (a STORE in another session) changed it, and
+ * then the old name being gone means a rename, not an expunge. Asked
+ * under the write lock, which every renaming STORE holds. -1 on error. */
+static int fname_unchanged(struct mfolder *mf, const struct known *k, const char **error_r)
+{
+	sqlite3_stmt *st = store_stmt(mf->ms, ST_MSG_GET);
+	if (st == NULL)
+		return store_db_error(mf->ms, "prepare", error_r);
+	sqlite3_bind_int64(st, 1, store_key(mf->row.id, k->uid));
+	int rc = sqlite3_step(st);
+	const char *now = rc == SQLITE_ROW ? (const char *)sqlite3_column_text(st, 1) : NULL;
+	bool same = now != NULL && strcmp(now, k->fname) == 0;
+	sqlite3_reset(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return store_db_error(mf->ms, "message", error_r);
+	return same ? 1 : 0;
+}
+
 /* Known files under a new name, and known files gone. A row whose file
  * name the index no longer has as we loaded it was changed by another
  * handle meanwhile: theirs is newer (the UPDATE matches the old name). */
@@ -427,6 +448,10 @@ static int apply_changes(struct mfolder *mf, struct scan *sc, struct kmap *km,
 		struct known *k = kmap_find(km, e->name);
 		if (k == NULL || strcmp(k->fname, e->path) == 0)
 			continue;
+		/* Listed before another handle renamed it (and loaded after):
+		 * the listing is the stale name, the index the new one. */
+		if (store_file_gone(mf, e->path))
+			continue;
 		if (rename_one(mf, k->uid, k->fname, e->path, modseq, error_r) < 0)
 			goto fail;
 		changed = true;
@@ -434,6 +459,11 @@ static int apply_changes(struct mfolder *mf, struct scan *sc, struct kmap *km,
 	for (size_t i = 0; i < km->n; i++) {
 		if (km->k[i].seen || !store_file_gone(mf, km->k[i].fname))
 			continue;
+		int same = fname_unchanged(mf, &km->k[i], error_r);
+		if (same < 0)
+			goto fail;
+		if (same == 0)
+			continue;   /* renamed or expunged by another handle meanwhile */
 		if (store_expunge_row(mf, km->k[i].uid, modseq, error_r) < 0)
 			goto fail;
 		changed = true;

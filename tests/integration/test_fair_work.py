@@ -1,6 +1,5 @@
 """Fair work (issue 7, "Starvation"): heavy SEARCHes and STOREs run in
-slices and
-give the workers up between them, a SEARCH past the cost cap is refused
+slices and give the workers up between them, a SEARCH past the cost cap is refused
 with NO [LIMIT] (RFC 5530 3), and password checks have threads of their
 own, so a login flood does not hold up mail access. What is asserted is
 an order of answers, never a duration."""
@@ -197,6 +196,35 @@ class TestStoreSlices(FairCase):
         for c in storers:
             untagged, t = c.cmd("f", "SEARCH UNFLAGGED")
             self.assertEqual((untagged, t), (["* SEARCH"], "f OK SEARCH completed"))
+
+    def test_stores_on_one_folder(self):
+        """Four sessions of one user STORE 1:* a flag each on the same
+        1,000 messages at once, their slices interleaved: every STORE
+        reports every message, every flag ends on every message, and no
+        message is expunged and entered again under a new UID (the sync
+        of one session once took another's renames, seen half-way in
+        its listing, for an expunge plus a new file, or put the old name
+        back)."""
+        n = 1000
+        flags = ("\\Seen", "\\Flagged", "\\Answered", "\\Draft")
+        fill(self.srv, HEAVY, n)
+        cs = []
+        for flag in flags:
+            c = self.imap(HEAVY)
+            self.assertIn("OK", c.cmd("s", "SELECT INBOX")[1])
+            cs.append(c)
+        for c, flag in zip(cs, flags):
+            c.send("q STORE 1:* +FLAGS (%s)" % flag)
+        for c, flag in zip(cs, flags):
+            untagged, t = c.tagged("q")
+            self.assertEqual(t, "q OK STORE completed")
+            self.assertEqual(sum(1 for l in untagged if " FETCH " in l and flag in l), n)
+        c = self.imap(HEAVY)
+        untagged, t = c.cmd("s", "SELECT INBOX")
+        self.assertIn("* %d EXISTS" % n, untagged)
+        self.assertIn("* OK [UIDNEXT %d] Predicted next UID" % (n + 1), untagged)
+        untagged, t = c.cmd("f", "SEARCH OR OR OR UNSEEN UNFLAGGED UNANSWERED UNDRAFT")
+        self.assertEqual((untagged, t), (["* SEARCH"], "f OK SEARCH completed"))
 
     def test_unchangedsince_across_slices(self):
         """RFC 7162 3.1.3: MODIFIED lists the messages changed since
