@@ -66,25 +66,24 @@ class TestSlowSenders(unittest.TestCase):
             self.assertTrue(said.startswith(b"421 4.4.2 "), said)
             c.wait_closed()
 
+    def prelogin_trickle(self, service, greeting, command, reply):
+        """A client that trickles its command before login is cut off
+        after timeout_login with the service's goodbye."""
+        srv = self.server(timeout_login=1)
+        c = pbtest.Client(srv.ports[service], read_greeting=False)
+        self.addCleanup(c.close)
+        self.assertTrue(c.line().startswith(greeting))
+        said = trickle(c, command)
+        self.assertTrue(said.startswith(reply), said)
+        c.wait_closed()
+
     def test_imap_prelogin_trickle_bye(self):
         """RFC 9051 7.1.5: the server may close with BYE. Before login a
         client has timeout_login, however it trickles its commands."""
-        srv = self.server(timeout_login=1)
-        c = pbtest.Client(srv.ports["imap"], read_greeting=False)
-        self.addCleanup(c.close)
-        self.assertTrue(c.line().startswith(b"* OK"))
-        said = trickle(c, b"b CAPABILITY" + b" " * 60)
-        self.assertTrue(said.startswith(b"* BYE "), said)
-        c.wait_closed()
+        self.prelogin_trickle("imap", b"* OK", b"b CAPABILITY" + b" " * 60, b"* BYE ")
 
     def test_pop3_prelogin_trickle_err(self):
-        srv = self.server(timeout_login=1)
-        c = pbtest.Client(srv.ports["pop3"], read_greeting=False)
-        self.addCleanup(c.close)
-        self.assertTrue(c.line().startswith(b"+OK"))
-        said = trickle(c, b"USER " + b"a" * 60)
-        self.assertTrue(said.startswith(b"-ERR "), said)
-        c.wait_closed()
+        self.prelogin_trickle("pop3", b"+OK", b"USER " + b"a" * 60, b"-ERR ")
 
     def test_stalled_tls_handshake_dropped(self):
         """An IMAPS client that connects and never finishes its handshake
