@@ -62,6 +62,10 @@ static const char schema_v1[] =
 	" PRIMARY KEY (alias, target));"
 	"PRAGMA user_version = 1;";
 
+const char *const userdb_files[USERDB_FILE_COUNT] = {
+	"postbox.db", "postbox.db-wal", "postbox.db-shm"
+};
+
 struct userdb {
 	sqlite3 *db;
 	sqlite3_stmt *st[ST_COUNT];
@@ -146,7 +150,7 @@ int userdb_open(const char *data_dir, struct userdb **db_r, const char **error_r
 {
 	char path[PATH_MAX];
 	*db_r = NULL;
-	if (snprintf(path, sizeof path, "%s/postbox.db", data_dir) >= (int)sizeof path) {
+	if (snprintf(path, sizeof path, "%s/%s", data_dir, userdb_files[0]) >= (int)sizeof path) {
 		*error_r = "data directory path too long";
 		return -1;
 	}

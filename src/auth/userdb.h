@@ -17,6 +17,11 @@
 
 struct userdb;
 
+/* The files of the directory under DATA: the database and SQLite's WAL
+ * side files, which must follow it in ownership and mode. */
+#define USERDB_FILE_COUNT 3
+extern const char *const userdb_files[USERDB_FILE_COUNT];
+
 /* Opens (creating when missing, mode 0600, and data_dir 0700 with it)
  * DATA/postbox.db, creating or checking the schema (PRAGMA user_version). */
 int userdb_open(const char *data_dir, struct userdb **db_r, const char **error_r);

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "cli/commands.h"
+#include "auth/userdb.h"
 #include "lib/config.h"
 #include "lib/fs.h"
 
@@ -157,7 +158,6 @@ static int chown_path(int dfd, const char *rel, const struct owner *o)
 
 int cli_give_to_server_user(const char *group, const struct config *cfg, const char *rel)
 {
-	static const char *const db[] = { "postbox.db", "postbox.db-wal", "postbox.db-shm" };
 	if (cfg->user[0] == '\0' || geteuid() != 0)
 		return 0;
 	struct passwd *pw = getpwnam(cfg->user);
@@ -168,8 +168,8 @@ int cli_give_to_server_user(const char *group, const struct config *cfg, const c
 	if (dfd < 0)
 		return cli_fail(group, "%s: %s", cfg->data_dir, strerror(errno));
 	int r = 0;
-	for (size_t i = 0; i < 3 && r == 0; i++)
-		r = fs_walk_tree_at(dfd, db[i], 0, chown_one, &o);
+	for (size_t i = 0; i < USERDB_FILE_COUNT && r == 0; i++)
+		r = fs_walk_tree_at(dfd, userdb_files[i], 0, chown_one, &o);
 	if (r == 0 && rel != NULL) {
 		/* No link followed: a user who owns their Maildir must not get
 		 * root to chown anything outside it. */

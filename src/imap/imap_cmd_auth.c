@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "auth/address.h"
 #include "auth/sasl.h"
 #include "lib/log.h"
 
@@ -80,8 +81,7 @@ static int open_store(struct imap_session *s, const char **error_r)
 /* The credentials are in the context: the transport checks them next. */
 static int check(struct imap_session *s, struct auth_ctx *c)
 {
-	for (char *p = c->sasl.user; *p != '\0'; p++)
-		*p = (char)(*p >= 'A' && *p <= 'Z' ? *p + 32 : *p);
+	address_lower(c->sasl.user, strlen(c->sasl.user), c->sasl.user);
 	s->cmd_stage = STAGE_CHECK;
 	s->next = IMAP_NEXT_AUTH;
 	return 0;

@@ -18,7 +18,6 @@ struct ctx {
 	struct msg_mime *m;
 	const char *msg;
 	int error;      /* -1 once the arena ran out */
-	bool native;    /* msg_crlf_native: sent as stored, sizes as stored */
 };
 
 /* Line statistics of a region; sizes follow from them. */
@@ -28,7 +27,7 @@ struct counts {
 
 static struct msg_size make_size(const struct ctx *cx, size_t octets, struct counts c)
 {
-	return (struct msg_size){ octets, octets + (cx->native ? 0 : c.bare_lf), c.lines };
+	return (struct msg_size){ octets, octets + (cx->m->crlf_native ? 0 : c.bare_lf), c.lines };
 }
 
 static struct counts count_lines(const char *p, size_t n)
@@ -277,7 +276,7 @@ int msg_mime_parse(const char *msg, size_t len, struct msg_mime **mime_r, const 
 	m->msg = msg;
 	m->len = len;
 	m->crlf_native = msg_crlf_native(msg, len);
-	struct ctx cx = { m, msg, 0, m->crlf_native };
+	struct ctx cx = { m, msg, 0 };
 	m->root = parse_entity(&cx, NULL, 0, len, count_lines(msg, len), true, false);
 	if (cx.error < 0 || m->root == NULL) {
 		msg_mime_free(&m);

@@ -136,6 +136,7 @@ static void conn_destroy(struct conn *c)
 	conn_free(c);
 }
 
+/* Callers have just set dl_last to the time now. */
 static void arm_deadline(struct conn *c)
 {
 	if (c->dl_ms == 0) {
@@ -148,7 +149,7 @@ static void arm_deadline(struct conn *c)
 		if (c->dl_last + c->dl_ms < due)
 			due = c->dl_last + c->dl_ms;
 	}
-	uint64_t now = now_ms();
+	uint64_t now = c->dl_last;
 	struct timeval tv = ms_tv(due > now ? due - now : 0);
 	evtimer_add(c->timer, &tv);
 }

@@ -66,6 +66,12 @@ static void refuse(struct listener *l, int fd, const struct sockaddr *sa, bool t
 	close(fd);
 }
 
+static void arm_retry(struct listener *l)
+{
+	struct timeval wait = { 0, PARKED_WAIT_MS * 1000 };
+	event_add(l->retry, &wait);
+}
+
 static void retry_cb(evutil_socket_t unused, short what, void *arg)
 {
 	struct listener *l = arg;
@@ -84,10 +90,8 @@ static void retry_cb(evutil_socket_t unused, short what, void *arg)
 			refuse(l, p.fd, sa, total_hit);
 	}
 	l->n_parked = kept;
-	if (kept > 0) {
-		struct timeval wait = { 0, PARKED_WAIT_MS * 1000 };
-		event_add(l->retry, &wait);
-	}
+	if (kept > 0)
+		arm_retry(l);
 }
 
 static void accept_cb(struct evconnlistener *ev, evutil_socket_t fd, struct sockaddr *sa,
@@ -109,10 +113,8 @@ static void accept_cb(struct evconnlistener *ev, evutil_socket_t fd, struct sock
 	p->salen = salen;
 	p->turns = 0;
 	memcpy(&p->sa, sa, (size_t)salen);
-	if (!evtimer_pending(l->retry, NULL)) {
-		struct timeval wait = { 0, PARKED_WAIT_MS * 1000 };
-		event_add(l->retry, &wait);
-	}
+	if (!evtimer_pending(l->retry, NULL))
+		arm_retry(l);
 }
 
 static int make_addr(const char *host, unsigned short port, struct sockaddr_storage *ss,

@@ -8,6 +8,7 @@
 #include <time.h>
 #include <event2/event.h>
 
+#include "auth/address.h"
 #include "auth/userdb.h"
 #include "lib/log.h"
 #include "server/serve_penalty.h"
@@ -165,10 +166,7 @@ static void done(struct worker_job *job)
 
 void serve_auth_check(struct serve_auth *a, const char *user, const char *password)
 {
-	size_t i = 0;
-	for (; user[i] != '\0' && i < SASL_USER_MAX; i++)
-		a->user[i] = (char)(user[i] >= 'A' && user[i] <= 'Z' ? user[i] + 32 : user[i]);
-	a->user[i] = '\0';
+	address_lower(user, strnlen(user, SASL_USER_MAX), a->user);
 	a->password = password;
 	a->job.run = run;
 	a->job.done = done;

@@ -224,7 +224,6 @@ static void on_reload(evutil_socket_t sig, short what, void *arg)
 		log_err("reload: cannot ask the privileged parent: %s", strerror(errno));
 }
 
-static void on_stop(evutil_socket_t sig, short what, void *arg);
 
 static void on_priv(evutil_socket_t fd, short what, void *arg)
 {

@@ -33,7 +33,6 @@ struct pop3_glue {
 
 	/* the task's input and output */
 	enum task_kind kind;
-	char user[321];
 	char *password;
 	size_t index;
 	size_t *indexes;
@@ -109,20 +108,20 @@ static void flush(struct pop3_glue *g)
 static enum pop3_auth_result open_maildrop(struct pop3_glue *g)
 {
 	const char *err = NULL;
-	const char *at = strrchr(g->user, '@');
+	const char *at = strrchr(g->check.user, '@');
 	if (at == NULL || !config_is_local_domain(&g->base.cfg->cfg, at + 1, strlen(at + 1)))
 		return POP3_AUTH_FAILED;
 	char local[65];
-	size_t n = (size_t)(at - g->user);
+	size_t n = (size_t)(at - g->check.user);
 	if (n == 0 || n >= sizeof local)
 		return POP3_AUTH_FAILED;
-	memcpy(local, g->user, n);
+	memcpy(local, g->check.user, n);
 	local[n] = '\0';
 	bool in_use = false;
 	if (mail_store_maildir_open(g->base.cfg->cfg.data_dir, at + 1, local, &g->store, &err) < 0 ||
 	    mail_pop3_open(g->store, &g->drop, &in_use, &err) < 0) {
 		if (!in_use)
-			log_err("pop3: maildrop of %s: %s", g->user, err ? err : "?");
+			log_err("pop3: maildrop of %s: %s", g->check.user, err ? err : "?");
 		mail_store_free(&g->store);
 		return in_use ? POP3_AUTH_IN_USE : POP3_AUTH_TEMPFAIL;
 	}
@@ -188,7 +187,7 @@ static void run_task(struct worker_job *job)
 	case TASK_UPDATE:
 		g->ok = mail_pop3_commit(g->drop, g->indexes, g->nindexes, &err) == 0;
 		if (!g->ok)
-			log_err("pop3: deleting for %s: %s", g->user, err ? err : "?");
+			log_err("pop3: deleting for %s: %s", g->check.user, err ? err : "?");
 		drop_close(g);
 		break;
 	}
@@ -216,7 +215,7 @@ static void task_done(struct worker_job *job)
 	case TASK_OPEN:
 		if (g->auth == POP3_AUTH_OK)
 			log_info("pop3 %s: login ok for %s from [%s]", conn_id(g->base.conn),
-				 g->user, conn_peer(g->base.conn));
+				 g->check.user, conn_peer(g->base.conn));
 		answer_auth(g);
 		return;
 	case TASK_RETRIEVE:
@@ -273,7 +272,6 @@ static void check_answer(struct serve_glue *base, int result, bool close)
 {
 	struct pop3_glue *g = (struct pop3_glue *)base;
 	forget_password(g);
-	snprintf(g->user, sizeof g->user, "%s", g->check.user);
 	if (result == 1 && !g->base.shutting_down) {
 		start_task(g, TASK_OPEN);
 		return;

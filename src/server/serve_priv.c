@@ -25,6 +25,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "auth/userdb.h"
 #include "lib/fs.h"
 #include "lib/log.h"
 
@@ -70,10 +71,11 @@ int serve_priv_drop(const struct config *cfg, const char **error_r)
 		return -1;
 	}
 	char path[1024];
-	const char *names[] = { "", "/mail", "/queue", "/postbox.db", "/postbox.db-wal",
-				"/postbox.db-shm" };
+	const char *names[3 + USERDB_FILE_COUNT] = { "", "mail", "queue" };
+	for (size_t i = 0; i < USERDB_FILE_COUNT; i++)
+		names[3 + i] = userdb_files[i];
 	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
-		snprintf(path, sizeof path, "%s%s", cfg->data_dir, names[i]);
+		snprintf(path, sizeof path, "%s%s%s", cfg->data_dir, i ? "/" : "", names[i]);
 		/* DATA may be a link (the administrator's); below it, a link
 		 * put there by whoever ran as that user is not followed. */
 		int r = i == 0 ? chown(path, pw->pw_uid, pw->pw_gid) :

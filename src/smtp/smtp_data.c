@@ -95,18 +95,13 @@ void smtp_data_sink_failed(struct smtp_data_reader *r, int e)
 							       : SMTP_DATA_IO);
 }
 
-static void sink_error(struct smtp_data_reader *r)
-{
-	smtp_data_sink_failed(r, errno);
-}
-
 /* Hands the staging buffer to the sink and empties it. */
 static void drain(struct smtp_data_reader *r)
 {
 	if (r->sink == NULL || r->out->len == 0 || r->error != SMTP_DATA_OK)
 		return;
 	if (r->sink(r->sink_ctx, r->out->data, r->out->len) < 0)
-		sink_error(r);
+		smtp_data_sink_failed(r, errno);
 	buf_reset(r->out);
 }
 
@@ -119,7 +114,7 @@ static void emit(struct smtp_data_reader *r, const char *p, size_t n)
 		/* A run bigger than the whole buffer goes straight through. */
 		if (n > r->out->max) {
 			if (r->sink(r->sink_ctx, p, n) < 0)
-				sink_error(r);
+				smtp_data_sink_failed(r, errno);
 			return;
 		}
 	}

@@ -112,10 +112,9 @@ static int publish(struct mfolder *mf, struct newfile *nf, unsigned flags,
 	if (add_row(mf, nf, flags, kw, f, idate, uid, mf->row.modseq, error_r) < 0 ||
 	    store_folder_row_save(mf->ms, &mf->row, error_r) < 0 ||
 	    store_commit(mf->ms, error_r) < 0)
-		goto fail_unlink;
+		goto fail_rollback;
 	*uid_r = uid;
 	return 0;
-fail_unlink:
 fail_rollback:
 	store_rollback(mf->ms);
 fail:

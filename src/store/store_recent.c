@@ -72,9 +72,9 @@ int store_v_folder_keywords(struct mail_folder *f, char **keywords_r, const char
 }
 
 /* meta key of the first UID of a folder no session has had as \Recent. */
-static void recent_key(const struct mfolder *mf, char *key, size_t size)
+static void recent_key(int64_t folder_id, char *key, size_t size)
 {
-	snprintf(key, size, "recent:%lld", (long long)mf->row.id);
+	snprintf(key, size, "recent:%lld", (long long)folder_id);
 }
 
 /* The first UID of the folder no session has had as \Recent. */
@@ -107,7 +107,7 @@ int store_v_folder_claim_recent(struct mail_folder *f, uint32_t *lo_r, uint32_t 
 	*hi_r = 0;
 	if (mf->open_flags & MAIL_OPEN_READONLY)
 		return 0;
-	recent_key(mf, key, sizeof key);
+	recent_key(mf->row.id, key, sizeof key);
 	int64_t first;
 	/* A look first: the common SELECT has nothing to claim, and a write
 	 * would wake every session waiting on the index (IDLE). */
@@ -144,8 +144,7 @@ int store_status_recent(struct mstore *ms, const struct folder_row *row, uint32_
 			  const char **error_r)
 {
 	char key[40];
-	struct mfolder tmp = { .row = *row };
-	recent_key(&tmp, key, sizeof key);
+	recent_key(row->id, key, sizeof key);
 	int64_t first;
 	if (first_unclaimed(ms, key, row->uidnext, &first) < 0)
 		return store_db_error(ms, "recent", error_r);
