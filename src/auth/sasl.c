@@ -15,7 +15,7 @@
 #define LOGIN_USER_PROMPT "VXNlcm5hbWU6"
 #define LOGIN_PASS_PROMPT "UGFzc3dvcmQ6"
 
-const char *const sasl_mech_names[SASL_MECH_COUNT] = { "PLAIN", "LOGIN" };
+static const char *const sasl_mech_names[SASL_MECH_COUNT] = { "PLAIN", "LOGIN" };
 
 int sasl_mech_find(struct str name, enum sasl_mech *mech_r)
 {
@@ -26,11 +26,6 @@ int sasl_mech_find(struct str name, enum sasl_mech *mech_r)
 		}
 	}
 	return -1;
-}
-
-static bool ascii_case_eq(const char *a, size_t alen, const char *b, size_t blen)
-{
-	return str_case_eq((struct str){ a, alen }, (struct str){ b, blen });
 }
 
 /* Copies one field into dst (size max + 1), checking it. */
@@ -50,8 +45,10 @@ static int take(char *dst, size_t max, const char *p, size_t n, const char *what
 	return 0;
 }
 
-int sasl_plain_parse(const char *msg, size_t len, char *user_r, char *password_r,
-		     const char **error_r)
+/* PLAIN's decoded message (RFC 4616 2) into user_r / password_r (sizes as
+ * in struct sasl_server). 0, or -1 with *error_r. */
+static int sasl_plain_parse(const char *msg, size_t len, char *user_r, char *password_r,
+			    const char **error_r)
 {
 	const char *end = msg + len;
 	const char *c = memchr(msg, '\0', len);
@@ -69,7 +66,7 @@ int sasl_plain_parse(const char *msg, size_t len, char *user_r, char *password_r
 	if (take(user_r, SASL_USER_MAX, c + 1, ulen, "user name too long", error_r) < 0 ||
 	    take(password_r, SASL_PASS_MAX, p + 1, plen, "password too long", error_r) < 0)
 		return -1;
-	if (zlen > 0 && !ascii_case_eq(msg, zlen, c + 1, ulen)) {
+	if (zlen > 0 && !str_case_eq((struct str){ msg, zlen }, (struct str){ c + 1, ulen })) {
 		*error_r = "proxy authorization is not supported";
 		return -1;
 	}

@@ -36,9 +36,6 @@ enum sasl_mech {
 	SASL_MECH_COUNT
 };
 
-/* The mechanisms as advertised: "PLAIN LOGIN". */
-extern const char *const sasl_mech_names[SASL_MECH_COUNT];
-
 enum sasl_status {
 	SASL_CONTINUE,     /* send the challenge; feed the next response */
 	SASL_DONE,         /* user and password are there */
@@ -67,10 +64,5 @@ enum sasl_status sasl_server_step(struct sasl_server *s, struct str response,
 				  const char **challenge_r, const char **error_r);
 /* Wipes the password (and the rest); call when done with s. */
 void sasl_server_clear(struct sasl_server *s);
-
-/* PLAIN's decoded message (RFC 4616 2) into user_r / password_r (sizes as
- * in struct sasl_server). 0, or -1 with *error_r. */
-int sasl_plain_parse(const char *msg, size_t len, char *user_r, char *password_r,
-		     const char **error_r);
 
 #endif

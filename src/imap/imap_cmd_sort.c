@@ -55,7 +55,7 @@ static char *address_key(const char *value, bool display)
 }
 
 struct sort_ctx {
-	const struct imap_sort *sort;
+	struct imap_sort *sort;
 	struct imap_thread_msg *msgs;
 	size_t n, cap;
 	bool failed;
@@ -156,7 +156,6 @@ static void write_sort(struct imap_session *s, const struct sort_ctx *c, bool mo
 }
 
 struct sort_cmd {
-	struct imap_sort *sort;
 	struct imap_search_run *run;
 	struct sort_ctx c;
 	bool modseq;
@@ -167,7 +166,7 @@ static void sort_cmd_free(void *p)
 	struct sort_cmd *x = p;
 	imap_search_end(&x->run);
 	imap_thread_msgs_free(x->c.msgs, x->c.n);
-	imap_sort_free(&x->sort);
+	imap_sort_free(&x->c.sort);
 	free(x);
 }
 
@@ -190,7 +189,6 @@ static int sort_start(struct imap_session *s)
 		imap_tagged(s, "NO [SERVERBUG] Out of memory");
 		return -1;
 	}
-	x->sort = sort;
 	x->c.sort = sort;
 	s->cmd_ctx = x;
 	s->cmd_ctx_free = sort_cmd_free;
@@ -199,19 +197,13 @@ static int sort_start(struct imap_session *s)
 
 int imap_cmd_sort(struct imap_session *s)
 {
-	const char *err = NULL;
 	if (s->cmd_ctx == NULL && sort_start(s) < 0)
 		return 1;
 	struct sort_cmd *x = s->cmd_ctx;
-	int r = imap_search_step(x->run, sort_collect, &x->c, &err);
-	if (r == 0)
-		return 0;   /* the next slice, after others had their turn */
-	if (r < 0) {
-		log_err("imap %s: SORT in %s: %s", s->id, s->folder_name, err ? err : "?");
-		imap_tagged(s, "NO [SERVERBUG] SORT failed");
-		return 1;
-	}
-	tl_sort = x->sort;
+	int r = imap_search_cmd_step(s, x->run, sort_collect, &x->c);
+	if (r <= 0)
+		return r < 0;   /* 0: the next slice, after others had their turn */
+	tl_sort = x->c.sort;
 	if (x->c.n > 1)
 		qsort(x->c.msgs, x->c.n, sizeof *x->c.msgs, sort_cmp);
 	write_sort(s, &x->c, x->modseq);

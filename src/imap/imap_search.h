@@ -44,6 +44,10 @@ int imap_search_begin(struct imap_session *s, const struct imap_search *search,
 int imap_search_step(struct imap_search_run *r, imap_search_cb *cb, void *ctx,
 		     const char **error_r);
 void imap_search_end(struct imap_search_run **r);
+/* imap_search_step for a command (SORT, THREAD): on -1 the failure is
+ * logged and its tagged NO [SERVERBUG] written. Same results. */
+int imap_search_cmd_step(struct imap_session *s, struct imap_search_run *r,
+			 imap_search_cb *cb, void *ctx);
 
 /* CHARSET of SEARCH, SORT, THREAD: true for UTF-8 and US-ASCII. When
  * false, the tagged NO [BADCHARSET (...)] has been written. */

@@ -728,6 +728,19 @@ fail:
 	return -1;
 }
 
+int imap_search_cmd_step(struct imap_session *s, struct imap_search_run *r,
+			 imap_search_cb *cb, void *ctx)
+{
+	const char *err = NULL;
+	int rc = imap_search_step(r, cb, ctx, &err);
+	if (rc < 0) {
+		log_err("imap %s: %s in %s: %s", s->id, s->cmd->name, s->folder_name,
+			err ? err : "?");
+		imap_tagged(s, "NO [SERVERBUG] %s failed", s->cmd->name);
+	}
+	return rc;
+}
+
 /* The candidates from next_uid on: the slice's ranges (malloc'd). */
 static struct mail_range *rest(const struct imap_search_run *r, size_t *n_r)
 {

@@ -710,18 +710,12 @@ static int thread_start(struct imap_session *s)
 
 int imap_cmd_thread(struct imap_session *s)
 {
-	const char *err = NULL;
 	if (s->cmd_ctx == NULL && thread_start(s) < 0)
 		return 1;
 	struct thread_cmd *x = s->cmd_ctx;
-	int r = imap_search_step(x->run, thread_collect, &x->c, &err);
-	if (r == 0)
-		return 0;   /* the next slice, after others had their turn */
-	if (r < 0) {
-		log_err("imap %s: THREAD in %s: %s", s->id, s->folder_name, err ? err : "?");
-		imap_tagged(s, "NO [SERVERBUG] THREAD failed");
-		return 1;
-	}
+	int r = imap_search_cmd_step(s, x->run, thread_collect, &x->c);
+	if (r <= 0)
+		return r < 0;   /* 0: the next slice, after others had their turn */
 	write_threads(s, x->th, &x->c);
 	return 1;
 }
