@@ -15,22 +15,18 @@
 #include <unistd.h>
 
 #include "lib/fs.h"
+#include "store/maildir.h"
 
 static const char *const maildir_subs[] = { "cur", "new", "tmp" };
 
-/* cur/ new/ tmp/ under fd, made when missing, each a real directory. */
-static int subs_make(int fd, const char **error_r)
+/* cur/ new/ tmp/ of the Maildir rel beneath dirfd, made when missing
+ * (the one writer's open: it tries first and makes only what lacks). */
+static int maildir_make_at(int dirfd, const char *rel, const char **error_r)
 {
-	for (size_t i = 0; i < 3; i++) {
-		int sub = fs_mkdirs_beneath(fd, maildir_subs[i], 0700);
-		if (sub < 0) {
-			*error_r = errno == ELOOP || errno == ENOTDIR ?
-				   "a Maildir directory is a symbolic link" :
-				   "cannot create the Maildir";
-			return -1;
-		}
-		close(sub);
-	}
+	struct maildir md;
+	if (maildir_open_at(dirfd, rel, true, &md, error_r) < 0)
+		return -1;
+	maildir_close(&md);
 	return 0;
 }
 
@@ -48,19 +44,12 @@ int store_root_open(struct mstore *ms, int parent_fd, const char *rel, const cha
 			   "the Maildir is a symbolic link" : "cannot open the Maildir";
 		return -1;
 	}
-	return subs_make(ms->root_fd, error_r);
+	return maildir_make_at(ms->root_fd, "", error_r);
 }
 
 int store_maildir_make(struct mstore *ms, const char *rel, const char **error_r)
 {
-	int fd = fs_mkdirs_beneath(ms->root_fd, rel, 0700);
-	if (fd < 0) {
-		*error_r = "cannot create folder";
-		return -1;
-	}
-	int r = subs_make(fd, error_r);
-	close(fd);
-	return r;
+	return maildir_make_at(ms->root_fd, rel, error_r);
 }
 
 /* The folder's directory beneath the root ("" for INBOX), with "/sub". */
