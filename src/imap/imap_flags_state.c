@@ -42,17 +42,6 @@ void imap_write_flag_lists(struct imap_session *s)
 			      system_flags, sp, kw);
 }
 
-static bool known(const char *list, const char *kw, size_t n)
-{
-	for (const char *q = list != NULL ? list : ""; *q != '\0';) {
-		size_t m = strcspn(q, " ");
-		if (m == n && strncasecmp(q, kw, n) == 0)
-			return true;
-		q += m + (q[m] == ' ');
-	}
-	return false;
-}
-
 /* Adds the keywords not listed yet; true when there were any. */
 static bool add_keywords(struct imap_session *s, const char *keywords)
 {
@@ -63,8 +52,13 @@ static bool add_keywords(struct imap_session *s, const char *keywords)
 		size_t n = strcspn(p, " ");
 		if (n == 0)
 			break;
-		size_t old = s->keywords != NULL ? strlen(s->keywords) : 0;
-		if (old + n + 1 <= KEYWORDS_LIST_MAX && !known(s->keywords, p, n)) {
+		/* The list's length only when the keyword is new: FETCH
+		 * asks this for every keyword of every message. */
+		size_t old = 0;
+		bool add = !imap_has_keyword(s->keywords, (struct str){ p, n });
+		if (add && s->keywords != NULL)
+			old = strlen(s->keywords);
+		if (add && old + n + 1 <= KEYWORDS_LIST_MAX) {
 			char *k = realloc(s->keywords, old + n + 2);
 			if (k == NULL)
 				return added;

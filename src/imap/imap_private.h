@@ -112,6 +112,8 @@ void imap_write_flag_lists(struct imap_session *s);
 /* Before a FETCH response with these keywords: new ones are added to
  * FLAGS and PERMANENTFLAGS, which are sent again first. */
 void imap_announce_keywords(struct imap_session *s, const char *keywords);
+/* Whether the space-separated list kws (may be NULL) holds kw, in any case. */
+bool imap_has_keyword(const char *kws, struct str kw);
 bool imap_is_recent(const struct imap_session *s, uint32_t uid);
 
 /* imap_searchres.c: the saved search result "$" (RFC 5182). */

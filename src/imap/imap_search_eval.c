@@ -453,7 +453,7 @@ static bool in_ranges(const struct mail_range *r, size_t n, uint32_t v)
 	return false;
 }
 
-static bool has_keyword(const char *kws, struct str kw)
+bool imap_has_keyword(const char *kws, struct str kw)
 {
 	for (const char *p = kws; p != NULL && *p != '\0';) {
 		while (*p == ' ')
@@ -533,7 +533,7 @@ static bool eval(struct ev *e, const struct imap_search_key *k, const struct mai
 		if (k->flag == IMAP_FLAG_RECENT)
 			return imap_is_recent(e->s, m->uid);
 		return (m->flags & mail_flag_of(k->flag)) != 0;
-	case IMAP_SEARCH_KEYWORD: return has_keyword(m->keywords, k->str);
+	case IMAP_SEARCH_KEYWORD: return imap_has_keyword(m->keywords, k->str);
 	case IMAP_SEARCH_NEW: return imap_is_recent(e->s, m->uid) && !(m->flags & MAIL_SEEN);
 	case IMAP_SEARCH_OLD: return !imap_is_recent(e->s, m->uid);
 	case IMAP_SEARCH_HEADER: return match_header(e, k, kp, m);
