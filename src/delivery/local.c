@@ -46,21 +46,17 @@ static void fail_job(struct local_job *job, const char *why, const char *what)
  * mail/DOMAIN/LOCAL/{tmp,new,cur} may be one (the store's readers refuse
  * them too). A refused Maildir fails the delivery for now (4xx): the
  * administrator must look. */
-static int open_target(const char *data_dir, struct batch_file *bf, const char **err)
+static int open_target(const char *data_dir, int dfd, struct batch_file *bf,
+		       const char **err)
 {
 	struct local_target *t = &bf->job->targets[bf->target];
 	if (maildir_user_root(data_dir, t->domain, t->local, bf->root, sizeof bf->root, err) < 0)
 		return -1;
-	int dfd = open(data_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (dfd < 0) {
 		*err = "cannot open the data directory";
 		return -1;
 	}
-	int r = maildir_open_at(dfd, bf->root + strlen(data_dir) + 1, true, &bf->md, err);
-	int e = errno;
-	close(dfd);
-	errno = e;
-	return r;
+	return maildir_open_at(dfd, bf->root + strlen(data_dir) + 1, true, &bf->md, err);
 }
 
 /* Phase 1: link each spool file into every target's tmp/, before the
@@ -70,19 +66,21 @@ static int open_target(const char *data_dir, struct batch_file *bf, const char *
 static void link_files(const char *data_dir, struct batch_file *files, size_t n)
 {
 	const char *err;
+	/* Once per batch, not per target. */
+	int dfd = open(data_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	for (size_t i = 0; i < n; i++) {
 		struct batch_file *bf = &files[i];
 		struct local_job *job = bf->job;
 		if (job->error != NULL)
 			continue;
-		int r = open_target(data_dir, bf, &err);
+		int r = open_target(data_dir, dfd, bf, &err);
 		if (r == 0)
 			r = maildir_tmp_link(&bf->md, job->spool_path, job->size, &bf->f, &err);
 		/* A Maildir whose tmp/ went away since it was opened is opened
 		 * (and repaired) once more. */
 		if (r < 0 && errno == ENOENT && bf->md.fd >= 0) {
 			maildir_close(&bf->md);
-			r = open_target(data_dir, bf, &err);
+			r = open_target(data_dir, dfd, bf, &err);
 			if (r == 0)
 				r = maildir_tmp_link(&bf->md, job->spool_path, job->size,
 						     &bf->f, &err);
@@ -90,6 +88,8 @@ static void link_files(const char *data_dir, struct batch_file *files, size_t n)
 		if (r < 0)
 			fail_job(job, err, bf->root);
 	}
+	if (dfd >= 0)
+		close(dfd);
 }
 
 /* fsyncs of one batch, shared out among a few threads. */
