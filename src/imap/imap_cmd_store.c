@@ -26,25 +26,6 @@ static bool in_ranges(const struct mail_range *r, size_t n, uint32_t uid)
 	return false;
 }
 
-/* The highest modseq among the messages, before the change: a message
- * above it afterwards was changed by this STORE. */
-static int max_modseq(struct imap_session *s, const struct mail_range *uids, size_t n,
-		      uint64_t *max_r, const char **error_r)
-{
-	struct mail_iter *it;
-	const struct mail_msg *m;
-	int r;
-	*max_r = 0;
-	if (mail_folder_iter_init(s->folder, uids, n, 0, &it, error_r) < 0)
-		return -1;
-	while ((r = mail_folder_iter_next(it, &m, error_r)) == 1) {
-		if (m->modseq > *max_r)
-			*max_r = m->modseq;
-	}
-	mail_folder_iter_deinit(&it);
-	return r;
-}
-
 /* "* n FETCH (FLAGS ...)" for the messages stored, except those that
  * failed UNCHANGEDSINCE. .SILENT with CONDSTORE still reports the new
  * MODSEQ of the messages changed (RFC 7162 3.1.3). */
@@ -112,9 +93,11 @@ static void store_ctx_free(void *p)
 
 /* The next slice: the ranges of uids from the cursor to the UID of the
  * slice_messages-th message of the view found there (*n_r 0: none
- * left). *more_r: messages remain beyond it. */
+ * left). *more_r: messages remain beyond it. *max_r: the highest modseq
+ * in the slice before the change (a message above it afterwards was
+ * changed by this STORE). */
 static int next_slice(struct imap_session *s, struct store_ctx *c, size_t *n_r,
-		      bool *more_r, const char **error_r)
+		      bool *more_r, uint64_t *max_r, const char **error_r)
 {
 	size_t k = 0;
 	for (size_t i = 0; i < c->n; i++) {
@@ -127,6 +110,7 @@ static int next_slice(struct imap_session *s, struct store_ctx *c, size_t *n_r,
 	}
 	*n_r = 0;
 	*more_r = false;
+	*max_r = 0;
 	if (k == 0)
 		return 0;
 	struct mail_iter *it;
@@ -142,6 +126,8 @@ static int next_slice(struct imap_session *s, struct store_ctx *c, size_t *n_r,
 			break;
 		}
 		last = m->uid;
+		if (m->modseq > *max_r)
+			*max_r = m->modseq;
 		seen++;
 	}
 	mail_folder_iter_deinit(&it);
@@ -183,9 +169,7 @@ static int store_slice(struct imap_session *s, struct store_ctx *c)
 	bool more = false;
 	const char *err = NULL;
 	errno = 0;
-	int r = next_slice(s, c, &k, &more, &err);
-	if (r == 0 && k > 0)
-		r = max_modseq(s, c->clip, k, &before, &err);
+	int r = next_slice(s, c, &k, &more, &before, &err);
 	if (r == 0 && k > 0)
 		r = mail_folder_store_flags(s->folder, c->clip, k, ops[st->mode], c->flags,
 					    c->kw.data, st->unchangedsince_modseq, &failed,
