@@ -61,6 +61,14 @@ struct conn {
 	bool counted;                 /* holds its slots in the limits */
 	bool throttled;               /* input waits for output to drain */
 	bool peer_gone;               /* input ended while the session was paused */
+	/* Outbound (svc->client): */
+	bool connecting;              /* TCP connect under way */
+	bool tls_verify, tls_verified;
+	void *open_arg;               /* for proto->open or ->connect_failed */
+	char tls_name[256];
+	char error[160];              /* why it ended (conn_error) */
+	unsigned connect_ms;          /* connect and handshake deadline */
+	struct event *connect_ev;     /* the TCP connect under way */
 	/* The deadline: ms after dl_start, plus a byte's worth of time at
 	 * dl_rate for each byte taken, but never ms after dl_last. */
 	unsigned dl_ms, dl_rate;
@@ -104,14 +112,30 @@ static void release_slots(struct conn *c)
 		conn_limits_release(c->svc->limits, (struct sockaddr *)&c->sa);
 }
 
+/* Keeps the first reason given: it is the cause, later ones follow from it. */
+static void set_error(struct conn *c, const char *why, const char *detail)
+{
+	if (c->error[0] == '\0')
+		snprintf(c->error, sizeof c->error, "%s%s%s", why, detail ? ": " : "",
+			 detail ? detail : "");
+}
+
 static void conn_free(struct conn *c)
 {
-	log_info("%s %s: disconnect from [%s]", c->svc->proto->name, c->id, c->peer);
+	log_info("%s %s: disconnect %s [%s]%s%s", c->svc->proto->name, c->id,
+		 c->svc->client ? "to" : "from", c->peer, c->error[0] ? ": " : "", c->error);
 	if (c->session != NULL)
 		c->svc->proto->close(c->session);
+	else if (c->svc->client)
+		c->svc->proto->connect_failed(c->open_arg,
+					      c->error[0] ? c->error : "connection closed");
 	c->session = NULL;
 	if (c->bev != NULL)
 		bufferevent_free(c->bev);  /* closes fd: BEV_OPT_CLOSE_ON_FREE */
+	if (c->connect_ev != NULL) {
+		event_free(c->connect_ev);
+		close(c->fd);
+	}
 	if (c->timer != NULL)
 		event_free(c->timer);
 	release_slots(c);
@@ -167,14 +191,28 @@ static void set_deadline(struct conn *c, unsigned ms, unsigned min_rate)
 	arm_deadline(c);
 }
 
+/* SNI, and the name the certificate must carry: checked always (the
+ * result is logged and kept), enforced only when verification is asked. */
+static int client_tls_setup(struct conn *c, SSL *ssl)
+{
+	if (c->tls_name[0] != '\0' && (SSL_set_tlsext_host_name(ssl, c->tls_name) != 1 ||
+					 SSL_set1_host(ssl, c->tls_name) != 1))
+		return -1;
+	SSL_set_verify(ssl, c->tls_verify ? SSL_VERIFY_PEER : SSL_VERIFY_NONE, NULL);
+	return 0;
+}
+
 static int setup_bev(struct conn *c, bool tls)
 {
 	int opts = BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS;
 	if (tls) {
 		SSL *ssl = SSL_new(*c->svc->tls_ctx);
-		if (ssl == NULL)
+		if (ssl == NULL || (c->svc->client && client_tls_setup(c, ssl) < 0)) {
+			SSL_free(ssl);
 			return -1;
+		}
 		c->bev = bufferevent_openssl_socket_new(c->base, c->fd, ssl,
+							c->svc->client ? BUFFEREVENT_SSL_CONNECTING :
 							BUFFEREVENT_SSL_ACCEPTING, opts);
 		if (c->bev == NULL) {
 			SSL_free(ssl);
@@ -194,7 +232,7 @@ static int setup_bev(struct conn *c, bool tls)
 	/* The whole handshake has tls_timeout, however it trickles in; a
 	 * plain connection gets its deadline from the session. */
 	if (tls)
-		set_deadline(c, c->svc->tls_timeout * 1000, 0);
+		set_deadline(c, c->svc->client ? c->connect_ms : c->svc->tls_timeout * 1000, 0);
 	else
 		bufferevent_set_timeouts(c->bev, NULL, NULL);
 	/* Reading goes on while paused: a peer that hangs up is noticed. */
@@ -202,25 +240,21 @@ static int setup_bev(struct conn *c, bool tls)
 	return 0;
 }
 
-void conn_accept(struct event_base *base, const struct conn_service *svc, int fd,
-		 const struct sockaddr *sa, int salen, struct conn_limits *total)
+static struct conn *conn_new(struct event_base *base)
 {
 	struct conn *c = calloc(1, sizeof *c);
 	if (c != NULL)
 		c->timer = evtimer_new(base, timer_cb, c);
-	if (c == NULL || c->timer == NULL) {
+	if (c != NULL && c->timer == NULL) {
 		free(c);
-		close(fd);
-		conn_limits_release(total, sa);
-		if (svc->limits != NULL)
-			conn_limits_release(svc->limits, sa);
-		return;
+		c = NULL;
 	}
-	c->svc = svc;
-	c->total = total;
-	c->counted = true;
-	c->base = base;
-	c->fd = fd;
+	return c;
+}
+
+/* Names the peer and enters c in the list of connections. */
+static void link_conn(struct conn *c, const struct sockaddr *sa, socklen_t salen)
+{
 	memcpy(&c->sa, sa, (size_t)salen < sizeof c->sa ? (size_t)salen : sizeof c->sa);
 	if (sa->sa_family == AF_INET6) {
 		const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)sa;
@@ -237,6 +271,34 @@ void conn_accept(struct event_base *base, const struct conn_service *svc, int fd
 		all_conns->prev = c;
 	all_conns = c;
 	n_conns++;
+}
+
+/* The session starts: on an accepted connection with the service's
+ * context, on an outbound one with conn_connect's argument. */
+static void open_session(struct conn *c)
+{
+	c->session = c->svc->proto->open(c, c->svc->client ? c->open_arg : c->svc->ctx);
+	if (c->session == NULL)
+		conn_close_after_flush(c);
+}
+
+void conn_accept(struct event_base *base, const struct conn_service *svc, int fd,
+		 const struct sockaddr *sa, int salen, struct conn_limits *total)
+{
+	struct conn *c = conn_new(base);
+	if (c == NULL) {
+		close(fd);
+		conn_limits_release(total, sa);
+		if (svc->limits != NULL)
+			conn_limits_release(svc->limits, sa);
+		return;
+	}
+	c->svc = svc;
+	c->total = total;
+	c->counted = true;
+	c->base = base;
+	c->fd = fd;
+	link_conn(c, sa, salen);
 
 	bool tls = svc->implicit_tls && *svc->tls_ctx != NULL;
 	if (svc->implicit_tls && !tls) {
@@ -255,11 +317,94 @@ void conn_accept(struct event_base *base, const struct conn_service *svc, int fd
 	log_info("%s %s: connect from [%s]:%u%s", svc->proto->name, c->id, c->peer,
 		 c->peer_port, tls ? " (TLS)" : "");
 	/* On implicit TLS the session starts once the handshake is done. */
-	if (!tls) {
-		c->session = svc->proto->open(c, svc->ctx);
-		if (c->session == NULL)
-			conn_close_after_flush(c);
+	if (!tls)
+		open_session(c);
+}
+
+static int socket_for(const struct conn_target *t, const char **error_r)
+{
+	int fd = socket(t->addr->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		*error_r = strerror(errno);
+		return -1;
 	}
+	if (t->bind != NULL && bind(fd, t->bind, t->bind_len) < 0) {
+		*error_r = "cannot bind the source address";
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* The TCP connect finished, one way or the other: on success the
+ * connection becomes like an accepted one (TLS first when implicit). */
+static void connect_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct conn *c = arg;
+	(void)what;
+	int err = 0;
+	socklen_t len = sizeof err;
+	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
+		err = errno;
+	event_free(c->connect_ev);
+	c->connect_ev = NULL;
+	if (err != 0) {
+		set_error(c, "connect failed", strerror(err));
+		close(c->fd);
+		conn_destroy(c);
+		return;
+	}
+	c->connecting = false;
+	set_deadline(c, 0, 0);
+	log_info("%s %s: connected to [%s]:%u", c->svc->proto->name, c->id, c->peer,
+		 c->peer_port);
+	if (setup_bev(c, c->svc->implicit_tls) < 0) {
+		set_error(c, "out of memory", NULL);
+		close(c->fd);
+		conn_destroy(c);
+		return;
+	}
+	if (!c->svc->implicit_tls)
+		open_session(c);
+}
+
+int conn_connect(struct event_base *base, const struct conn_service *svc,
+		 const struct conn_target *t, void *arg, const char **error_r)
+{
+	int fd = socket_for(t, error_r);
+	if (fd < 0)
+		return -1;
+	struct conn *c = conn_new(base);
+	if (c != NULL)
+		c->connect_ev = event_new(base, fd, EV_WRITE, connect_cb, c);
+	if (c == NULL || c->connect_ev == NULL) {
+		if (c != NULL)
+			event_free(c->timer);
+		free(c);
+		close(fd);
+		*error_r = "out of memory";
+		return -1;
+	}
+	c->svc = svc;
+	c->base = base;
+	c->fd = fd;
+	c->open_arg = arg;
+	c->connecting = true;
+	c->connect_ms = t->timeout_ms;
+	c->tls_verify = t->tls_verify;
+	snprintf(c->tls_name, sizeof c->tls_name, "%s", t->tls_name ? t->tls_name : "");
+	link_conn(c, t->addr, t->addr_len);
+	if (connect(fd, t->addr, t->addr_len) < 0 && errno != EINPROGRESS) {
+		/* Reported from the loop, as every later failure is: the
+		 * caller is not called back from inside its own call. */
+		set_error(c, "connect failed", strerror(errno));
+		struct timeval now = { 0, 0 };
+		evtimer_add(c->timer, &now);
+		return 0;
+	}
+	event_add(c->connect_ev, NULL);
+	set_deadline(c, t->timeout_ms, 0);
+	return 0;
 }
 
 /* Hands the session what it can take now, in FEED_CHUNK pieces. */
@@ -329,6 +474,7 @@ static void start_tls_now(struct conn *c)
 	c->starttls_pending = false;
 	if (c->fd < 0 || setup_bev(c, true) < 0) {
 		log_warn("%s %s: cannot start TLS", c->svc->proto->name, c->id);
+		set_error(c, "cannot start TLS", NULL);
 		if (c->fd >= 0 && c->bev == NULL)
 			close(c->fd);
 		conn_destroy(c);
@@ -368,12 +514,14 @@ static void tls_connected(struct conn *c)
 	tls_describe(ssl, c->tls_info, sizeof c->tls_info);
 	char brief[128];
 	tls_short(ssl, brief, sizeof brief);
-	log_info("%s %s: TLS established with [%s]: %s", c->svc->proto->name, c->id,
-		 c->peer, brief);
+	if (c->svc->client)
+		c->tls_verified = SSL_get_verify_result(ssl) == X509_V_OK &&
+				  SSL_get0_peer_certificate(ssl) != NULL;
+	log_info("%s %s: TLS established with [%s]: %s%s", c->svc->proto->name, c->id,
+		 c->peer, brief, !c->svc->client ? "" : c->tls_verified ? " (verified)" :
+		 " (not verified)");
 	if (c->session == NULL) {
-		c->session = c->svc->proto->open(c, c->svc->ctx);
-		if (c->session == NULL)
-			conn_close_after_flush(c);
+		open_session(c);
 	} else {
 		c->svc->proto->tls_ready(c->session);
 	}
@@ -381,6 +529,8 @@ static void tls_connected(struct conn *c)
 
 static void expire(struct conn *c, bool sending)
 {
+	set_error(c, c->connecting ? "connect timed out" :
+		  c->handshaking ? "TLS handshake timed out" : "timed out", NULL);
 	log_info("%s %s: timeout from [%s]%s", c->svc->proto->name, c->id, c->peer,
 		 c->handshaking ? " in TLS handshake" : c->closing ? " while closing" :
 		 sending ? " (not reading)" : "");
@@ -399,12 +549,32 @@ static void timer_cb(evutil_socket_t fd, short what, void *arg)
 	struct conn *c = arg;
 	(void)fd;
 	(void)what;
+	if (c->connecting && c->error[0] != '\0') {   /* failed at once */
+		conn_destroy(c);
+		return;
+	}
 	if (c->paused && !c->closing && !c->handshaking) {
 		struct timeval tv = ms_tv(PAUSED_RECHECK_MS);
 		evtimer_add(c->timer, &tv);
 		return;
 	}
 	expire(c, false);
+}
+
+static void note_error(struct conn *c)
+{
+	unsigned long e = bufferevent_get_openssl_error(c->bev);
+	if (e == 0) {
+		int err = EVUTIL_SOCKET_ERROR();
+		set_error(c, "connection lost", err ? strerror(err) : NULL);
+		return;
+	}
+	log_info("%s %s: TLS error %s [%s]: %s", c->svc->proto->name, c->id,
+		 c->svc->client ? "to" : "from", c->peer, ERR_reason_error_string(e));
+	SSL *ssl = bufferevent_openssl_get_ssl(c->bev);
+	long v = ssl != NULL ? SSL_get_verify_result(ssl) : X509_V_OK;
+	set_error(c, "TLS handshake failed", v != X509_V_OK ?
+		  X509_verify_cert_error_string(v) : ERR_reason_error_string(e));
 }
 
 static void event_cb(struct bufferevent *bev, short what, void *arg)
@@ -429,12 +599,10 @@ static void event_cb(struct bufferevent *bev, short what, void *arg)
 		bufferevent_disable(c->bev, EV_READ);
 		return;
 	}
-	if (what & BEV_EVENT_ERROR) {
-		unsigned long e = bufferevent_get_openssl_error(c->bev);
-		if (e != 0)
-			log_info("%s %s: TLS error from [%s]: %s", c->svc->proto->name, c->id,
-				 c->peer, ERR_reason_error_string(e));
-	}
+	if (what & BEV_EVENT_ERROR)
+		note_error(c);
+	else
+		set_error(c, "connection closed by peer", NULL);
 	conn_destroy(c);
 }
 
@@ -553,6 +721,8 @@ unsigned short conn_peer_port(const struct conn *c) { return c->peer_port; }
 const char *conn_id(const struct conn *c) { return c->id; }
 bool conn_is_tls(const struct conn *c) { return c->tls; }
 const char *conn_tls_info(const struct conn *c) { return c->tls ? c->tls_info : ""; }
+bool conn_tls_verified(const struct conn *c) { return c->tls_verified; }
+const char *conn_error(const struct conn *c) { return c->error; }
 
 bool conn_peer_is_loopback(const struct conn *c)
 {

@@ -1,8 +1,10 @@
 #ifndef PB_NET_CONN_H
 #define PB_NET_CONN_H
-/* A client connection: a libevent bufferevent (plain, or TLS from the start
- * or after STARTTLS), its peer, its deadline and its slot in the connection
- * limits. The protocol on top is a sans-I/O session driven through
+/* A connection: a libevent bufferevent (plain, or TLS from the start or
+ * after STARTTLS), its peer, its deadline and its slot in the connection
+ * limits. Accepted ones carry a server session; outbound ones
+ * (conn_connect, for the SMTP client) carry a client session and do the
+ * client's side of TLS. The protocol on top is a sans-I/O session driven through
  * struct conn_proto; this file is the only place its bytes meet a socket.
  *
  * Memory per connection is bounded here: input is read ahead by at most
@@ -26,8 +28,11 @@ struct conn_limits;
 
 struct conn_proto {
 	const char *name;  /* "smtp", "imap", ... for logs */
-	/* A new connection: returns the session (NULL closes at once). */
-	void *(*open)(struct conn *c, void *service_ctx);
+	/* A new connection: returns the session (NULL closes at once). arg is
+	 * the service's ctx for an accepted connection, conn_connect's arg
+	 * for an outbound one (called once connected, and after the handshake
+	 * on implicit TLS). */
+	void *(*open)(struct conn *c, void *arg);
 	/* Bytes arrived: returns how many were consumed (the rest is kept and
 	 * offered again with more, or after conn_resume()). */
 	size_t (*input)(void *session, const char *data, size_t len);
@@ -41,8 +46,11 @@ struct conn_proto {
 	void (*shutdown)(void *session);
 	/* Optional: everything written so far has been sent. */
 	void (*drained)(void *session);
-	/* The connection is gone: free the session. */
+	/* The connection is gone: free the session. conn_error() says why. */
 	void (*close)(void *session);
+	/* Outbound only: no session was opened (refused, unreachable, timed
+	 * out, TLS failed): reason is conn_error()'s text. */
+	void (*connect_failed)(void *arg, const char *reason);
 };
 
 struct conn_service {
@@ -53,6 +61,18 @@ struct conn_service {
 	unsigned tls_timeout;      /* seconds a TLS handshake may take, all of it */
 	const char *busy_reply;    /* sent when a connection limit is hit */
 	struct conn_limits *limits;  /* this service's own caps; NULL: none */
+	bool client;               /* outbound: TLS as the client (conn_connect) */
+};
+
+/* Where an outbound connection goes. */
+struct conn_target {
+	const struct sockaddr *addr;
+	socklen_t addr_len;
+	const struct sockaddr *bind;   /* source address; NULL: any */
+	socklen_t bind_len;
+	const char *tls_name;    /* SNI and the name the certificate must carry; NULL: none */
+	bool tls_verify;         /* the handshake fails unless chain and name verify */
+	unsigned timeout_ms;     /* for the connect, and an implicit-TLS handshake */
 };
 
 /* Accepts fd, already counted by the listener in total and in
@@ -61,6 +81,13 @@ struct conn_service {
  * the session's own work is out). */
 void conn_accept(struct event_base *base, const struct conn_service *svc, int fd,
 		 const struct sockaddr *sa, int salen, struct conn_limits *total);
+
+/* Starts an outbound connection for svc (svc->client set, its tls_ctx a
+ * client context): later proto->open(c, arg) once connected (after the
+ * handshake when svc->implicit_tls), or proto->connect_failed(arg, why).
+ * 0, or -1 with *error_r when nothing could start (no callback follows). */
+int conn_connect(struct event_base *base, const struct conn_service *svc,
+		 const struct conn_target *t, void *arg, const char **error_r);
 
 /* Queues bytes for the peer. */
 void conn_write(struct conn *c, const void *data, size_t len);
@@ -72,8 +99,10 @@ void conn_write_buf(struct conn *c, struct buf *b);
 size_t conn_output_pending(const struct conn *c);
 /* Closes once everything written has been sent. */
 void conn_close_after_flush(struct conn *c);
-/* Discards unread input, sends what is queued, then starts a TLS server
- * handshake; proto->tls_ready follows. Plaintext the peer pipelined after
+/* Discards unread input, sends what is queued, then starts a TLS
+ * handshake (the server's, or the client's on an outbound connection,
+ * with its conn_target's name and verification); proto->tls_ready
+ * follows, or the connection closes with the reason in conn_error(). Plaintext the peer pipelined after
  * the STARTTLS command is dropped, never read as if it came over TLS
  * (CVE-2011-0411). */
 int conn_starttls(struct conn *c);
@@ -103,6 +132,12 @@ bool conn_is_tls(const struct conn *c);
 bool conn_peer_is_loopback(const struct conn *c);
 /* TLS description for Received: ("TLSv1.3 with cipher ..."), "" when plain. */
 const char *conn_tls_info(const struct conn *c);
+/* Outbound TLS: the peer's chain and name verified (they may not have been
+ * required; see conn_target.tls_verify). */
+bool conn_tls_verified(const struct conn *c);
+/* Why the connection ended or failed ("connection refused", "timed out",
+ * "TLS: certificate verify failed: ..."); "" while all is well. */
+const char *conn_error(const struct conn *c);
 
 /* Number of open connections (for graceful stop). */
 size_t conn_count(void);

@@ -100,3 +100,29 @@ void tls_short(SSL *ssl, char *out, size_t outlen)
 {
 	snprintf(out, outlen, "%s:%s", SSL_get_version(ssl), SSL_get_cipher_name(ssl));
 }
+
+SSL_CTX *tls_client_ctx_new(const char *ca_file, const char **error_r)
+{
+	static char err[256];
+	SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
+	if (ctx == NULL) {
+		*error_r = "SSL_CTX_new failed";
+		return NULL;
+	}
+	SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+	SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION);
+	/* A host without a system store still gets its ca_file. */
+	(void)SSL_CTX_set_default_verify_paths(ctx);
+	if (ca_file != NULL && ca_file[0] != '\0' &&
+	    SSL_CTX_load_verify_locations(ctx, ca_file, NULL) != 1) {
+		unsigned long e = ERR_get_error();
+		snprintf(err, sizeof err, "cannot load CA file %s: %s", ca_file,
+			 e ? ERR_reason_error_string(e) : "unreadable");
+		ERR_clear_error();
+		SSL_CTX_free(ctx);
+		*error_r = err;
+		return NULL;
+	}
+	ERR_clear_error();
+	return ctx;
+}
