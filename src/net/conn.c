@@ -6,6 +6,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stddef.h>
+#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 #include <event2/buffer.h>
@@ -256,7 +258,9 @@ static struct conn *conn_new(struct event_base *base)
 static void link_conn(struct conn *c, const struct sockaddr *sa, socklen_t salen)
 {
 	memcpy(&c->sa, sa, (size_t)salen < sizeof c->sa ? (size_t)salen : sizeof c->sa);
-	if (sa->sa_family == AF_INET6) {
+	if (sa->sa_family == AF_UNIX) {
+		snprintf(c->peer, sizeof c->peer, "local");
+	} else if (sa->sa_family == AF_INET6) {
 		const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)sa;
 		inet_ntop(AF_INET6, &s6->sin6_addr, c->peer, sizeof c->peer);
 		c->peer_port = ntohs(s6->sin6_port);
@@ -724,8 +728,41 @@ const char *conn_tls_info(const struct conn *c) { return c->tls ? c->tls_info : 
 bool conn_tls_verified(const struct conn *c) { return c->tls_verified; }
 const char *conn_error(const struct conn *c) { return c->error; }
 
+socklen_t conn_local_peer(unsigned uid, unsigned pid, struct sockaddr_storage *ss)
+{
+	struct sockaddr_un *un = (struct sockaddr_un *)ss;
+	memset(ss, 0, sizeof *ss);
+	un->sun_family = AF_UNIX;
+	memcpy(un->sun_path, &uid, sizeof uid);
+	memcpy(un->sun_path + sizeof uid, &pid, sizeof pid);
+	return (socklen_t)(offsetof(struct sockaddr_un, sun_path) + sizeof uid + sizeof pid);
+}
+
+unsigned conn_local_uid(const struct sockaddr *sa)
+{
+	unsigned uid;
+	memcpy(&uid, ((const struct sockaddr_un *)sa)->sun_path, sizeof uid);
+	return uid;
+}
+
+long conn_peer_uid(const struct conn *c)
+{
+	return c->sa.ss_family == AF_UNIX ? (long)conn_local_uid((const struct sockaddr *)&c->sa) : -1;
+}
+
+long conn_peer_pid(const struct conn *c)
+{
+	if (c->sa.ss_family != AF_UNIX)
+		return -1;
+	unsigned pid;
+	memcpy(&pid, ((const struct sockaddr_un *)&c->sa)->sun_path + sizeof(unsigned), sizeof pid);
+	return (long)pid;
+}
+
 bool conn_peer_is_loopback(const struct conn *c)
 {
+	if (c->sa.ss_family == AF_UNIX)
+		return true;
 	if (c->sa.ss_family == AF_INET) {
 		const struct sockaddr_in *s4 = (const struct sockaddr_in *)&c->sa;
 		return (ntohl(s4->sin_addr.s_addr) >> 24) == 127;

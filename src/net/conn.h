@@ -82,6 +82,14 @@ struct conn_target {
 void conn_accept(struct event_base *base, const struct conn_service *svc, int fd,
 		 const struct sockaddr *sa, int salen, struct conn_limits *total);
 
+/* A peer on a unix-domain socket (local injection) is known by its Unix
+ * user, not an address: the listener names it with conn_local_peer(),
+ * which the limits count per user and conn_peer_uid() gives back. */
+struct sockaddr_storage;
+socklen_t conn_local_peer(unsigned uid, unsigned pid, struct sockaddr_storage *ss);
+/* The uid of such an address. */
+unsigned conn_local_uid(const struct sockaddr *sa);
+
 /* Starts an outbound connection for svc (svc->client set, its tls_ctx a
  * client context): later proto->open(c, arg) once connected (after the
  * handshake when svc->implicit_tls), or proto->connect_failed(arg, why).
@@ -125,11 +133,14 @@ bool conn_has_deadline(const struct conn *c);
 /* Bytes queued for the peer since the connection opened (progress). */
 unsigned long long conn_output_total(const struct conn *c);
 
-const char *conn_peer(const struct conn *c);        /* "127.0.0.1" */
+const char *conn_peer(const struct conn *c);        /* "127.0.0.1", or "local" */
 unsigned short conn_peer_port(const struct conn *c);
 const char *conn_id(const struct conn *c);          /* short session id for logs */
 bool conn_is_tls(const struct conn *c);
 bool conn_peer_is_loopback(const struct conn *c);
+/* A local peer's Unix user and process (unix socket); -1 otherwise. */
+long conn_peer_uid(const struct conn *c);
+long conn_peer_pid(const struct conn *c);
 /* TLS description for Received: ("TLSv1.3 with cipher ..."), "" when plain. */
 const char *conn_tls_info(const struct conn *c);
 /* Outbound TLS: the peer's chain and name verified (they may not have been

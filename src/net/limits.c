@@ -1,5 +1,7 @@
 #include "net/limits.h"
 
+#include "net/conn.h"
+
 #include <netinet/in.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -29,6 +31,12 @@ static void addr_key(const struct sockaddr *sa, unsigned char key[16])
 		/* As an IPv4-mapped address, so both families share one table. */
 		key[10] = key[11] = 0xff;
 		memcpy(key + 12, &((const struct sockaddr_in *)sa)->sin_addr, 4);
+	} else if (sa->sa_family == AF_UNIX) {
+		/* A local peer is counted per Unix user (conn_local_peer), in
+		 * ::fefe:0:0/96, where no real peer comes from. */
+		uint32_t uid = conn_local_uid(sa);
+		key[10] = key[11] = 0xfe;
+		memcpy(key + 12, &uid, 4);
 	}
 }
 

@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 #include <event2/event.h>
 #include <event2/listener.h>
@@ -37,6 +39,7 @@ struct listener {
 	struct event *retry;
 	struct parked parked[PARKED_MAX];
 	size_t n_parked;
+	bool local;                   /* a unix-domain socket */
 };
 
 /* Takes a slot in the total and in the service's caps, or none. */
@@ -57,6 +60,8 @@ static void refuse(struct listener *l, int fd, const struct sockaddr *sa, bool t
 		inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, peer, sizeof peer);
 	else if (sa->sa_family == AF_INET6)
 		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, peer, sizeof peer);
+	else if (sa->sa_family == AF_UNIX)
+		snprintf(peer, sizeof peer, "local uid %u", conn_local_uid(sa));
 	log_warn("%s: refused [%s]: too many connections%s", l->svc->proto->name, peer,
 		 total_hit ? "" : " from this address");
 	/* Best effort, non-blocking: a full socket buffer just loses it. */
@@ -99,6 +104,17 @@ static void accept_cb(struct evconnlistener *ev, evutil_socket_t fd, struct sock
 {
 	struct listener *l = arg;
 	(void)ev;
+	struct sockaddr_storage local;
+	if (l->local) {
+		struct ucred cred;
+		socklen_t len = sizeof cred;
+		if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0) {
+			close(fd);
+			return;
+		}
+		salen = (int)conn_local_peer((unsigned)cred.uid, (unsigned)cred.pid, &local);
+		sa = (struct sockaddr *)&local;
+	}
 	bool total_hit;
 	if (take_slots(l, sa, &total_hit)) {
 		conn_accept(l->base, l->svc, fd, sa, salen, l->total);
@@ -158,6 +174,10 @@ static int bind_socket(const struct sockaddr_storage *ss, int len)
 	return fd;
 }
 
+static struct listener *listener_new(struct event_base *base, int fd, const char *name,
+				     const struct conn_service *svc,
+				     struct conn_limits *total, const char **error_r);
+
 struct listener *listener_open(struct event_base *base, const char *host,
 			       unsigned short port, const struct conn_service *svc,
 			       struct conn_limits *total, const char **error_r)
@@ -170,15 +190,28 @@ struct listener *listener_open(struct event_base *base, const char *host,
 		*error_r = err;
 		return NULL;
 	}
+	bool v6 = ss.ss_family == AF_INET6;
+	char name[INET6_ADDRSTRLEN + 16];
+	snprintf(name, sizeof name, "%s%s%s:%u", v6 ? "[" : "", host, v6 ? "]" : "", port);
+	return listener_new(base, bind_socket(&ss, len), name, svc, total, error_r);
+}
+
+/* A listener on the bound socket fd (-1: binding failed, errno says why). */
+static struct listener *listener_new(struct event_base *base, int fd, const char *name,
+				     const struct conn_service *svc,
+				     struct conn_limits *total, const char **error_r)
+{
+	static char err[300];
 	struct listener *l = calloc(1, sizeof *l);
 	if (l == NULL) {
+		if (fd >= 0)
+			close(fd);
 		*error_r = "out of memory";
 		return NULL;
 	}
 	l->svc = svc;
 	l->total = total;
 	l->base = base;
-	int fd = bind_socket(&ss, len);
 	if (fd >= 0) {
 		l->ev = evconnlistener_new(base, accept_cb, l, LEV_OPT_CLOSE_ON_FREE, -1, fd);
 		if (l->ev == NULL)
@@ -186,15 +219,54 @@ struct listener *listener_open(struct event_base *base, const char *host,
 	}
 	l->retry = l->ev ? evtimer_new(base, retry_cb, l) : NULL;
 	if (l->retry == NULL) {
-		bool v6 = ss.ss_family == AF_INET6;
-		snprintf(err, sizeof err, "cannot listen on %s%s%s:%u for %s: %s", v6 ? "[" : "",
-			 host, v6 ? "]" : "", port, svc->proto->name, strerror(errno));
+		snprintf(err, sizeof err, "cannot listen on %s for %s: %s", name,
+			 svc->proto->name, strerror(errno));
 		*error_r = err;
 		if (l->ev)
 			evconnlistener_free(l->ev);
 		free(l);
 		return NULL;
 	}
+	return l;
+}
+
+/* Binds path, replacing a stale socket but nothing else. -1 with errno. */
+static int bind_unix(const char *path, unsigned mode)
+{
+	struct sockaddr_un un = { .sun_family = AF_UNIX };
+	struct stat st;
+	if (strlen(path) >= sizeof un.sun_path) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	memcpy(un.sun_path, path, strlen(path) + 1);
+	if (lstat(path, &st) == 0) {
+		if (!S_ISSOCK(st.st_mode)) {
+			errno = EEXIST;
+			return -1;
+		}
+		(void)unlink(path);
+	}
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -1;
+	if (bind(fd, (struct sockaddr *)&un, sizeof un) < 0 || chmod(path, mode) < 0 ||
+	    listen(fd, 128) < 0) {
+		int e = errno;
+		close(fd);
+		errno = e;
+		return -1;
+	}
+	return fd;
+}
+
+struct listener *listener_open_unix(struct event_base *base, const char *path,
+				    unsigned mode, const struct conn_service *svc,
+				    struct conn_limits *total, const char **error_r)
+{
+	struct listener *l = listener_new(base, bind_unix(path, mode), path, svc, total, error_r);
+	if (l != NULL)
+		l->local = true;
 	return l;
 }
 

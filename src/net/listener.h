@@ -15,6 +15,13 @@ struct listener;
 struct listener *listener_open(struct event_base *base, const char *host,
 			       unsigned short port, const struct conn_service *svc,
 			       struct conn_limits *total, const char **error_r);
+/* A unix-domain socket at path (a stale socket there is replaced; any
+ * other file is an error), with permissions mode: local injection. Each
+ * peer is named by its credentials (SO_PEERCRED, conn_local_peer), which
+ * the kernel vouches for, and counted per Unix user. */
+struct listener *listener_open_unix(struct event_base *base, const char *path,
+				    unsigned mode, const struct conn_service *svc,
+				    struct conn_limits *total, const char **error_r);
 void listener_close(struct listener **l);
 
 #endif

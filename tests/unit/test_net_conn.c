@@ -1,6 +1,8 @@
 /* Outbound connections (conn_connect) against our own accepting side on
  * loopback: plain, implicit TLS and STARTTLS, certificate name checks
- * (required and not), a refused port and a handshake that never comes. */
+ * (required and not), a refused port and a handshake that never comes.
+ * And the local side: a unix-domain listener whose peers are known by
+ * their Unix user. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -12,6 +14,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 #include <event2/event.h>
 #include <openssl/pem.h>
@@ -19,6 +23,7 @@
 
 #include "net/conn.h"
 #include "net/limits.h"
+#include "net/listener.h"
 #include "net/tls.h"
 
 #define NAME "mx.test.example"
@@ -126,6 +131,11 @@ static void server_line(struct line_session *s, const char *line)
 	} else if (strcmp(line, "QUIT") == 0) {
 		conn_write(s->conn, "221 bye\r\n", 9);
 		conn_close_after_flush(s->conn);
+	} else if (conn_peer_uid(s->conn) >= 0) {
+		int n = snprintf(reply, sizeof reply, "250 %s from %s uid %ld pid %ld\r\n", line,
+				 conn_peer(s->conn), conn_peer_uid(s->conn),
+				 conn_peer_pid(s->conn));
+		conn_write(s->conn, reply, (size_t)n);
 	} else {
 		int n = snprintf(reply, sizeof reply, "250 %s%s\r\n", line,
 				 conn_is_tls(s->conn) ? " (tls)" : "");
@@ -302,12 +312,13 @@ static void safety_cb(evutil_socket_t fd, short what, void *arg)
 }
 
 /* Connects to sa as svc and runs the loop until the outcome is known. */
-static void run(struct outcome *o, SSL_CTX **ctx, bool implicit_tls,
-		const struct sockaddr_in *sa, const char *name, bool verify, unsigned ms)
+static void run_to(struct outcome *o, SSL_CTX **ctx, bool implicit_tls,
+		   const struct sockaddr *sa, socklen_t salen, const char *name, bool verify,
+		   unsigned ms)
 {
 	struct conn_service svc = { .proto = &client_proto, .client = true,
 				    .implicit_tls = implicit_tls, .tls_ctx = ctx };
-	struct conn_target t = { .addr = (const struct sockaddr *)sa, .addr_len = sizeof *sa,
+	struct conn_target t = { .addr = sa, .addr_len = salen,
 				 .tls_name = name, .tls_verify = verify, .timeout_ms = ms };
 	const char *error = NULL;
 	assert_int_equal(conn_connect(base, &svc, &t, o, &error), 0);
@@ -322,6 +333,12 @@ static void run(struct outcome *o, SSL_CTX **ctx, bool implicit_tls,
 	struct timeval brief = { 0, 50000 };
 	event_base_loopexit(base, &brief);
 	event_base_dispatch(base);
+}
+
+static void run(struct outcome *o, SSL_CTX **ctx, bool implicit_tls,
+		const struct sockaddr_in *sa, const char *name, bool verify, unsigned ms)
+{
+	run_to(o, ctx, implicit_tls, (const struct sockaddr *)sa, sizeof *sa, name, verify, ms);
 }
 
 static void test_plain_exchange(void **state)
@@ -434,6 +451,61 @@ static void test_silent_peer_times_out_in_handshake(void **state)
 	unlisten(&l);
 }
 
+static void test_unix_listener_names_peer_by_uid(void **state)
+{
+	(void)state;
+	char path[] = "/tmp/pb-test-sock-XXXXXX";
+	int fd = mkstemp(path);
+	close(fd);
+	struct conn_service svc = { .proto = &server_proto, .tls_ctx = &server_ctx };
+	struct conn_limits *total = conn_limits_new(16, 16);
+	const char *error = NULL;
+	/* A file that is not a socket is not replaced. */
+	assert_null(listener_open_unix(base, path, 0666, &svc, total, &error));
+	assert_non_null(strstr(error, path));
+	unlink(path);
+	/* A stale socket is. */
+	struct listener *l = listener_open_unix(base, path, 0666, &svc, total, &error);
+	assert_non_null(l);
+	listener_close(&l);
+	l = listener_open_unix(base, path, 0666, &svc, total, &error);
+	assert_non_null(l);
+	struct stat st;
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0666);
+
+	struct sockaddr_un un = { .sun_family = AF_UNIX };
+	memcpy(un.sun_path, path, sizeof path);
+	struct outcome o = { 0 };
+	run_to(&o, &client_ctx, false, (const struct sockaddr *)&un, sizeof un, NULL, false,
+	       2000);
+	char want[128];
+	snprintf(want, sizeof want, "250 PING from local uid %ld pid %ld", (long)getuid(),
+		 (long)getpid());
+	assert_string_equal(o.reply, want);
+	listener_close(&l);
+	conn_limits_free(&total);
+	unlink(path);
+}
+
+static void test_local_peers_counted_per_user(void **state)
+{
+	(void)state;
+	struct conn_limits *lim = conn_limits_new(10, 1);
+	struct sockaddr_storage a, b, other;
+	conn_local_peer(1000, 1, &a);
+	conn_local_peer(1000, 2, &b);
+	conn_local_peer(1001, 3, &other);
+	bool total_hit;
+	assert_true(conn_limits_take(lim, (struct sockaddr *)&a, &total_hit));
+	assert_false(conn_limits_take(lim, (struct sockaddr *)&b, &total_hit));
+	assert_false(total_hit);
+	assert_true(conn_limits_take(lim, (struct sockaddr *)&other, &total_hit));
+	conn_limits_release(lim, (struct sockaddr *)&a);
+	assert_true(conn_limits_take(lim, (struct sockaddr *)&b, &total_hit));
+	conn_limits_free(&lim);
+}
+
 int main(void)
 {
 	base = event_base_new();
@@ -447,6 +519,8 @@ int main(void)
 		cmocka_unit_test(test_opportunistic_tls_accepts_but_says_unverified),
 		cmocka_unit_test(test_starttls_upgrade),
 		cmocka_unit_test(test_silent_peer_times_out_in_handshake),
+		cmocka_unit_test(test_unix_listener_names_peer_by_uid),
+		cmocka_unit_test(test_local_peers_counted_per_user),
 	};
 	int rc = cmocka_run_group_tests(tests, NULL, NULL);
 	unlink(ca_path);
