@@ -2,7 +2,8 @@
  * server's binding, src/server/serve_dns.c), for the integration tests.
  * Built in the test tree only; not installed.
  *
- *   dnsq [-s ADDR[:PORT]]... [-t MS] [-T TRIES] [-o OWN_HOSTNAME] [-n N] [-H] NAME...
+ *   dnsq [-s ADDR[:PORT]]... [-t MS] [-T TRIES] [-o OWN_HOSTNAME] [-n N] [-H] [-C] [-F]
+ *        NAME...
  *
  * Starts N (default 1) lookups of every NAME at once (-H: dns_host_lookup,
  * else dns_route_lookup) and prints, in the order they were started:
@@ -11,6 +12,8 @@
  *   target PREF HOST ADDR ADDR...
  *   status ok | status tempfail 4.4.3 TEXT | status permfail 5.1.10 TEXT
  *
+ * -C: cancel every second lookup at once (printed "cancelled"); -F: free
+ * the resolver before the loop runs (pending lookups end "tempfail").
  * -s: the DNS servers ([dns] servers; none: /etc/resolv.conf); -t, -T: the
  * c-ares timeout per try and tries. Exit 0 when every lookup was answered,
  * 2 on bad usage or a resolver that does not start. */
@@ -62,7 +65,7 @@ static void on_route(void *ctx, const struct dns_route *route)
 static int usage(void)
 {
 	fprintf(stderr, "usage: dnsq [-s ADDR[:PORT]]... [-t MS] [-T TRIES] [-o OWN] "
-			"[-n N] [-H] NAME...\n");
+			"[-n N] [-H] [-C] [-F] NAME...\n");
 	return 2;
 }
 
@@ -71,10 +74,10 @@ int main(int argc, char **argv)
 	struct listen_addr servers[CONFIG_MAX_DNS];
 	struct dns_options opt = { .servers = servers };
 	const char *own = NULL, *err;
-	bool host_mode = false;
+	bool host_mode = false, cancel = false, free_early = false;
 	unsigned long repeat = 1;
 	int c;
-	while ((c = getopt(argc, argv, "s:t:T:o:n:H")) != -1) {
+	while ((c = getopt(argc, argv, "s:t:T:o:n:HCF")) != -1) {
 		switch (c) {
 		case 's':
 			if (opt.server_count == CONFIG_MAX_DNS ||
@@ -87,6 +90,8 @@ int main(int argc, char **argv)
 		case 'o': own = optarg; break;
 		case 'n': repeat = strtoul(optarg, NULL, 10); break;
 		case 'H': host_mode = true; break;
+		case 'C': cancel = true; break;
+		case 'F': free_early = true; break;
 		default: return usage();
 		}
 	}
@@ -115,10 +120,20 @@ int main(int argc, char **argv)
 			fprintf(stderr, "dnsq: answered from inside the lookup call\n");
 			return 2;
 		}
+		if (cancel && i % 2 == 1) {
+			dns_lookup_cancel(&l);
+			res[i].text = strdup("cancelled\n");
+			res[i].len = strlen("cancelled\n");
+			left--;
+		}
 	}
+	if (free_early)
+		serve_dns_free(&sd);
 	while (left > 0 && event_base_loop(base, EVLOOP_ONCE) == 0)
 		;
 	for (size_t i = 0; i < n; i++) {
+		if (res[i].text != NULL && strcmp(res[i].text, "cancelled\n") == 0)
+			printf("lookup %s\n", res[i].name);
 		if (res[i].text != NULL)
 			fwrite(res[i].text, 1, res[i].len, stdout);
 		free(res[i].text);
