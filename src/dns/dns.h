@@ -120,9 +120,11 @@ typedef void dns_route_cb(void *ctx, const struct dns_route *route);
  * domain that does not exist, and 4.4.3 when DNS fails for now. MX hosts
  * at or after own_hostname ([server] hostname; NULL or "": none) are
  * left out, and 5.4.6 when that leaves nothing ("loops back to myself").
- * domain: a DNS name (any case, an optional final dot). Returns the
- * lookup, or NULL when out of memory (nothing is called then); a bad
- * domain name is answered by the callback (5.1.2). */
+ * domain: a DNS name (any case, an optional final dot), or an address
+ * literal ("[192.0.2.1]", "[IPv6:2001:db8::1]", RFC 5321 4.1.3), which is
+ * its own one target (no DNS, no own-name check). Returns the lookup, or
+ * NULL when out of memory (nothing is called then); a bad domain name is
+ * answered by the callback (5.1.2). */
 struct dns_lookup *dns_route_lookup(struct dns_resolver *r, const char *domain,
 				    const char *own_hostname, dns_route_cb *cb, void *ctx);
 

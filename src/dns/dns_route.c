@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 
 #include "dns/dns_private.h"
@@ -149,6 +150,44 @@ static struct dns_lookup *defer(struct dns_lookup *l)
 	return l;
 }
 
+/* A numeric address, bare or in brackets, inside them with RFC 5321
+ * 4.1.3's "IPv6:" tag or without: 1, with the address in a. */
+static int numeric_host(const char *host, struct dns_addr *a)
+{
+	char tmp[64];
+	size_t n = strlen(host);
+	memset(a, 0, sizeof *a);
+	if (n >= 2 && host[0] == '[' && host[n - 1] == ']') {
+		host++;
+		n -= 2;
+		if (n > 5 && strncasecmp(host, "IPv6:", 5) == 0) {
+			host += 5;
+			n -= 5;
+		}
+	}
+	if (n >= sizeof tmp)
+		return 0;
+	memcpy(tmp, host, n);
+	tmp[n] = '\0';
+	if (inet_pton(AF_INET, tmp, a->bytes) == 1)
+		a->family = AF_INET;
+	else if (inet_pton(AF_INET6, tmp, a->bytes) == 1)
+		a->family = AF_INET6;
+	return a->family != 0;
+}
+
+/* Answers l, later, with the one address a named host. */
+static struct dns_lookup *numeric_route(struct dns_lookup *l, const char *host,
+					const struct dns_addr *a)
+{
+	l->route.count = 1;
+	struct dns_target *t = &l->route.targets[0];
+	snprintf(t->host, sizeof t->host, "%s", host);
+	t->addrs[0] = *a;
+	t->addr_count = 1;
+	return defer(l);
+}
+
 struct dns_lookup *dns_route_lookup(struct dns_resolver *r, const char *domain,
 				    const char *own_hostname, dns_route_cb *cb, void *ctx)
 {
@@ -157,8 +196,12 @@ struct dns_lookup *dns_route_lookup(struct dns_resolver *r, const char *domain,
 		return NULL;
 	l->kind = DNS_KIND_MX;
 	const char *err;
+	struct dns_addr a;
 	if (own_hostname != NULL && strlen(own_hostname) < sizeof l->own)
 		memcpy(l->own, own_hostname, strlen(own_hostname) + 1);
+	/* An address literal (RFC 5321 4.1.3) is the host itself: no DNS. */
+	if (domain[0] == '[' && numeric_host(domain, &a))
+		return numeric_route(l, domain, &a);
 	if (cfgval_domain(domain, l->domain, sizeof l->domain, &err) < 0) {
 		dns_route_fail(&l->route, DNS_ROUTE_PERMFAIL, "5.1.2",
 			       "bad destination domain \"%.*s\": %s", 200, domain, err);
@@ -169,26 +212,6 @@ struct dns_lookup *dns_route_lookup(struct dns_resolver *r, const char *domain,
 		return NULL;
 	}
 	return l;
-}
-
-/* A numeric address, bare or in brackets: 1, with the address in a. */
-static int numeric_host(const char *host, struct dns_addr *a)
-{
-	char tmp[64];
-	size_t n = strlen(host);
-	if (n >= 2 && host[0] == '[' && host[n - 1] == ']') {
-		if (n - 2 >= sizeof tmp)
-			return 0;
-		memcpy(tmp, host + 1, n - 2);
-		tmp[n - 2] = '\0';
-		host = tmp;
-	}
-	memset(a, 0, sizeof *a);
-	if (inet_pton(AF_INET, host, a->bytes) == 1)
-		a->family = AF_INET;
-	else if (inet_pton(AF_INET6, host, a->bytes) == 1)
-		a->family = AF_INET6;
-	return a->family != 0;
 }
 
 struct dns_lookup *dns_host_lookup(struct dns_resolver *r, const char *host,
@@ -202,14 +225,8 @@ struct dns_lookup *dns_host_lookup(struct dns_resolver *r, const char *host,
 	const char *err;
 	char name[DNS_NAME_MAX + 3];
 	size_t n = strlen(host);
-	if (numeric_host(host, &a)) {
-		l->route.count = 1;
-		struct dns_target *t = &l->route.targets[0];
-		snprintf(t->host, sizeof t->host, "%s", host);
-		t->addrs[0] = a;
-		t->addr_count = 1;
-		return defer(l);
-	}
+	if (numeric_host(host, &a))
+		return numeric_route(l, host, &a);
 	/* "[name]" is Postfix's way to say "no MX"; we never ask MX here. */
 	if (n >= 2 && host[0] == '[' && host[n - 1] == ']' && n - 2 < sizeof name) {
 		memcpy(name, host + 1, n - 2);

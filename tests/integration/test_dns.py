@@ -221,7 +221,11 @@ class DnsHosts(unittest.TestCase):
     def test_numeric_without_dns(self):
         with pbtest.SilentDNS() as silent:
             res = dnsq(silent.server, "-H", "127.0.0.7", "[2001:db8::7]")
-        self.assertEqual([r[1][0][2] for r in res], [["127.0.0.7"], ["2001:db8::7"]])
+            self.assertEqual([r[1][0][2] for r in res], [["127.0.0.7"], ["2001:db8::7"]])
+            # RFC 5321 4.1.3 address literals as a mail domain.
+            res = dnsq(silent.server, "[127.0.0.8]", "[IPv6:2001:db8::8]", "[nonsense]")
+        self.assertEqual([r[1][0][2] for r in res[:2]], [["127.0.0.8"], ["2001:db8::8"]])
+        self.assertEqual(res[2][2][:2], ["permfail", "5.1.2"])
 
 
 if __name__ == "__main__":
