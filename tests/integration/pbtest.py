@@ -686,3 +686,212 @@ class Server:
             else:
                 shutil.rmtree(self.tmp, ignore_errors=True)
         return False
+
+
+# --- DNS for delivery tests --------------------------------------------------
+
+def free_udp_tcp_port():
+    """A port free a moment ago on 127.0.0.1 for both UDP and TCP (a DNS
+    server takes both)."""
+    for _ in range(50):
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as u:
+            u.bind(("127.0.0.1", 0))
+            port = u.getsockname()[1]
+            with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as t:
+                try:
+                    t.bind(("127.0.0.1", port))
+                except OSError:
+                    continue
+                return port
+    raise RuntimeError("no port free for both UDP and TCP")
+
+
+def dns_query(port, name, qtype, timeout=3.0):
+    """One DNS query over UDP to 127.0.0.1:port; returns (rcode, number of
+    answer records). qtype: 1 A, 15 MX, 28 AAAA. socket.timeout when no
+    answer comes."""
+    import random
+    import struct
+    qid = random.randrange(65536)
+    q = struct.pack(">HHHHHH", qid, 0x0100, 1, 0, 0, 0)
+    for label in name.rstrip(".").split("."):
+        q += bytes([len(label)]) + label.encode()
+    q += b"\0" + struct.pack(">HH", qtype, 1)
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.settimeout(timeout)
+        s.sendto(q, ("127.0.0.1", port))
+        deadline = time.monotonic() + timeout
+        while True:
+            s.settimeout(max(0.01, deadline - time.monotonic()))
+            r = s.recv(65535)
+            if len(r) >= 12 and struct.unpack(">H", r[:2])[0] == qid:
+                flags, _, an = struct.unpack(">HHH", r[2:8])
+                return flags & 15, an
+
+
+class SilentDNS:
+    """A UDP socket on 127.0.0.1 that takes DNS queries and never answers
+    (a DNS server that is down without saying so): resolvers pointed at it
+    time out, which delivery must treat as a temporary failure.
+
+        with pbtest.SilentDNS() as silent:
+            config "[dns] servers = " + silent.server
+    """
+
+    def __init__(self):
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.bind(("127.0.0.1", 0))
+        self.port = self.sock.getsockname()[1]
+        self.server = "127.0.0.1:%d" % self.port
+
+    def close(self):
+        self.sock.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+        return False
+
+
+class DNS:
+    """A dnsmasq (from dnsmasq-base) on 127.0.0.1 and a free port, serving
+    only the records a test gives it; for [dns] servers of the postbox
+    instances under test (and for tests/tools/dnsq). It reads no
+    /etc/resolv.conf, no /etc/hosts, no config file, forwards nothing
+    anywhere but to the helper's own SilentDNS, listens on 127.0.0.1 only,
+    and works as root (dnsmasq drops to "nobody") and as any other user.
+
+        with pbtest.DNS(mx={"b.test": [(10, "mx.b.test")]},
+                        hosts={"mx.b.test": ["127.0.0.9"]}) as dns:
+            extra = "[dns]\\nservers = %s\\n" % dns.server
+            ...
+
+    mx:      {domain: [(preference, host), ...]}  (--mx-host)
+    hosts:   {name: [address, ...]}, IPv4 and IPv6 mixed  (--host-record);
+             the A and AAAA records of MX hosts and of domains without MX
+             (implicit MX). Give servers 127.0.0.x addresses; an AAAA of a
+             host that nothing connects to can be a 2001:db8:: address.
+    cnames:  {alias: target}  (--cname); the target must be a name given
+             in hosts or mx (dnsmasq answers CNAMEs only into its own data)
+    null_mx: [domain, ...]: a null MX (RFC 7505: preference 0, target ".")
+             (--dns-rr with the raw RDATA 0000 00: --mx-host cannot say ".")
+    raw:     [(name, rrtype, hexdata), ...]: any other record (--dns-rr)
+    silent:  [domain, ...]: queries under these are forwarded to a server
+             that never answers: the resolver times out (temporary failure)
+    zones:   the domains dnsmasq is authoritative for (--local): a name
+             under them that has no record is NXDOMAIN (a permanent
+             failure); a name outside both zones and silent gets REFUSED
+             (a temporary failure). Default ("test",).
+
+    Attributes: port, server ("127.0.0.1:PORT"), log_text(). On exit
+    dnsmasq gets SIGTERM (SIGKILL after 5 s) and its files are removed.
+    """
+
+    def __init__(self, mx=None, hosts=None, cnames=None, null_mx=(), raw=(),
+                 silent=(), zones=("test",)):
+        self.mx = dict(mx or {})
+        self.hosts = dict(hosts or {})
+        self.cnames = dict(cnames or {})
+        self.null_mx = list(null_mx)
+        self.raw = list(raw)
+        self.silent = list(silent)
+        self.zones = list(zones)
+        self.proc = None
+        self.port = None
+        self.server = None
+        self._silent = None
+        self.tmp = tempfile.mkdtemp(prefix="pbtest-dns-")
+        self.log_path = os.path.join(self.tmp, "dnsmasq.log")
+
+    def _args(self):
+        a = ["dnsmasq", "--keep-in-foreground", "--conf-file=/dev/null", "--no-resolv",
+             "--no-hosts", "--pid-file=", "--listen-address=127.0.0.1", "--bind-interfaces",
+             "--port=%d" % self.port, "--log-facility=-", "--log-queries",
+             "--cache-size=0"]
+        a += ["--local=/%s/" % z for z in self.zones]
+        for domain, records in self.mx.items():
+            a += ["--mx-host=%s,%s,%d" % (domain, host, pref) for pref, host in records]
+        for name, addrs in self.hosts.items():
+            v4 = [x for x in addrs if ":" not in x]
+            v6 = [x for x in addrs if ":" in x]
+            # One --host-record takes at most one address of each family.
+            for i in range(max(len(v4), len(v6))):
+                parts = [name] + ([v4[i]] if i < len(v4) else []) + ([v6[i]] if i < len(v6) else [])
+                a.append("--host-record=" + ",".join(parts))
+        a += ["--cname=%s,%s" % kv for kv in self.cnames.items()]
+        a += ["--dns-rr=%s,15,000000" % d for d in self.null_mx]
+        a += ["--dns-rr=%s,%d,%s" % r for r in self.raw]
+        if self.silent:
+            a += ["--server=/%s/127.0.0.1#%d" % (d, self._silent.port) for d in self.silent]
+        return a
+
+    def __enter__(self):
+        try:
+            if self.silent:
+                self._silent = SilentDNS()
+            for _ in range(3):
+                self.port = free_udp_tcp_port()
+                self.server = "127.0.0.1:%d" % self.port
+                if self._start():
+                    return self
+            raise AssertionError("dnsmasq did not start; log:\n%s" % self.log_text())
+        except BaseException:
+            self.__exit__(None, None, None)
+            raise
+
+    def _start(self):
+        with open(self.log_path, "ab") as log:
+            self.proc = subprocess.Popen(self._args(), stdin=subprocess.DEVNULL,
+                                         stdout=log, stderr=log)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                return False      # e.g. the port was taken meanwhile: a new one
+            try:
+                # Any answer means it is up (the name need not exist).
+                dns_query(self.port, "pbtest-probe." + (self.zones[0] if self.zones else "test"),
+                          1, timeout=0.2)
+                return True
+            except (socket.timeout, ConnectionRefusedError):
+                continue
+        self._kill()
+        return False
+
+    def query(self, name, qtype):
+        """(rcode, answer count) of a query of this dnsmasq (dns_query)."""
+        return dns_query(self.port, name, qtype)
+
+    def log_text(self):
+        try:
+            with open(self.log_path, "rb") as f:
+                return f.read().decode("utf-8", "replace")
+        except FileNotFoundError:
+            return ""
+
+    def _kill(self):
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.proc = None
+
+    def __exit__(self, *exc):
+        try:
+            self._kill()
+        finally:
+            if self._silent is not None:
+                self._silent.close()
+            shutil.rmtree(self.tmp, ignore_errors=True)
+        return False
+
+
+def dnsq_bin():
+    path = os.environ.get("DNSQ_BIN")
+    if not path:
+        raise RuntimeError("set DNSQ_BIN to build-test/tests/dnsq")
+    return path
