@@ -13,6 +13,13 @@ void sc_content_start(struct smtp_client *c)
 	sc_set_state(c, SC_CONTENT);
 }
 
+/* Input octets the chunk has room for: n can become 2 * n + 2 octets
+ * (smtp_client_body.h). */
+static size_t chunk_room(const struct smtp_client *c)
+{
+	return (c->set.chunk_size - c->chunk.len - 2) / 2;
+}
+
 size_t sc_content_want(const struct smtp_client *c)
 {
 	const struct sc_tx *tx = &c->tx;
@@ -24,9 +31,7 @@ size_t sc_content_want(const struct smtp_client *c)
 	size_t inflight = c->ehlo.pipelining && !c->set.no_pipelining ? SC_BDAT_INFLIGHT : 1;
 	if (tx->bdat_inflight >= inflight)
 		return 0;
-	/* Room for what n octets can become (smtp_client_body.h); the
-	 * chunk is sent once less than 4 octets are left. */
-	return (c->set.chunk_size - c->chunk.len - 2) / 2;
+	return chunk_room(c);
 }
 
 static void send_chunk(struct smtp_client *c, bool last)
@@ -45,7 +50,9 @@ static int encode(struct smtp_client *c, const char *p, size_t n, bool eof)
 	if (smtp_body_encode(&c->tx.enc, p, n, dst) < 0 ||
 	    (eof && smtp_body_finish(&c->tx.enc, dst) < 0))
 		return -1;
-	if (c->tx.bdat && (eof || c->chunk.len + 4 > c->set.chunk_size))
+	/* A chunk goes once the next read would be small, so chunks are
+	 * over 3/4 of chunk_size but the last. */
+	if (c->tx.bdat && (eof || chunk_room(c) < c->set.chunk_size / 8))
 		send_chunk(c, eof);
 	else if (eof)
 		sc_expect(c, SC_CMD_DOT);

@@ -259,3 +259,20 @@ __attribute__((unused)) static void fixture_init(struct fixture *f)
 #define EHLO_FULL "S:250-mx.b.test\r\n250-PIPELINING\r\n250-SIZE 10000\r\n250-8BITMIME\r\n" \
 	"250-ENHANCEDSTATUSCODES\r\n250-DSN\r\n250 SMTPUTF8\r\n"
 #define EHLO_PLAIN "S:250-mx.b.test\r\n250 SIZE 10000\r\n"
+
+/* Runs script whole and trickled; both must give the same log and the
+ * same octets. f->raw and f->log are those of the run (free them). */
+__attribute__((unused)) static void run_both(struct fixture *f, const char *const *script)
+{
+	f->trickle = false;
+	run_once(f, script);
+	struct buf log = f->log, raw = f->raw;
+	f->trickle = true;
+	run_once(f, script);
+	assert_int_equal(log.len, f->log.len);
+	assert_memory_equal(log.data, f->log.data, log.len);
+	assert_int_equal(raw.len, f->raw.len);
+	assert_memory_equal(raw.data, f->raw.data, raw.len);
+	buf_free(&log);
+	buf_free(&raw);
+}
