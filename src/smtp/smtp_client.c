@@ -269,6 +269,10 @@ void smtp_client_input(struct smtp_client *c, const char *data, size_t len)
 		switch (smtp_reply_feed(&c->reader, data + pos, len - pos, &used, &why)) {
 		case SMTP_REPLY_READY:
 			dispatch(c, &c->reader.reply);
+			/* What the reply makes due (idle, content) is done
+			 * before the next one is read, so replies read in
+			 * one call or octet by octet have one meaning. */
+			sc_pump(c);
 			break;
 		case SMTP_REPLY_ERROR:
 			sc_protocol_error(c, why, NULL);
