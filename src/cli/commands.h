@@ -9,6 +9,7 @@ int cmd_init(int argc, char **argv);
 int cmd_check(int argc, char **argv);
 int cmd_user(int argc, char **argv);
 int cmd_alias(int argc, char **argv);
+int cmd_queue(int argc, char **argv);
 
 /* Shared by the server-side commands: finds -c FILE / --config FILE in argv
  * (removing it), else config_default_path(). */

@@ -18,6 +18,7 @@ static const struct command commands[] = {
 	{ "check", cmd_check, "validate a configuration file" },
 	{ "user", cmd_user, "add, delete, list users or change a password" },
 	{ "alias", cmd_alias, "add, delete or list aliases" },
+	{ "queue", cmd_queue, "list, show, flush, delete, hold or release queued mail" },
 };
 
 static void usage(FILE *f)

@@ -1,13 +1,12 @@
 #include "delivery/local.h"
 
 #include <errno.h>
-#include <pthread.h>
-#include <stdatomic.h>
 #include <stdlib.h>
 #include <fcntl.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "lib/fs.h"
 #include "lib/log.h"
 #include "store/maildir.h"
 
@@ -92,42 +91,6 @@ static void link_files(const char *data_dir, struct batch_file *files, size_t n)
 		close(dfd);
 }
 
-/* fsyncs of one batch, shared out among a few threads. */
-struct fsync_share {
-	int *fds;
-	int *errs;             /* 0, or the errno of each fd's fsync */
-	size_t n;
-	atomic_size_t next;
-};
-
-static void *fsync_some(void *arg)
-{
-	struct fsync_share *sh = arg;
-	size_t i;
-	while ((i = atomic_fetch_add(&sh->next, 1)) < sh->n)
-		sh->errs[i] = fsync(sh->fds[i]) < 0 ? errno : 0;
-	return NULL;
-}
-
-#define FSYNC_THREADS 8
-
-/* fsyncs every fd at the same time. One thread's fsyncs would each wait
- * for their own device cache flush in turn (ext4 without a journal has no
- * commit to share); concurrent ones are merged by the block layer, so a
- * batch costs about one flush. */
-static void fsync_concurrently(struct fsync_share *sh)
-{
-	pthread_t th[FSYNC_THREADS];
-	size_t started = 0;
-	atomic_init(&sh->next, 0);
-	while (started < FSYNC_THREADS && started + 1 < sh->n &&
-	       pthread_create(&th[started], NULL, fsync_some, sh) == 0)
-		started++;
-	fsync_some(sh);
-	for (size_t i = 0; i < started; i++)
-		pthread_join(th[i], NULL);
-}
-
 /* Phase 2: the files' data and inodes on stable storage. Write-back
  * starts for all of them before the first wait, so their blocks go out
  * together; then they are fsync'd concurrently. Only our own files are
@@ -140,19 +103,19 @@ static void sync_files(struct worker_job **wjobs, size_t njobs, struct batch_fil
 	const char *err;
 	int fds[njobs > 0 ? njobs : 1], errs[njobs > 0 ? njobs : 1];
 	struct local_job *of[njobs > 0 ? njobs : 1];
-	struct fsync_share sh = { .fds = fds, .errs = errs, .n = 0 };
+	size_t nfds = 0;
 	for (size_t j = 0; j < njobs; j++) {
 		struct local_job *job = (struct local_job *)wjobs[j];
 		if (job->error != NULL)
 			continue;
 		(void)sync_file_range(job->spool_fd, 0, 0, SYNC_FILE_RANGE_WRITE);
-		of[sh.n] = job;
-		fds[sh.n++] = job->spool_fd;
+		of[nfds] = job;
+		fds[nfds++] = job->spool_fd;
 	}
 	for (size_t i = 0; i < n; i++)
 		maildir_file_start_writeback(&files[i].f);
-	fsync_concurrently(&sh);
-	for (size_t k = 0; k < sh.n; k++) {
+	fs_fsync_many(fds, errs, nfds);
+	for (size_t k = 0; k < nfds; k++) {
 		errno = errs[k];
 		if (errs[k] != 0)
 			fail_job(of[k], "fsync failed", of[k]->spool_path);

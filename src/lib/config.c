@@ -349,6 +349,16 @@ static void parse_duration(struct config_parse_state *st, const struct key_def *
 		bad_token(st, k, value, error);
 }
 
+/* A duration, or empty for "off" (0). */
+static void parse_duration_or_off(struct config_parse_state *st, const struct key_def *k,
+				  const char *value)
+{
+	if (value[0] == '\0')
+		*FIELD(k, unsigned) = 0;
+	else
+		parse_duration(st, k, value);
+}
+
 /* Milliseconds: "0", "250ms", or a duration in seconds ("2", "2s", "1m"). */
 static void parse_millis(struct config_parse_state *st, const struct key_def *k,
 			 const char *value)
@@ -427,6 +437,8 @@ static const struct key_def keys[KEY_COUNT] = {
 	[KEY_DELIVERY_TLS] = { "delivery", "tls", parse_delivery_tls, F(delivery_tls), 0, false },
 	[KEY_RETRY] = { "queue", "retry", parse_retry, F(retry), 0, true },
 	[KEY_MAX_AGE] = { "queue", "max_age", parse_duration, F(max_age), 0, false },
+	[KEY_WARN_AFTER] = { "queue", "warn_after", parse_duration_or_off, F(warn_after), 0,
+			     false },
 	[KEY_MESSAGE_SIZE] = { "limits", "message_size", parse_size, F(message_size), 0, false },
 	[KEY_RECIPIENTS] = { "limits", "recipients", parse_count, F(recipients), 0, false },
 	[KEY_CONNECTIONS] = { "limits", "connections", parse_count, F(connections), 0, false },

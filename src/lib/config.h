@@ -81,6 +81,7 @@ struct config {
 	unsigned retry[CONFIG_MAX_RETRY];  /* the last one repeats */
 	size_t retry_count;
 	unsigned max_age;
+	unsigned warn_after;                /* 0: no delay warning */
 
 	/* [limits] */
 	size_t message_size;

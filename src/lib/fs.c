@@ -3,6 +3,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -226,4 +228,37 @@ int fs_read_file_at(int dirfd, const char *rel, size_t max, char **data_r,
 		return -1;
 	}
 	return fs_read_fd(fd, max, data_r, len_r, error_r);
+}
+
+/* fsyncs of one batch, shared out among a few threads. */
+struct fsync_share {
+	const int *fds;
+	int *errs;
+	size_t n;
+	atomic_size_t next;
+};
+
+static void *fsync_some(void *arg)
+{
+	struct fsync_share *sh = arg;
+	size_t i;
+	while ((i = atomic_fetch_add(&sh->next, 1)) < sh->n)
+		sh->errs[i] = fsync(sh->fds[i]) < 0 ? errno : 0;
+	return NULL;
+}
+
+#define FSYNC_THREADS 8
+
+void fs_fsync_many(const int *fds, int *errs_r, size_t n)
+{
+	struct fsync_share sh = { .fds = fds, .errs = errs_r, .n = n };
+	pthread_t th[FSYNC_THREADS];
+	size_t started = 0;
+	atomic_init(&sh.next, 0);
+	while (started < FSYNC_THREADS && started + 1 < n &&
+	       pthread_create(&th[started], NULL, fsync_some, &sh) == 0)
+		started++;
+	fsync_some(&sh);
+	for (size_t i = 0; i < started; i++)
+		pthread_join(th[i], NULL);
 }

@@ -20,6 +20,14 @@ int fs_fsync_dir(const char *dir, const char **error_r);
 size_t fs_read_full(int fd, void *buf, size_t len);
 /* Writes all of iov to fd, retrying on short writes and EINTR. */
 int fs_write_all(int fd, const struct iovec *iov, int iovcnt);
+/* fsyncs the n descriptors at the same time, from a few threads, and puts
+ * 0 or each fsync's errno in errs_r[i]. One thread's fsyncs would each
+ * wait for their own device cache flush in turn (ext4 without a journal
+ * has no commit to share); concurrent ones are merged by the block layer,
+ * so a batch costs about one flush. Group commit (local delivery, the
+ * queue) uses it for the files of a batch, then fsyncs each directory
+ * once. */
+void fs_fsync_many(const int *fds, int *errs_r, size_t n);
 /* Writes data to path atomically and durably: path.tmp.PID -> fsync ->
  * rename -> fsync of the parent directory. */
 int fs_write_file_durable(const char *path, const void *data, size_t len,

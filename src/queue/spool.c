@@ -10,30 +10,8 @@
 #include <unistd.h>
 
 #include "lib/fs.h"
-
-static int queue_dir(const char *data_dir, char *out, size_t outlen)
-{
-	int n = snprintf(out, outlen, "%s/queue", data_dir);
-	if (n < 0 || (size_t)n >= outlen) {
-		errno = ENAMETOOLONG;
-		return -1;
-	}
-	return 0;
-}
-
-/* Queue ids are ours (hex time and session), never a client's text; the
- * check keeps a bad one from naming a path elsewhere. */
-static int id_ok(const char *id)
-{
-	if (id[0] == '\0')
-		return 0;
-	for (const char *p = id; *p != '\0'; p++) {
-		if (!((*p >= '0' && *p <= '9') || (*p >= 'A' && *p <= 'Z') ||
-		      (*p >= 'a' && *p <= 'z')))
-			return 0;
-	}
-	return 1;
-}
+#include "queue/queue_private.h"
+#include "queue/queue_store.h"
 
 int spool_create(const char *data_dir, const char *id, struct spool_file *f,
 		 const char **error_r)
@@ -42,7 +20,7 @@ int spool_create(const char *data_dir, const char *id, struct spool_file *f,
 	f->fd = -1;
 	f->path[0] = '\0';
 	f->size = 0;
-	if (!id_ok(id) || queue_dir(data_dir, dir, sizeof dir) < 0) {
+	if (!queue_id_ok(id) || queue_path(data_dir, QUEUE_INCOMING, "", "", dir, sizeof dir) < 0) {
 		errno = EINVAL;
 		*error_r = "bad spool name";
 		return -1;
@@ -97,20 +75,14 @@ void spool_remove(struct spool_file *f)
 	f->path[0] = '\0';
 }
 
+/* Spool files of the layout before incoming/ (DATA/queue/ID). */
+static bool old_spool(int dfd, const struct dirent *e)
+{
+	(void)dfd;
+	return e->d_type == DT_REG && queue_id_ok(e->d_name);
+}
+
 size_t spool_clean(const char *data_dir)
 {
-	char dir[SPOOL_PATH_MAX];
-	size_t removed = 0;
-	if (queue_dir(data_dir, dir, sizeof dir) < 0)
-		return 0;
-	DIR *d = opendir(dir);
-	if (d == NULL)
-		return 0;
-	struct dirent *e;
-	while ((e = readdir(d)) != NULL) {
-		if (id_ok(e->d_name) && unlinkat(dirfd(d), e->d_name, 0) == 0)
-			removed++;
-	}
-	closedir(d);
-	return removed;
+	return queue_recover(data_dir) + queue_clean_dir(data_dir, "", old_spool);
 }

@@ -11,9 +11,11 @@
  * this file serves them all. (The outbound queue, next, keeps its envelope
  * beside it in a file of its own.)
  *
- * A spool file is removed once every target has it durably, or as soon as
- * its transaction fails. Files left by a crash belong to messages that
- * were never acknowledged (the 250 comes after delivery), so
+ * Spool files live in DATA/queue/incoming/ (queue_store.h). A spool file
+ * is removed once every target has it durably (a Maildir, or the queue,
+ * which links it into DATA/queue/active/), or as soon as its transaction
+ * fails. Files left there by a crash belong to messages that were never
+ * acknowledged (the 250 comes after delivery or enqueueing), so
  * spool_clean() may remove them at start. */
 
 #include <stddef.h>
@@ -27,8 +29,8 @@ struct spool_file {
 	uint64_t size;               /* octets written */
 };
 
-/* Creates DATA/queue/ID (0600, never through a symlink) and the queue
- * directory (0700) when missing. 0, or -1 with errno and *error_r. */
+/* Creates DATA/queue/incoming/ID (0600, never through a symlink) and the
+ * directories (0700) when missing. 0, or -1 with errno and *error_r. */
 int spool_create(const char *data_dir, const char *id, struct spool_file *f,
 		 const char **error_r);
 /* Appends n octets (to the page cache: no fsync). 0, or -1 with errno. */
@@ -37,7 +39,9 @@ int spool_append(struct spool_file *f, const void *p, size_t n);
 void spool_close(struct spool_file *f);
 /* Closes and unlinks whatever is left of the file. */
 void spool_remove(struct spool_file *f);
-/* Removes every spool file of DATA/queue (at start). Returns how many. */
+/* At start: removes every spool file, and whatever of the queue was never
+ * acknowledged (queue_recover); queued messages stay. Returns how many
+ * files it removed. */
 size_t spool_clean(const char *data_dir);
 
 #endif

@@ -56,10 +56,17 @@ class TestSpool(unittest.TestCase):
             os.environ["ASAN_OPTIONS"] = self.asan
 
     def queue_files(self):
-        try:
-            return os.listdir(os.path.join(self.srv.data_dir, "queue"))
-        except FileNotFoundError:
-            return []
+        """Files of DATA/queue/: spool files in incoming/ (docs/queue.md),
+        queued messages in active/, anything else at the top."""
+        top = os.path.join(self.srv.data_dir, "queue")
+        found = []
+        for sub in ("", "incoming", "active"):
+            try:
+                found += [os.path.join(sub, n) for n in os.listdir(os.path.join(top, sub))
+                          if not os.path.isdir(os.path.join(top, sub, n))]
+            except FileNotFoundError:
+                pass
+        return found
 
     def settle(self):
         """One small message first: the server's idle memory includes
