@@ -1,8 +1,23 @@
 #ifndef PB_SERVER_SERVE_H
 #define PB_SERVER_SERVE_H
-/* The daemon: what "postbox serve" holds while it runs, shared by the
- * per-protocol glue files (serve_smtp.c, ...) that join a net/ conn to a
- * protocol session and to the stores. */
+/* The daemon: "postbox serve" (Postfix's single_server_main in one
+ * process). Read it top-down:
+ *
+ *   serve_main.c      setup, signals, reload, an orderly stop
+ *   serve_services.c  the table: each [listen] service, its engine, its
+ *                     role (MX, submission, ...) and whether TLS is implicit
+ *   engine_smtp.c     each engine's hooks: what is really its protocol's
+ *   engine_imap.c     (recipient lookup, spool and commit; mailbox tasks and
+ *   engine_pop3.c     IDLE; the maildrop and RETR)
+ *   serve_auth.c      password checks and their penalties, for any engine
+ *   serve_driver.c    the one driver: implements net/'s struct conn_proto
+ *                     for every service; owns the connection, its
+ *                     deadlines, backpressure, the hand-off to workers and
+ *                     the connection that closes while its work is out
+ *
+ * A new service is a table entry (with the role its engine gives it); a
+ * new protocol is an engine (struct serve_engine) and its entries, never
+ * another driver. */
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -17,6 +32,8 @@ struct event_base;
 struct userdb;
 struct local_delivery;
 struct watch;
+struct server;
+struct serve_engine;
 
 /* A loaded configuration shared by the sessions that started under it:
  * a reload makes a new one, and the old one goes when its last session
@@ -30,6 +47,22 @@ struct config_ref {
 struct config_ref *config_ref_new(void);
 struct config_ref *config_ref_hold(struct config_ref *r);
 void config_ref_release(struct config_ref **r);
+
+/* One [listen] service: the table's entry (serve_services.c). */
+struct serve_service {
+	enum listen_service id;
+	const struct serve_engine *engine;
+	int role;                     /* the engine's own (enum smtp_role, ...) */
+	bool implicit_tls;            /* RFC 8314: TLS from the first octet */
+};
+
+/* What the driver keeps per service: net/ calls it through proto, with
+ * this as the service context. */
+struct serve_binding {
+	struct conn_proto proto;
+	struct server *srv;
+	const struct serve_service *service;
+};
 
 struct server {
 	struct event_base *base;
@@ -45,6 +78,7 @@ struct server {
 	bool stopping;
 	/* One per [listen] service; proto NULL: not available in this build. */
 	struct conn_service services[LISTEN_SERVICE_COUNT];
+	struct serve_binding bindings[LISTEN_SERVICE_COUNT];
 };
 
 /* For worker threads: the calling thread's own user directory handle
@@ -52,71 +86,135 @@ struct server {
 struct userdb *serve_thread_userdb(const char *data_dir);
 
 /* What a session waits for next: the driver's one deadline policy for
- * every protocol (serve_glue_wait). */
+ * every protocol (serve_conn_wait). */
 enum serve_wait {
 	SERVE_WAIT_LOGIN,     /* IMAP/POP3 before login: [limits] timeout_login
 			       * from the connect, however the peer trickles */
 	SERVE_WAIT_COMMAND,   /* timeout_command for the next whole command */
 	SERVE_WAIT_DATA,      /* timeout_data for DATA or a BDAT chunk */
-	SERVE_WAIT_IDLE,      /* logged in, between commands: idle_seconds */
+	SERVE_WAIT_IDLE,      /* logged in, between commands: the engine's
+			       * idle_seconds */
 };
 
-/* The common head of every protocol's per-connection glue: what the
- * connection, the session and work in flight on another thread have to
- * agree on. A connection that closes while work is in flight is freed
- * when the work comes back; a shutdown says goodbye after it. */
-struct serve_glue {
+/* What the driver does once an engine's replies went out (engine->next). */
+enum serve_next {
+	SERVE_NEXT_READ,      /* read on, under the deadline *wait_r names */
+	SERVE_NEXT_HOLD,      /* neither read nor time out: an answer of the
+			       * engine's own is still to come (a password
+			       * delay) */
+	SERVE_NEXT_WORK,      /* more work before reading on (an IMAP FETCH
+			       * slice, a POP3 RETR part, a password check):
+			       * engine->work, as soon as no more than
+			       * engine->high_water waits to be sent */
+	SERVE_NEXT_STARTTLS,  /* start the TLS handshake; tls_started follows */
+	SERVE_NEXT_CLOSE,     /* close once the replies are sent */
+};
+
+/* Output storage a session keeps between replies: what a burst of replies
+ * (a pipelined flood) needed is given back. */
+#define SERVE_OUTPUT_KEEP 4096
+
+/* Why the driver asks an engine to say goodbye. */
+enum serve_bye {
+	SERVE_BYE_TIMEOUT,    /* the deadline passed */
+	SERVE_BYE_SHUTDOWN,   /* the server is stopping */
+};
+
+struct serve_conn;
+
+/* A protocol as the driver sees it: a sans-I/O session and the hooks that
+ * answer it. Every function runs on the loop thread. */
+struct serve_engine {
+	const char *name;             /* "smtp": the logs' service name */
+	const char *busy_reply;       /* sent when a connection cap is hit */
+	size_t size;                  /* its per-connection state, which
+				       * starts with struct serve_conn */
+	unsigned idle_seconds;        /* SERVE_WAIT_IDLE; 0: timeout_command */
+	size_t output_keep;           /* output storage kept between replies */
+	size_t high_water;            /* SERVE_NEXT_WORK waits above this */
+	/* Optional: once when the server starts. */
+	void (*setup)(struct server *srv);
+	/* Makes the session (sc->conn and sc->service are set): 0, or -1
+	 * and the connection closes. */
+	int (*start)(struct serve_conn *sc);
+	void (*greet)(struct serve_conn *sc);
+	/* Frees what start made (also after a failed start); the driver
+	 * frees sc. */
+	void (*stop)(struct serve_conn *sc);
+	/* Bytes for the session: how many it took. */
+	size_t (*feed)(struct serve_conn *sc, const char *data, size_t len);
+	/* The session's replies: the driver sends and empties them. */
+	struct buf *(*output)(struct serve_conn *sc);
+	/* After the replies went out, and no work is out: what now. begun:
+	 * the peer's next command has begun to arrive. An engine may arm
+	 * its own watchers here (IMAP IDLE). */
+	enum serve_next (*next)(struct serve_conn *sc, bool begun, enum serve_wait *wait_r);
+	/* Optional: starts the work SERVE_NEXT_WORK announced. */
+	void (*work)(struct serve_conn *sc);
+	/* Writes the goodbye for why into the output and stops what would
+	 * answer later (watches, a password delay). */
+	void (*goodbye)(struct serve_conn *sc, enum serve_bye why);
+	void (*tls_started)(struct serve_conn *sc);
+};
+
+/* The head of every engine's per-connection state: what the connection,
+ * the session and work in flight on another thread have to agree on. A
+ * connection that closes while work is in flight is freed when the work
+ * comes back; a shutdown says goodbye after it. */
+struct serve_conn {
 	struct worker_job job;        /* first: the task pool's view */
 	struct server *srv;
+	const struct serve_service *service;   /* the table's entry */
 	struct config_ref *cfg;       /* the configuration the session started with */
-	struct conn *conn;
-	bool busy;                    /* a task or a commit is in flight */
+	struct conn *conn;            /* the peer: conn_peer(), conn_is_tls(), ... */
+	bool busy;                    /* work is out (a task, a commit, a check) */
 	bool orphaned;                /* the connection went while busy */
 	bool shutting_down;           /* say goodbye once no longer busy */
-	void (*destroy)(struct serve_glue *g);   /* frees the whole glue */
-	/* Deadlines (serve_glue_wait). idle_seconds is the protocol's
-	 * autologout, set by its glue. */
-	unsigned idle_seconds;
+	bool wait_drain;              /* SERVE_NEXT_WORK waits for the output */
+	void (*work_done)(struct serve_conn *sc);   /* serve_conn_submit's */
+	/* Deadlines (serve_conn_wait). */
 	bool wait_set;
 	uint8_t wait;                 /* enum serve_wait in force */
 	unsigned long long wait_out;  /* the output total when it was set */
 	uint64_t login_due_ms;        /* monotonic: the end of SERVE_WAIT_LOGIN */
 };
 
-void serve_glue_init(struct serve_glue *g, struct server *srv, struct conn *c,
-		     void (*destroy)(struct serve_glue *g));
-/* Sets the deadline for what the session waits for next, once a reply
- * went out or the wait changed (call it after every input and every
- * answer): bytes that arrive never move a deadline, only progress does,
- * and a transfer gets time by [limits] min_data_rate (conn_set_deadline).
- * When it passes, conn_proto.timeout says goodbye. */
-void serve_glue_wait(struct serve_glue *g, enum serve_wait w);
-/* Drops the configuration reference (from destroy). */
-void serve_glue_fini(struct serve_glue *g);
-/* Sends what the session wrote and empties the buffer. */
-void serve_glue_send(struct serve_glue *g, struct buf *out);
-/* conn_proto.close: frees now, or when the work in flight comes back. */
-void serve_glue_close(struct serve_glue *g);
-/* conn_proto.shutdown: true when busy (goodbye later, shutting_down set). */
-bool serve_glue_shutdown_later(struct serve_glue *g);
-/* Runs run() on a task thread, then done() on the loop; input pauses. */
-void serve_glue_submit(struct serve_glue *g, void (*run)(struct worker_job *),
-		       void (*done)(struct worker_job *));
+/* Fills srv->services[] and srv->bindings[] for one table entry. */
+void serve_driver_bind(struct server *srv, const struct serve_service *service);
+/* Fills them for the whole table, and runs each engine's setup once. */
+void serve_services_init(struct server *srv);
+
+/* Sets the deadline for what the session waits for next (the driver
+ * calls it for SERVE_NEXT_READ): bytes that arrive never move a
+ * deadline, only progress does, and a transfer gets time by [limits]
+ * min_data_rate (conn_set_deadline). When it passes, the engine says
+ * goodbye. */
+void serve_conn_wait(struct serve_conn *sc, enum serve_wait w);
+/* Runs run() on a task thread, then done() (optional) on the loop, then
+ * answers (serve_conn_answered) unless done() started more work; input
+ * pauses meanwhile. */
+void serve_conn_submit(struct serve_conn *sc, void (*run)(struct worker_job *),
+		       void (*done)(struct serve_conn *sc));
 /* The same with a job of the caller's (run and done set) on another pool:
  * 0, or -1 when that pool's queue is full (nothing was submitted). */
-int serve_glue_submit_job(struct serve_glue *g, struct worker_pool *pool,
+int serve_conn_submit_job(struct serve_conn *sc, struct worker_pool *pool,
 			  struct worker_job *job);
-/* First thing when work comes back: false when the glue was freed
- * because the connection had gone. */
-bool serve_glue_back(struct serve_glue *g);
+/* Work handed elsewhere (local delivery): busy, input paused. */
+void serve_conn_hold(struct serve_conn *sc);
+/* First thing when work comes back: false when sc was freed because the
+ * connection had gone. */
+bool serve_conn_back(struct serve_conn *sc);
+/* Once the engine answered its session: goodbye when the server is
+ * stopping, then the replies go out and the driver goes on. */
+void serve_conn_answered(struct serve_conn *sc);
 
 /* postbox serve: loads config_path, binds, drops privileges and runs
  * every configured service until SIGTERM/SIGINT. 0, or -1 with *error_r. */
 int server_run(const char *config_path, const char **error_r);
 
-/* Fill srv->services[] for their protocols. */
-void serve_smtp_init(struct server *srv);
-void serve_pop3_init(struct server *srv);
-void serve_imap_init(struct server *srv);
+/* The engines (engine_*.c). */
+extern const struct serve_engine serve_smtp_engine;
+extern const struct serve_engine serve_imap_engine;
+extern const struct serve_engine serve_pop3_engine;
 
 #endif

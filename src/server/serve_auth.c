@@ -77,11 +77,11 @@ void serve_auth_teardown(struct server *srv)
 	penalty_table_free(&srv->penalties);
 }
 
-void serve_auth_init(struct serve_auth *a, struct serve_glue *g, const char *service,
-		     void (*answer)(struct serve_glue *g, int result, bool close))
+void serve_auth_init(struct serve_auth *a, struct serve_conn *sc, const char *service,
+		     void (*answer)(struct serve_conn *sc, int result, bool close))
 {
 	memset(a, 0, sizeof *a);
-	a->glue = g;
+	a->sc = sc;
 	a->service = service;
 	a->answer = answer;
 }
@@ -118,7 +118,7 @@ static void log_failure(const struct serve_auth *a, const char *ip, const char *
 static void run(struct worker_job *job)
 {
 	struct serve_auth *a = (struct serve_auth *)job;
-	a->result = verify(a->glue->cfg->cfg.data_dir, a->user, a->password);
+	a->result = verify(a->sc->cfg->cfg.data_dir, a->user, a->password);
 }
 
 static void fire(evutil_socket_t fd, short what, void *arg)
@@ -126,28 +126,30 @@ static void fire(evutil_socket_t fd, short what, void *arg)
 	struct serve_auth *a = arg;
 	(void)fd;
 	(void)what;
-	a->answer(a->glue, a->result,
-		  a->result == 0 && a->failures >= a->glue->cfg->cfg.auth_failures);
+	struct serve_conn *sc = a->sc;
+	a->answer(sc, a->result, a->result == 0 && a->failures >= sc->cfg->cfg.auth_failures);
+	if (!sc->busy)   /* the engine may go on to more work (a maildrop) */
+		serve_conn_answered(sc);
 }
 
 static void done(struct worker_job *job)
 {
 	struct serve_auth *a = (struct serve_auth *)job;
-	struct serve_glue *g = a->glue;
-	if (!serve_glue_back(g))
-		return;   /* a went with the glue */
-	const struct config *cfg = &g->cfg->cfg;
-	const char *ip = conn_peer(g->conn);
+	struct serve_conn *sc = a->sc;
+	if (!serve_conn_back(sc))
+		return;   /* a went with the connection */
+	const struct config *cfg = &sc->cfg->cfg;
+	const char *ip = conn_peer(sc->conn);
 	time_t now = time(NULL);
 	unsigned level = 0;
 	if (job->cancelled)   /* the server is stopping: not checked at all */
 		a->result = -1;
 	if (a->result == 1) {
-		level = penalty_level(g->srv->penalties, ip, a->user, now);
-		penalty_succeeded(g->srv->penalties, ip, a->user, now);
+		level = penalty_level(sc->srv->penalties, ip, a->user, now);
+		penalty_succeeded(sc->srv->penalties, ip, a->user, now);
 	} else if (a->result == 0) {
-		penalty_failed(g->srv->penalties, ip, a->user, now);
-		level = penalty_level(g->srv->penalties, ip, a->user, now);
+		penalty_failed(sc->srv->penalties, ip, a->user, now);
+		level = penalty_level(sc->srv->penalties, ip, a->user, now);
 		a->failures++;
 		log_failure(a, ip, "bad-password");
 	}
@@ -155,8 +157,8 @@ static void done(struct worker_job *job)
 								   : cfg->auth_delay_ms;
 	unsigned ms = penalty_delay_ms(level, cfg->auth_delay_ms, max);
 	if (a->timer == NULL)
-		a->timer = evtimer_new(g->srv->base, fire, a);
-	if (ms == 0 || g->shutting_down || a->timer == NULL) {
+		a->timer = evtimer_new(sc->srv->base, fire, a);
+	if (ms == 0 || sc->shutting_down || a->timer == NULL) {
 		fire(-1, 0, a);
 		return;
 	}
@@ -170,10 +172,10 @@ void serve_auth_check(struct serve_auth *a, const char *user, const char *passwo
 	a->password = password;
 	a->job.run = run;
 	a->job.done = done;
-	if (serve_glue_submit_job(a->glue, a->glue->srv->auth, &a->job) < 0) {
+	if (serve_conn_submit_job(a->sc, a->sc->srv->auth, &a->job) < 0) {
 		log_warn("%s %s: password checks are queued to the limit (%d); try again",
-			 a->service, conn_id(a->glue->conn), AUTH_QUEUE_MAX);
+			 a->service, conn_id(a->sc->conn), AUTH_QUEUE_MAX);
 		a->result = -1;
-		a->answer(a->glue, -1, false);
+		a->answer(a->sc, -1, false);
 	}
 }

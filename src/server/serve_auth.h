@@ -1,7 +1,7 @@
 #ifndef PB_SERVER_SERVE_AUTH_H
 #define PB_SERVER_SERVE_AUTH_H
-/* Password checks for the access protocols (IMAP, POP3; SMTP AUTH next),
- * shared by their glue files.
+/* Password checks for the engines that log users in (IMAP, POP3; SMTP
+ * AUTH next).
  *
  * Checks run on a pool of their own (srv->auth: AUTH_THREADS threads, at
  * most AUTH_QUEUE_MAX waiting), so a flood of logins cannot hold up mail
@@ -33,12 +33,14 @@ struct event;
 
 struct serve_auth {
 	struct worker_job job;        /* on srv->auth */
-	struct serve_glue *glue;
+	struct serve_conn *sc;
 	const char *service;          /* "imap", "pop3": service= in the log */
 	/* Called on the loop once the check is answered and its delay
 	 * is over: result 1 the password matched, 0 not, -1 could not be
-	 * checked; close: too many failures, say so and close. */
-	void (*answer)(struct serve_glue *g, int result, bool close);
+	 * checked; close: too many failures, say so and close. The engine
+	 * answers its session; the driver sends the replies after it
+	 * (serve_conn_answered) unless the engine started more work. */
+	void (*answer)(struct serve_conn *sc, int result, bool close);
 	char user[SASL_USER_MAX + 1];  /* lower-cased */
 	const char *password;         /* the caller's, until answer */
 	int result;
@@ -50,13 +52,14 @@ struct serve_auth {
 int serve_auth_setup(struct server *srv);
 void serve_auth_teardown(struct server *srv);
 
-void serve_auth_init(struct serve_auth *a, struct serve_glue *g, const char *service,
-		     void (*answer)(struct serve_glue *g, int result, bool close));
+void serve_auth_init(struct serve_auth *a, struct serve_conn *sc, const char *service,
+		     void (*answer)(struct serve_conn *sc, int result, bool close));
 /* Stops a delay in progress (the answer is not called) and frees. */
 void serve_auth_fini(struct serve_auth *a);
 /* Checks user and password (which must stay valid until the answer);
- * the glue is busy until the check comes back, then waits for the timer.
- * With a full queue the answer (-1) is called before this returns. */
+ * the connection is busy until the check comes back, then waits for the
+ * timer. With a full queue the answer (-1) is called before this returns,
+ * and the caller's driver sends it. */
 void serve_auth_check(struct serve_auth *a, const char *user, const char *password);
 /* A delay in progress: the session waits for its answer. */
 bool serve_auth_waiting(const struct serve_auth *a);

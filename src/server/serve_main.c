@@ -42,27 +42,6 @@ struct serve_state {
 	int stop_ticks;
 };
 
-struct config_ref *config_ref_new(void)
-{
-	struct config_ref *r = calloc(1, sizeof *r);
-	if (r != NULL)
-		r->refs = 1;
-	return r;
-}
-
-struct config_ref *config_ref_hold(struct config_ref *r)
-{
-	r->refs++;
-	return r;
-}
-
-void config_ref_release(struct config_ref **r)
-{
-	if (*r != NULL && --(*r)->refs == 0)
-		free(*r);
-	*r = NULL;
-}
-
 /* From the files, or from what the privileged parent read (creds). */
 static int load_tls(struct server *srv, const struct config *cfg,
 		    const struct serve_creds *creds, const char **error_r)
@@ -287,9 +266,7 @@ static int setup(struct serve_state *st, const char **error_r)
 	srv->watch = watch_new(srv->base, &werr);
 	if (srv->watch == NULL)
 		log_warn("IDLE will poll folders: %s", werr);
-	serve_smtp_init(srv);
-	serve_pop3_init(srv);
-	serve_imap_init(srv);
+	serve_services_init(srv);
 	if (make_limits(st, cfg) < 0) {
 		*error_r = "out of memory";
 		return -1;

@@ -1,6 +1,7 @@
-/* Glue for IMAP and IMAPS: a net/ connection and an imap/ session whose
- * commands run as tasks on worker threads (they use the mail store and
- * password hashing, which block). */
+/* The IMAP engine (RFC 9051, RFC 3501) for the driver, on IMAP and IMAPS:
+ * an imap/ session whose commands run as tasks on worker threads (they
+ * use the mail store, which blocks), the password check, and IDLE's
+ * watches on the selected folder. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,8 +15,6 @@
 #include "net/watch.h"
 #include "store/store.h"
 
-/* RFC 9051 5.4: an autologout timer of at least 30 minutes. */
-#define IMAP_IDLE_SECONDS (30 * 60 + 60)
 /* IDLE waits for the kernel to report changes in the folder's new/ and
  * cur/ and in the index (net/watch.h), and then looks (polls) once:
  * thousands of IDLE sessions cost nothing while nothing changes.
@@ -38,7 +37,8 @@
  * the look itself. */
 #define IDLE_POLL_MS 400
 /* Two FETCH slices (imap_cmd_fetch.c): the next slice is made while the
- * last one is being sent, unless the client is that far behind. */
+ * last one is being sent, unless the client is that far behind (so a
+ * slow reader costs memory for a few slices, not for the whole answer). */
 #define OUTPUT_HIGH_WATER (2 * 1024 * 1024)
 /* Output storage an idle session may keep; a big reply's is given back. */
 #define OUTPUT_KEEP (64 * 1024)
@@ -53,13 +53,12 @@ enum idle_mode {
 
 enum { SUB_NEW, SUB_CUR, SUB_INDEX, SUB_COUNT };
 
-struct imap_glue {
-	struct serve_glue base;      /* first */
+struct imap_conn {
+	struct serve_conn base;      /* first */
 	struct imap_session *session;
 	struct serve_auth auth;      /* LOGIN, AUTHENTICATE */
 	struct event *timer;         /* IDLE looks */
 	bool polling;
-	bool wait_drain;             /* the next slice waits for the client to read */
 	uint8_t idle_mode;           /* enum idle_mode */
 	bool changed;                /* a change was reported since the last look began */
 	bool look_soon;              /* the timer is set for a reported change */
@@ -69,7 +68,7 @@ struct imap_glue {
 	const char *const *index_files;
 };
 
-static void idle_stop(struct imap_glue *g)
+static void idle_stop(struct imap_conn *g)
 {
 	for (size_t i = 0; i < SUB_COUNT; i++)
 		watch_remove(&g->subs[i]);
@@ -78,27 +77,25 @@ static void idle_stop(struct imap_glue *g)
 	g->look_soon = false;
 }
 
-static void glue_free(struct serve_glue *base)
+static void imap_stop(struct serve_conn *sc)
 {
-	struct imap_glue *g = (struct imap_glue *)base;
+	struct imap_conn *g = (struct imap_conn *)sc;
 	idle_stop(g);
 	serve_auth_fini(&g->auth);
 	imap_session_free(&g->session);
-	serve_glue_fini(&g->base);
 	if (g->timer)
 		event_free(g->timer);
-	free(g);
 }
 
-static void start_task(struct imap_glue *g, bool poll);
+static void start_task(struct imap_conn *g, bool poll);
 
-static void arm_timer(struct imap_glue *g, unsigned ms)
+static void arm_timer(struct imap_conn *g, unsigned ms)
 {
 	struct timeval tv = { ms / 1000, (long)(ms % 1000) * 1000 };
 	evtimer_add(g->timer, &tv);
 }
 
-static void look_soon(struct imap_glue *g)
+static void look_soon(struct imap_conn *g)
 {
 	if (!g->look_soon) {
 		g->look_soon = true;
@@ -106,7 +103,7 @@ static void look_soon(struct imap_glue *g)
 	}
 }
 
-static bool is_index_file(const struct imap_glue *g, const char *name)
+static bool is_index_file(const struct imap_conn *g, const char *name)
 {
 	for (const char *const *f = g->index_files; name != NULL && *f != NULL; f++)
 		if (strcmp(*f, name) == 0)
@@ -117,13 +114,13 @@ static bool is_index_file(const struct imap_glue *g, const char *name)
 /* A watch's news (see watch_cb: notes it and arms the timer). */
 static void on_change(struct watch_sub *sub, enum watch_event ev, const char *name)
 {
-	struct imap_glue *g = sub->arg;
+	struct imap_conn *g = sub->arg;
 	if (ev == WATCH_EV_CHANGE && sub == &g->subs[SUB_INDEX] && !is_index_file(g, name))
 		return;
 	if (ev == WATCH_EV_LOST)
 		g->idle_mode = IDLE_POLL;   /* until this IDLE ends */
 	g->changed = true;
-	/* A look in progress is followed by another (proceed); a session
+	/* A look in progress is followed by another (imap_next); a session
 	 * saying goodbye looks no more. */
 	if (!g->base.busy && imap_session_next(g->session) == IMAP_NEXT_IDLE)
 		look_soon(g);
@@ -132,7 +129,7 @@ static void on_change(struct watch_sub *sub, enum watch_event ev, const char *na
 /* First thing in IDLE: subscribes to the selected folder's changes. The
  * IDLE command looked before the watches were there: what changed in
  * between is found by one look soon after. */
-static void idle_start(struct imap_glue *g)
+static void idle_start(struct imap_conn *g)
 {
 	struct watch *w = g->base.srv->watch;
 	struct mail_folder *f = imap_session_selected(g->session);
@@ -163,11 +160,10 @@ fail:
 	 * off, which would never look again). */
 	idle_stop(g);
 	g->idle_mode = IDLE_POLL;
-	g->idle_mode = IDLE_POLL;
 }
 
 /* In IDLE, after the last look went out: when to look next. */
-static void idle_wait(struct imap_glue *g)
+static void idle_wait(struct imap_conn *g)
 {
 	if (g->idle_mode == IDLE_OFF)
 		idle_start(g);
@@ -187,75 +183,37 @@ static void idle_wait(struct imap_glue *g)
 	}
 }
 
-/* The deadline for the client's next command, or for the rest of one
- * that has begun (a whole-command deadline: its literals get
- * min_data_rate's time on top). */
-static void wait_next(struct imap_glue *g, bool begun)
+/* What after the replies went out: the client's next command, under a
+ * deadline for it or for the rest of one that has begun (a whole-command
+ * deadline: its literals get min_data_rate's time on top). */
+static enum serve_next imap_next(struct serve_conn *sc, bool begun, enum serve_wait *wait_r)
 {
-	if (!imap_session_logged_in(g->session))
-		serve_glue_wait(&g->base, SERVE_WAIT_LOGIN);
-	else
-		serve_glue_wait(&g->base, begun ? SERVE_WAIT_COMMAND : SERVE_WAIT_IDLE);
-}
-
-/* Sends the output, then does what the session wants next; begun: the
- * client's next command has begun to arrive. */
-static void proceed_after(struct imap_glue *g, bool begun)
-{
-	struct buf *out = imap_session_output(g->session);
-	enum imap_next next = imap_session_next(g->session);
-	/* Not serve_glue_send: a FETCH slice (1 MiB) is handed over, not
-	 * copied. */
-	conn_write_buf(g->base.conn, out);
-	if (next != IMAP_NEXT_RUN)
-		buf_shrink(out, OUTPUT_KEEP);
-	switch (next) {
+	struct imap_conn *g = (struct imap_conn *)sc;
+	switch (imap_session_next(g->session)) {
 	case IMAP_NEXT_RUN:
-		/* A big FETCH goes out in slices; the next one is made only while
-		 * no more than about two wait to be sent, so a slow reader costs
-		 * memory for a few slices, not for the whole answer. */
-		if (conn_output_pending(g->base.conn) > OUTPUT_HIGH_WATER) {
-			g->wait_drain = true;
-			conn_pause(g->base.conn);
-		} else {
-			start_task(g, false);
-		}
-		break;
+		return SERVE_NEXT_WORK;   /* a big FETCH goes out in slices */
 	case IMAP_NEXT_STARTTLS:
-		if (conn_starttls(g->base.conn) < 0)
-			conn_close_after_flush(g->base.conn);
-		break;
+		return SERVE_NEXT_STARTTLS;
 	case IMAP_NEXT_CLOSE:
-		conn_close_after_flush(g->base.conn);
-		break;
+		return SERVE_NEXT_CLOSE;
+	case IMAP_NEXT_AUTH:
+		return serve_auth_waiting(&g->auth) ? SERVE_NEXT_HOLD : SERVE_NEXT_WORK;
 	case IMAP_NEXT_IDLE:
 		idle_wait(g);
-		wait_next(g, begun);
-		conn_resume(g->base.conn);
 		break;
-	case IMAP_NEXT_AUTH: {
-		const char *user, *password;
-		if (g->base.busy || serve_auth_waiting(&g->auth))
-			break;
-		imap_session_credentials(g->session, &user, &password);
-		serve_auth_check(&g->auth, user, password);
-		break;
-	}
 	default:
-		wait_next(g, begun);
-		conn_resume(g->base.conn);
 		break;
 	}
-}
-
-static void proceed(struct imap_glue *g)
-{
-	proceed_after(g, false);
+	if (!imap_session_logged_in(g->session))
+		*wait_r = SERVE_WAIT_LOGIN;
+	else
+		*wait_r = begun ? SERVE_WAIT_COMMAND : SERVE_WAIT_IDLE;
+	return SERVE_NEXT_READ;
 }
 
 static void run_task(struct worker_job *job)
 {
-	struct imap_glue *g = (struct imap_glue *)job;
+	struct imap_conn *g = (struct imap_conn *)job;
 	if (g->polling)
 		/* Woken by the watches: a closed index connection costs
 		 * nothing while it waits, and a reopen per change is cheap.
@@ -265,38 +223,34 @@ static void run_task(struct worker_job *job)
 		imap_session_run(g->session);
 }
 
-static void task_done(struct worker_job *job)
-{
-	struct imap_glue *g = (struct imap_glue *)job;
-	if (!serve_glue_back(&g->base))
-		return;
-	if (g->base.shutting_down) {
-		imap_session_goodbye(g->session, "Server shutting down");
-		proceed(g);
-		return;
-	}
-	proceed(g);
-}
-
 /* The password check's answer, after its delay. */
-static void auth_answer(struct serve_glue *base, int result, bool close)
+static void auth_answer(struct serve_conn *sc, int result, bool close)
 {
-	struct imap_glue *g = (struct imap_glue *)base;
-	imap_session_auth_done(g->session, result, close);
-	if (g->base.shutting_down)
-		imap_session_goodbye(g->session, "Server shutting down");
-	proceed(g);
+	imap_session_auth_done(((struct imap_conn *)sc)->session, result, close);
 }
 
-static void start_task(struct imap_glue *g, bool poll)
+static void start_task(struct imap_conn *g, bool poll)
 {
 	g->polling = poll;
-	serve_glue_submit(&g->base, run_task, task_done);
+	serve_conn_submit(&g->base, run_task, NULL);
+}
+
+/* SERVE_NEXT_WORK: the next slice of a command, or a password check. */
+static void imap_work(struct serve_conn *sc)
+{
+	struct imap_conn *g = (struct imap_conn *)sc;
+	if (imap_session_next(g->session) == IMAP_NEXT_AUTH) {
+		const char *user, *password;
+		imap_session_credentials(g->session, &user, &password);
+		serve_auth_check(&g->auth, user, password);
+		return;
+	}
+	start_task(g, false);
 }
 
 static void timer_fired(evutil_socket_t fd, short what, void *arg)
 {
-	struct imap_glue *g = arg;
+	struct imap_conn *g = arg;
 	(void)fd;
 	(void)what;
 	if (g->base.busy)
@@ -310,115 +264,86 @@ static void timer_fired(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
-static void *imap_open(struct conn *c, void *service_ctx)
+static int imap_start(struct serve_conn *sc)
 {
-	struct server *srv = service_ctx;
-	struct imap_glue *g = calloc(1, sizeof *g);
-	if (g == NULL)
-		return NULL;
-	serve_glue_init(&g->base, srv, c, glue_free);
-	const struct config *cfg = &g->base.cfg->cfg;
+	struct imap_conn *g = (struct imap_conn *)sc;
+	struct conn *c = sc->conn;
+	const struct config *cfg = &sc->cfg->cfg;
 	struct imap_session_settings set = {
 		.hostname = cfg->hostname,
 		.cfg = cfg,
-		.tls_available = srv->tls_ctx != NULL,
+		.tls_available = sc->srv->tls_ctx != NULL,
 		.plaintext_auth = cfg->plaintext_auth_loopback && conn_peer_is_loopback(c),
 		.max_append = cfg->message_size,
 		.max_errors = 20,
 		.slice_messages = cfg->imap_slice,
 	};
-	serve_auth_init(&g->auth, &g->base, "imap", auth_answer);
-	g->timer = evtimer_new(srv->base, timer_fired, g);
+	serve_auth_init(&g->auth, sc, "imap", auth_answer);
+	g->timer = evtimer_new(sc->srv->base, timer_fired, g);
 	g->session = g->timer ? imap_session_new(&set, conn_id(c), conn_is_tls(c)) : NULL;
-	if (g->session == NULL) {
-		glue_free(&g->base);
-		return NULL;
-	}
-	g->base.idle_seconds = IMAP_IDLE_SECONDS;
-	imap_session_greet(g->session);
-	proceed(g);
-	return g;
+	return g->session != NULL ? 0 : -1;
 }
 
-static size_t imap_input(void *session, const char *data, size_t len)
+static void imap_greet(struct serve_conn *sc)
 {
-	struct imap_glue *g = session;
-	if (g->base.busy || serve_auth_waiting(&g->auth))
+	imap_session_greet(((struct imap_conn *)sc)->session);
+}
+
+static size_t imap_feed(struct serve_conn *sc, const char *data, size_t len)
+{
+	struct imap_conn *g = (struct imap_conn *)sc;
+	if (serve_auth_waiting(&g->auth))
 		return 0;
 	size_t used = imap_session_input(g->session, data, len);
 	if (imap_session_next(g->session) != IMAP_NEXT_IDLE) {
 		evtimer_del(g->timer);
 		idle_stop(g);
 	}
-	proceed_after(g, used > 0);
 	return used;
 }
 
-static void imap_timeout(void *session)
+static struct buf *imap_output(struct serve_conn *sc)
 {
-	struct imap_glue *g = session;
-	idle_stop(g);
-	serve_auth_fini(&g->auth);
-	imap_session_goodbye(g->session, "Autologout; idle for too long");
-	serve_glue_send(&g->base, imap_session_output(g->session));
+	return imap_session_output(((struct imap_conn *)sc)->session);
 }
 
-static void imap_drained(void *session)
+static void imap_goodbye(struct serve_conn *sc, enum serve_bye why)
 {
-	struct imap_glue *g = session;
-	if (g->wait_drain && !g->base.busy) {
-		g->wait_drain = false;
-		start_task(g, false);
-	}
-}
-
-static void imap_tls_ready(void *session)
-{
-	struct imap_glue *g = session;
-	imap_session_tls_started(g->session);
-	proceed(g);
-}
-
-static void imap_shutdown(void *session)
-{
-	struct imap_glue *g = session;
-	if (serve_glue_shutdown_later(&g->base))
-		return;
+	struct imap_conn *g = (struct imap_conn *)sc;
 	evtimer_del(g->timer);
 	idle_stop(g);
 	serve_auth_fini(&g->auth);
-	imap_session_goodbye(g->session, "Server shutting down");
-	proceed(g);
+	imap_session_goodbye(g->session, why == SERVE_BYE_TIMEOUT ? "Autologout; idle for too long"
+								 : "Server shutting down");
 }
 
-static void imap_close(void *session)
+static void imap_tls_started(struct serve_conn *sc)
 {
-	struct imap_glue *g = session;
-	serve_glue_close(&g->base);
+	imap_session_tls_started(((struct imap_conn *)sc)->session);
 }
 
-static const struct conn_proto imap_proto = {
-	.name = "imap",
-	.open = imap_open,
-	.input = imap_input,
-	.timeout = imap_timeout,
-	.tls_ready = imap_tls_ready,
-	.shutdown = imap_shutdown,
-	.drained = imap_drained,
-	.close = imap_close,
-};
-
-void serve_imap_init(struct server *srv)
+static void imap_setup(struct server *srv)
 {
-	struct conn_service svc = {
-		.proto = &imap_proto,
-		.ctx = srv,
-		.tls_ctx = &srv->tls_ctx,
-		.tls_timeout = srv->cfg->timeout_tls,
-		.busy_reply = "* BYE Too many connections\r\n",
-	};
-	srv->services[LISTEN_IMAP] = svc;
-	svc.implicit_tls = true;
-	srv->services[LISTEN_IMAPS] = svc;
+	(void)srv;
 	mail_store_set_parser(&imap_msg_parser);
 }
+
+const struct serve_engine serve_imap_engine = {
+	.name = "imap",
+	.busy_reply = "* BYE Too many connections\r\n",
+	.size = sizeof(struct imap_conn),
+	/* RFC 9051 5.4: an autologout timer of at least 30 minutes. */
+	.idle_seconds = 30 * 60 + 60,
+	.output_keep = OUTPUT_KEEP,
+	.high_water = OUTPUT_HIGH_WATER,
+	.setup = imap_setup,
+	.start = imap_start,
+	.greet = imap_greet,
+	.stop = imap_stop,
+	.feed = imap_feed,
+	.output = imap_output,
+	.next = imap_next,
+	.work = imap_work,
+	.goodbye = imap_goodbye,
+	.tls_started = imap_tls_started,
+};

@@ -1,5 +1,6 @@
-/* Glue for POP3 and POP3S: a net/ connection, a pop3/ session, and the
- * mail store, whose blocking calls run as tasks on worker threads. */
+/* The POP3 engine (RFC 1939) for the driver, on POP3 and POP3S: a pop3/
+ * session and its hooks: the password check, and the maildrop, whose
+ * blocking calls run as tasks on worker threads. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,8 +14,6 @@
 #include "pop3/pop3_server.h"
 #include "store/store.h"
 
-/* RFC 1939 3: an autologout timer of at least 10 minutes. */
-#define POP3_IDLE_SECONDS 600
 /* RETR/TOP read the message in parts of this size; the next part is read
  * only while less than RETR_HIGH_WATER waits to be sent, so a session
  * holds a few hundred KiB however big the message and however slow the
@@ -24,8 +23,8 @@
 
 enum task_kind { TASK_OPEN, TASK_RETRIEVE, TASK_UPDATE };
 
-struct pop3_glue {
-	struct serve_glue base;      /* first */
+struct pop3_conn {
+	struct serve_conn base;      /* first */
 	struct pop3_server *session;
 	struct mail_store *store;    /* used by one task at a time */
 	struct mail_pop3 *drop;
@@ -46,26 +45,26 @@ struct pop3_glue {
 	int msg_fd;                  /* RETR: the message's file, -1 when none */
 	uint64_t msg_size, msg_off;
 	bool last;                   /* RETR: data holds the last part */
-	bool wait_drain;             /* RETR: the next part waits for the client */
+	bool retrieving;             /* RETR: the next part is due */
 };
 
-static void retr_end(struct pop3_glue *g)
+static void retr_end(struct pop3_conn *g)
 {
 	if (g->msg_fd >= 0)
 		close(g->msg_fd);
 	g->msg_fd = -1;
 	free(g->data);
 	g->data = NULL;
-	g->wait_drain = false;
+	g->retrieving = false;
 }
 
-static void drop_close(struct pop3_glue *g)
+static void drop_close(struct pop3_conn *g)
 {
 	mail_pop3_close(&g->drop);
 	mail_store_free(&g->store);
 }
 
-static void forget_password(struct pop3_glue *g)
+static void forget_password(struct pop3_conn *g)
 {
 	if (g->password != NULL) {
 		explicit_bzero(g->password, strlen(g->password));
@@ -74,38 +73,22 @@ static void forget_password(struct pop3_glue *g)
 	}
 }
 
-static void glue_free(struct serve_glue *base)
+static void pop3_stop(struct serve_conn *sc)
 {
-	struct pop3_glue *g = (struct pop3_glue *)base;
+	struct pop3_conn *g = (struct pop3_conn *)sc;
+	/* Without QUIT nothing is deleted (RFC 1939 6); the lock goes. */
 	drop_close(g);
 	pop3_server_free(&g->session);
-	serve_glue_fini(&g->base);
 	serve_auth_fini(&g->check);
 	forget_password(g);
 	free(g->msgs);
 	retr_end(g);
 	free(g->indexes);
-	free(g);
-}
-
-static void flush(struct pop3_glue *g)
-{
-	serve_glue_send(&g->base, pop3_server_output(g->session));
-	if (pop3_server_want_starttls(g->session)) {
-		if (conn_starttls(g->base.conn) < 0)
-			conn_close_after_flush(g->base.conn);
-	} else if (pop3_server_want_close(g->session) && !pop3_server_waiting(g->session)) {
-		conn_close_after_flush(g->base.conn);
-	} else if (pop3_server_state(g->session) == POP3_STATE_TRANSACTION) {
-		serve_glue_wait(&g->base, SERVE_WAIT_IDLE);
-	} else if (pop3_server_state(g->session) != POP3_STATE_WAIT) {
-		serve_glue_wait(&g->base, SERVE_WAIT_LOGIN);
-	}
 }
 
 /* ---- on a worker thread ---- */
 
-static enum pop3_auth_result open_maildrop(struct pop3_glue *g)
+static enum pop3_auth_result open_maildrop(struct pop3_conn *g)
 {
 	const char *err = NULL;
 	const char *at = strrchr(g->check.user, '@');
@@ -139,7 +122,7 @@ static enum pop3_auth_result open_maildrop(struct pop3_glue *g)
 }
 
 /* The next part of the message being retrieved. */
-static int read_part(struct pop3_glue *g, const char **error_r)
+static int read_part(struct pop3_conn *g, const char **error_r)
 {
 	if (g->msg_fd < 0) {
 		g->msg_off = 0;
@@ -173,7 +156,7 @@ static int read_part(struct pop3_glue *g, const char **error_r)
 
 static void run_task(struct worker_job *job)
 {
-	struct pop3_glue *g = (struct pop3_glue *)job;
+	struct pop3_conn *g = (struct pop3_conn *)job;
 	const char *err = NULL;
 	switch (g->kind) {
 	case TASK_OPEN:
@@ -195,99 +178,71 @@ static void run_task(struct worker_job *job)
 
 /* ---- back on the loop ---- */
 
-static void answer_auth(struct pop3_glue *g)
+/* A part came back: hands it to the session; the next one is due unless
+ * this was the last, or the session is ending. */
+static void retr_back(struct pop3_conn *g)
 {
-	pop3_server_auth_done(g->session, g->auth, g->msgs, g->count);
-	free(g->msgs);
-	g->msgs = NULL;
-	flush(g);
-	conn_resume(g->base.conn);
+	bool last = !g->ok || g->last;
+	pop3_server_retrieve_part(g->session, g->ok ? g->data : NULL, g->len, last);
+	if (last || g->base.shutting_down || pop3_server_want_close(g->session))
+		retr_end(g);
+	else
+		g->retrieving = true;
 }
 
-static bool retr_next(struct pop3_glue *g);
-
-static void task_done(struct worker_job *job)
+static void task_done(struct serve_conn *sc)
 {
-	struct pop3_glue *g = (struct pop3_glue *)job;
-	if (!serve_glue_back(&g->base))
-		return;
+	struct pop3_conn *g = (struct pop3_conn *)sc;
 	switch (g->kind) {
 	case TASK_OPEN:
 		if (g->auth == POP3_AUTH_OK)
-			log_info("pop3 %s: login ok for %s from [%s]", conn_id(g->base.conn),
-				 g->check.user, conn_peer(g->base.conn));
-		answer_auth(g);
-		return;
+			log_info("pop3 %s: login ok for %s from [%s]", conn_id(sc->conn),
+				 g->check.user, conn_peer(sc->conn));
+		pop3_server_auth_done(g->session, g->auth, g->msgs, g->count);
+		free(g->msgs);
+		g->msgs = NULL;
+		break;
 	case TASK_RETRIEVE:
-		if (retr_next(g))
-			return;
+		retr_back(g);
 		break;
 	case TASK_UPDATE:
 		pop3_server_update_done(g->session, g->ok);
 		break;
 	}
-	if (g->base.shutting_down)
-		pop3_server_goodbye(g->session, "Server shutting down");
-	flush(g);
-	conn_resume(g->base.conn);
 }
 
-static void start_task(struct pop3_glue *g, enum task_kind kind)
+static void start_task(struct pop3_conn *g, enum task_kind kind)
 {
 	g->kind = kind;
-	serve_glue_submit(&g->base, run_task, task_done);
+	serve_conn_submit(&g->base, run_task, task_done);
 }
 
-/* A part came back: hands it to the session and sends it. True when the
- * retrieval goes on (the next part is read now, or once the client has
- * drained enough); input stays paused until the last part. */
-static bool retr_next(struct pop3_glue *g)
+/* The next part of a retrieval (SERVE_NEXT_WORK). */
+static void pop3_work(struct serve_conn *sc)
 {
-	bool last = !g->ok || g->last;
-	pop3_server_retrieve_part(g->session, g->ok ? g->data : NULL, g->len, last);
-	if (last || g->base.shutting_down || pop3_server_want_close(g->session)) {
-		retr_end(g);
-		return false;
-	}
-	flush(g);
-	if (conn_output_pending(g->base.conn) > RETR_HIGH_WATER)
-		g->wait_drain = true;
-	else
-		start_task(g, TASK_RETRIEVE);
-	return true;
-}
-
-static void pop3_drained(void *session)
-{
-	struct pop3_glue *g = session;
-	if (g->wait_drain && !g->base.busy) {
-		g->wait_drain = false;
-		start_task(g, TASK_RETRIEVE);
-	}
+	struct pop3_conn *g = (struct pop3_conn *)sc;
+	g->retrieving = false;
+	start_task(g, TASK_RETRIEVE);
 }
 
 /* The password check's answer, after its delay: a match opens the
  * maildrop on a worker. */
-static void check_answer(struct serve_glue *base, int result, bool close)
+static void check_answer(struct serve_conn *sc, int result, bool close)
 {
-	struct pop3_glue *g = (struct pop3_glue *)base;
+	struct pop3_conn *g = (struct pop3_conn *)sc;
 	forget_password(g);
-	if (result == 1 && !g->base.shutting_down) {
+	if (result == 1 && !sc->shutting_down) {
 		start_task(g, TASK_OPEN);
 		return;
 	}
 	pop3_server_auth_done(g->session, result == 0 ? (close ? POP3_AUTH_FAILED_CLOSE
 							  : POP3_AUTH_FAILED)
 						: POP3_AUTH_TEMPFAIL, NULL, 0);
-	if (g->base.shutting_down)
-		pop3_server_goodbye(g->session, "Server shutting down");
-	flush(g);
-	conn_resume(g->base.conn);
 }
 
 static void hook_auth(void *ctx, const char *user, const char *password)
 {
-	struct pop3_glue *g = ctx;
+	struct pop3_conn *g = ctx;
 	forget_password(g);
 	g->password = strdup(password);
 	if (g->password == NULL) {
@@ -299,7 +254,7 @@ static void hook_auth(void *ctx, const char *user, const char *password)
 
 static void hook_retrieve(void *ctx, size_t index)
 {
-	struct pop3_glue *g = ctx;
+	struct pop3_conn *g = ctx;
 	g->index = index;
 	retr_end(g);
 	start_task(g, TASK_RETRIEVE);
@@ -307,7 +262,7 @@ static void hook_retrieve(void *ctx, size_t index)
 
 static void hook_update(void *ctx, const size_t *indexes, size_t n)
 {
-	struct pop3_glue *g = ctx;
+	struct pop3_conn *g = ctx;
 	free(g->indexes);
 	g->indexes = malloc((n ? n : 1) * sizeof *indexes);
 	if (g->indexes == NULL) {
@@ -321,94 +276,84 @@ static void hook_update(void *ctx, const size_t *indexes, size_t n)
 
 static const struct pop3_server_hooks hooks = { hook_auth, hook_retrieve, hook_update };
 
-static void *pop3_open(struct conn *c, void *service_ctx)
+static int pop3_start(struct serve_conn *sc)
 {
-	struct server *srv = service_ctx;
-	struct pop3_glue *g = calloc(1, sizeof *g);
-	if (g == NULL)
-		return NULL;
+	struct pop3_conn *g = (struct pop3_conn *)sc;
+	struct conn *c = sc->conn;
 	g->msg_fd = -1;
-	serve_glue_init(&g->base, srv, c, glue_free);
-	const struct config *cfg = &g->base.cfg->cfg;
+	const struct config *cfg = &sc->cfg->cfg;
 	struct pop3_server_settings set = {
 		.hostname = cfg->hostname,
-		.tls_available = srv->tls_ctx != NULL,
+		.tls_available = sc->srv->tls_ctx != NULL,
 		.plaintext_auth = cfg->plaintext_auth_loopback && conn_peer_is_loopback(c),
 		.max_errors = 20,
 	};
-	serve_auth_init(&g->check, &g->base, "pop3", check_answer);
+	serve_auth_init(&g->check, sc, "pop3", check_answer);
 	g->session = pop3_server_new(&set, &hooks, g, conn_id(c), conn_is_tls(c));
-	if (g->session == NULL) {
-		glue_free(&g->base);
-		return NULL;
-	}
-	g->base.idle_seconds = POP3_IDLE_SECONDS;
-	pop3_server_greet(g->session);
-	flush(g);
-	return g;
+	return g->session != NULL ? 0 : -1;
 }
 
-static size_t pop3_input(void *session, const char *data, size_t len)
+static void pop3_greet(struct serve_conn *sc)
 {
-	struct pop3_glue *g = session;
-	size_t used = pop3_server_input(g->session, data, len);
-	flush(g);
-	return used;
+	pop3_server_greet(((struct pop3_conn *)sc)->session);
 }
 
-static void pop3_timeout(void *session)
+static size_t pop3_feed(struct serve_conn *sc, const char *data, size_t len)
 {
-	struct pop3_glue *g = session;
+	return pop3_server_input(((struct pop3_conn *)sc)->session, data, len);
+}
+
+static struct buf *pop3_output(struct serve_conn *sc)
+{
+	return pop3_server_output(((struct pop3_conn *)sc)->session);
+}
+
+static enum serve_next pop3_next(struct serve_conn *sc, bool begun, enum serve_wait *wait_r)
+{
+	struct pop3_conn *g = (struct pop3_conn *)sc;
+	enum pop3_state st = pop3_server_state(g->session);
+	(void)begun;
+	if (g->retrieving)
+		return SERVE_NEXT_WORK;
+	if (pop3_server_want_starttls(g->session))
+		return SERVE_NEXT_STARTTLS;
+	if (pop3_server_want_close(g->session) && !pop3_server_waiting(g->session))
+		return SERVE_NEXT_CLOSE;
+	if (st == POP3_STATE_WAIT)
+		return SERVE_NEXT_HOLD;   /* a password check's answer */
+	*wait_r = st == POP3_STATE_TRANSACTION ? SERVE_WAIT_IDLE : SERVE_WAIT_LOGIN;
+	return SERVE_NEXT_READ;
+}
+
+static void pop3_goodbye(struct serve_conn *sc, enum serve_bye why)
+{
+	struct pop3_conn *g = (struct pop3_conn *)sc;
 	serve_auth_fini(&g->check);
-	pop3_server_goodbye(g->session, "Autologout; idle for too long");
-	serve_glue_send(&g->base, pop3_server_output(g->session));
+	g->retrieving = false;
+	pop3_server_goodbye(g->session, why == SERVE_BYE_TIMEOUT ? "Autologout; idle for too long"
+								 : "Server shutting down");
 }
 
-static void pop3_tls_ready(void *session)
+static void pop3_tls_started(struct serve_conn *sc)
 {
-	struct pop3_glue *g = session;
-	pop3_server_tls_started(g->session);
-	flush(g);
+	pop3_server_tls_started(((struct pop3_conn *)sc)->session);
 }
 
-static void pop3_shutdown(void *session)
-{
-	struct pop3_glue *g = session;
-	if (serve_glue_shutdown_later(&g->base))
-		return;
-	serve_auth_fini(&g->check);
-	pop3_server_goodbye(g->session, "Server shutting down");
-	flush(g);
-}
-
-static void pop3_close(void *session)
-{
-	struct pop3_glue *g = session;
-	/* Without QUIT nothing is deleted (RFC 1939 6); the lock goes. */
-	serve_glue_close(&g->base);
-}
-
-static const struct conn_proto pop3_proto = {
+const struct serve_engine serve_pop3_engine = {
 	.name = "pop3",
-	.open = pop3_open,
-	.input = pop3_input,
-	.timeout = pop3_timeout,
-	.tls_ready = pop3_tls_ready,
-	.shutdown = pop3_shutdown,
-	.drained = pop3_drained,
-	.close = pop3_close,
+	.busy_reply = "-ERR [SYS/TEMP] Too many connections\r\n",
+	.size = sizeof(struct pop3_conn),
+	/* RFC 1939 3: an autologout timer of at least 10 minutes. */
+	.idle_seconds = 600,
+	.output_keep = SERVE_OUTPUT_KEEP,
+	.high_water = RETR_HIGH_WATER,
+	.start = pop3_start,
+	.greet = pop3_greet,
+	.stop = pop3_stop,
+	.feed = pop3_feed,
+	.output = pop3_output,
+	.next = pop3_next,
+	.work = pop3_work,
+	.goodbye = pop3_goodbye,
+	.tls_started = pop3_tls_started,
 };
-
-void serve_pop3_init(struct server *srv)
-{
-	struct conn_service svc = {
-		.proto = &pop3_proto,
-		.ctx = srv,
-		.tls_ctx = &srv->tls_ctx,
-		.tls_timeout = srv->cfg->timeout_tls,
-		.busy_reply = "-ERR [SYS/TEMP] Too many connections\r\n",
-	};
-	srv->services[LISTEN_POP3] = svc;
-	svc.implicit_tls = true;
-	srv->services[LISTEN_POP3S] = svc;
-}

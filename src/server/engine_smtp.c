@@ -1,6 +1,7 @@
-/* Glue for the SMTP MX service: a net/ connection, an smtp/ session, the
- * user directory for recipients (looked up on a task thread), the spool
- * the message streams into, and delivery/local for the commit. */
+/* The SMTP engine (RFC 5321) for the driver: an smtp/ session and its
+ * hooks: the user directory for recipients (looked up on a task thread),
+ * the spool the message streams into, and delivery/local for the commit.
+ * The service's role (serve_services.c) is the session's. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,8 +16,8 @@
 #include "queue/spool.h"
 #include "smtp/smtp_server.h"
 
-struct smtp_glue {
-	struct serve_glue base;      /* first; busy = a lookup or commit in flight */
+struct smtp_conn {
+	struct serve_conn base;      /* first; busy = a lookup or commit in flight */
 	struct smtp_server *session;
 	struct spool_file spool;     /* the message being received */
 	struct local_job job;
@@ -33,49 +34,18 @@ struct rcpt_targets {
 	struct local_target t[];
 };
 
-static void glue_free(struct serve_glue *base)
+static void smtp_stop(struct serve_conn *sc)
 {
-	struct smtp_glue *g = (struct smtp_glue *)base;
+	struct smtp_conn *g = (struct smtp_conn *)sc;
 	smtp_server_free(&g->session);   /* closes the spool through the hooks */
 	spool_remove(&g->spool);
-	serve_glue_fini(&g->base);
 	free(g->job.targets);
 	free(g->found);
-	free(g);
-}
-
-static void flush(struct smtp_glue *g)
-{
-	serve_glue_send(&g->base, smtp_server_output(g->session));
-	if (smtp_server_want_starttls(g->session)) {
-		if (conn_starttls(g->base.conn) < 0)
-			conn_close_after_flush(g->base.conn);
-	} else if (smtp_server_want_close(g->session)) {
-		conn_close_after_flush(g->base.conn);
-	} else {
-		enum smtp_state st = smtp_server_state(g->session);
-		serve_glue_wait(&g->base, st == SMTP_STATE_DATA || st == SMTP_STATE_BDAT ?
-						  SERVE_WAIT_DATA : SERVE_WAIT_COMMAND);
-	}
-}
-
-/* Work came back: answers the session, says goodbye when the server is
- * stopping, sends the replies and reads on. */
-static void work_back(struct smtp_glue *g)
-{
-	if (g->base.shutting_down)
-		smtp_server_goodbye(g->session, "421 4.3.2 Service shutting down");
-	if (smtp_server_want_close(g->session)) {
-		flush(g);  /* closes: g may be gone */
-		return;
-	}
-	flush(g);
-	conn_resume(g->base.conn);
 }
 
 /* ---- the recipient lookup (SQLite): on a task thread ---- */
 
-static enum smtp_rcpt_verdict lookup(struct smtp_glue *g, const char *cid)
+static enum smtp_rcpt_verdict lookup(struct smtp_conn *g, const char *cid)
 {
 	const char *err = NULL;
 	const struct config *cfg = &g->base.cfg->cfg;
@@ -119,27 +89,24 @@ static enum smtp_rcpt_verdict lookup(struct smtp_glue *g, const char *cid)
 
 static void run_lookup(struct worker_job *job)
 {
-	struct smtp_glue *g = (struct smtp_glue *)job;
+	struct smtp_conn *g = (struct smtp_conn *)job;
 	g->verdict = lookup(g, conn_id(g->base.conn));
 }
 
-static void lookup_done(struct worker_job *job)
+static void lookup_done(struct serve_conn *sc)
 {
-	struct smtp_glue *g = (struct smtp_glue *)job;
-	if (!serve_glue_back(&g->base))
-		return;
+	struct smtp_conn *g = (struct smtp_conn *)sc;
 	struct rcpt_targets *found = g->found;
 	g->found = NULL;
 	smtp_server_rcpt_done(g->session, g->verdict, found);
-	work_back(g);
 }
 
 static void rcpt_check(void *ctx, const struct smtp_mailbox *mb)
 {
-	struct smtp_glue *g = ctx;
+	struct smtp_conn *g = ctx;
 	g->lookup = *mb;
 	g->found = NULL;
-	serve_glue_submit(&g->base, run_lookup, lookup_done);
+	serve_conn_submit(&g->base, run_lookup, lookup_done);
 }
 
 static void rcpt_free(void *ctx, void *data)
@@ -152,7 +119,7 @@ static void rcpt_free(void *ctx, void *data)
 
 static int spool_open(void *ctx, struct smtp_tx *tx)
 {
-	struct smtp_glue *g = ctx;
+	struct smtp_conn *g = ctx;
 	const char *err = NULL;
 	char rp[SMTP_LOCAL_MAX + SMTP_DOMAIN_MAX + 32];
 	if (spool_create(g->base.cfg->cfg.data_dir, tx->id, &g->spool, &err) < 0) {
@@ -176,19 +143,19 @@ static int spool_open(void *ctx, struct smtp_tx *tx)
 
 static int spool_write(void *ctx, const char *p, size_t n)
 {
-	struct smtp_glue *g = ctx;
+	struct smtp_conn *g = ctx;
 	return spool_append(&g->spool, p, n);
 }
 
 static void spool_close_hook(void *ctx)
 {
-	struct smtp_glue *g = ctx;
+	struct smtp_conn *g = ctx;
 	spool_remove(&g->spool);
 }
 
 /* The distinct mailboxes of all recipients: one copy each, even when two
  * recipients (or aliases) lead to the same one. */
-static int collect_targets(struct smtp_glue *g, const struct smtp_tx *tx)
+static int collect_targets(struct smtp_conn *g, const struct smtp_tx *tx)
 {
 	size_t max = 0;
 	for (size_t i = 0; i < tx->rcpt_count; i++)
@@ -216,7 +183,7 @@ static void commit_done(struct local_job *job);
 
 static void commit(void *ctx, struct smtp_tx *tx)
 {
-	struct smtp_glue *g = ctx;
+	struct smtp_conn *g = ctx;
 	if (collect_targets(g, tx) < 0) {
 		smtp_server_commit_done(g->session, "451 4.3.0 Error: out of memory");
 		return;
@@ -228,13 +195,12 @@ static void commit(void *ctx, struct smtp_tx *tx)
 	g->job.error = NULL;
 	g->job.done = commit_done;
 	g->job.ctx = g;
-	g->base.busy = true;
+	serve_conn_hold(&g->base);
 	clock_gettime(CLOCK_MONOTONIC, &g->commit_start);
-	conn_pause(g->base.conn);
 	local_deliver(g->base.srv->local, &g->job);
 }
 
-static void log_delivery(struct smtp_glue *g, const struct smtp_tx *tx)
+static void log_delivery(struct smtp_conn *g, const struct smtp_tx *tx)
 {
 	struct timespec now;
 	clock_gettime(CLOCK_MONOTONIC, &now);
@@ -254,16 +220,16 @@ static void log_delivery(struct smtp_glue *g, const struct smtp_tx *tx)
 
 static void commit_done(struct local_job *job)
 {
-	struct smtp_glue *g = job->ctx;
+	struct smtp_conn *g = job->ctx;
 	if (job->spool_removed)
 		g->spool.path[0] = '\0';   /* the worker unlinked it */
-	if (!serve_glue_back(&g->base))
+	if (!serve_conn_back(&g->base))
 		return;
 	/* The transaction is still intact here: log it before it is reset. */
 	if (job->error == NULL)
 		log_delivery(g, smtp_server_tx(g->session));
 	smtp_server_commit_done(g->session, job->error);
-	work_back(g);
+	serve_conn_answered(&g->base);
 }
 
 static const struct smtp_server_hooks hooks = {
@@ -274,100 +240,90 @@ static const struct smtp_server_hooks hooks = {
 	.spool_close = spool_close_hook,
 	.commit = commit,
 };
-static void *smtp_open(struct conn *c, void *service_ctx)
+static int smtp_start(struct serve_conn *sc)
 {
-	struct server *srv = service_ctx;
-	struct smtp_glue *g = calloc(1, sizeof *g);
-	if (g == NULL)
-		return NULL;
+	struct smtp_conn *g = (struct smtp_conn *)sc;
+	struct conn *c = sc->conn;
 	g->spool.fd = -1;
-	serve_glue_init(&g->base, srv, c, glue_free);
-	const struct config *cfg = &g->base.cfg->cfg;
+	const struct config *cfg = &sc->cfg->cfg;
 	struct smtp_server_settings set = {
-		.role = SMTP_ROLE_MX,
+		.role = (enum smtp_role)sc->service->role,
 		.hostname = cfg->hostname,
 		.message_size = cfg->message_size,
 		.max_recipients = cfg->recipients,
 		.max_header = 1024 * 1024,
 		.max_hops = 50,
 		.max_errors = 20,
-		.tls_available = srv->tls_ctx != NULL,
+		.tls_available = sc->srv->tls_ctx != NULL,
 		.cfg = cfg,
 	};
 	g->session = smtp_server_new(&set, &hooks, g, conn_id(c), conn_peer(c), conn_is_tls(c),
 				     conn_tls_info(c));
-	if (g->session == NULL) {
-		glue_free(&g->base);
-		return NULL;
-	}
-	smtp_server_greet(g->session);
-	flush(g);
-	return g;
+	return g->session != NULL ? 0 : -1;
 }
 
-static size_t smtp_input(void *session, const char *data, size_t len)
+static void smtp_greet(struct serve_conn *sc)
 {
-	struct smtp_glue *g = session;
-	size_t used = smtp_server_input(g->session, data, len);
-	if (!g->base.busy)
-		flush(g);
-	else  /* replies before the commit (pipelined) go out now */
-		serve_glue_send(&g->base, smtp_server_output(g->session));
-	return used;
+	smtp_server_greet(((struct smtp_conn *)sc)->session);
 }
 
-static void smtp_timeout(void *session)
+static size_t smtp_feed(struct serve_conn *sc, const char *data, size_t len)
 {
-	struct smtp_glue *g = session;
-	smtp_server_goodbye(g->session, "421 4.4.2 Error: timeout exceeded");
-	serve_glue_send(&g->base, smtp_server_output(g->session));
+	return smtp_server_input(((struct smtp_conn *)sc)->session, data, len);
 }
 
-static void smtp_tls_ready(void *session)
+static struct buf *smtp_output(struct serve_conn *sc)
 {
-	struct smtp_glue *g = session;
-	smtp_server_tls_started(g->session, conn_tls_info(g->base.conn));
-	flush(g);
+	return smtp_server_output(((struct smtp_conn *)sc)->session);
 }
 
-static void smtp_shutdown(void *session)
+static enum serve_next smtp_next(struct serve_conn *sc, bool begun, enum serve_wait *wait_r)
 {
-	struct smtp_glue *g = session;
-	if (serve_glue_shutdown_later(&g->base))
-		return;
-	smtp_server_goodbye(g->session, "421 4.3.2 Service shutting down");
-	flush(g);
+	struct smtp_server *s = ((struct smtp_conn *)sc)->session;
+	enum smtp_state st = smtp_server_state(s);
+	(void)begun;
+	if (smtp_server_want_starttls(s))
+		return SERVE_NEXT_STARTTLS;
+	if (smtp_server_want_close(s))
+		return SERVE_NEXT_CLOSE;
+	*wait_r = st == SMTP_STATE_DATA || st == SMTP_STATE_BDAT ? SERVE_WAIT_DATA
+								  : SERVE_WAIT_COMMAND;
+	return SERVE_NEXT_READ;
 }
 
-static void smtp_close(void *session)
+static void smtp_goodbye(struct serve_conn *sc, enum serve_bye why)
 {
-	struct smtp_glue *g = session;
-	serve_glue_close(&g->base);
+	smtp_server_goodbye(((struct smtp_conn *)sc)->session,
+			    why == SERVE_BYE_TIMEOUT ? "421 4.4.2 Error: timeout exceeded"
+						     : "421 4.3.2 Service shutting down");
 }
 
-static const struct conn_proto smtp_proto = {
-	.name = "smtp",
-	.open = smtp_open,
-	.input = smtp_input,
-	.timeout = smtp_timeout,
-	.tls_ready = smtp_tls_ready,
-	.shutdown = smtp_shutdown,
-	.close = smtp_close,
-};
+static void smtp_tls_started(struct serve_conn *sc)
+{
+	smtp_server_tls_started(((struct smtp_conn *)sc)->session, conn_tls_info(sc->conn));
+}
 
-void serve_smtp_init(struct server *srv)
+static void smtp_setup(struct server *srv)
 {
 	/* Spool files left by a crash were never acknowledged: their
 	 * clients send them again. */
 	size_t stale = spool_clean(srv->cfg->data_dir);
 	if (stale > 0)
 		log_info("smtp: removed %zu unacknowledged spool files", stale);
-	srv->services[LISTEN_SMTP] = (struct conn_service){
-		.proto = &smtp_proto,
-		.ctx = srv,
-		.implicit_tls = false,
-		.tls_ctx = &srv->tls_ctx,
-		.tls_timeout = srv->cfg->timeout_tls,
-		.busy_reply = "421 4.7.0 Error: too many connections\r\n",
-	};
 }
+
+const struct serve_engine serve_smtp_engine = {
+	.name = "smtp",
+	.busy_reply = "421 4.7.0 Error: too many connections\r\n",
+	.size = sizeof(struct smtp_conn),
+	.output_keep = SERVE_OUTPUT_KEEP,
+	.setup = smtp_setup,
+	.start = smtp_start,
+	.greet = smtp_greet,
+	.stop = smtp_stop,
+	.feed = smtp_feed,
+	.output = smtp_output,
+	.next = smtp_next,
+	.goodbye = smtp_goodbye,
+	.tls_started = smtp_tls_started,
+};
