@@ -4,8 +4,8 @@
  * in its submission role (AUTH before MAIL), the second with implicit
  * TLS; a local injection socket would be the SMTP engine in a role of
  * its own. The driver does not change for them: an engine reads its role
- * from sc->service and its peer from sc->conn (address, TLS; a local
- * socket's SO_PEERCRED uid once net/ reports it). */
+ * from sc->service and its peer from sc->conn (conn_peer, conn_is_tls;
+ * on a local socket the caller's Unix user, conn_peer_uid). */
 #include <stddef.h>
 
 #include "server/serve.h"
