@@ -21,6 +21,9 @@ RECORDS = dict(
         "halfaddr.test": [(10, "gone.halfaddr.test"), (20, "mx2.a.test")],
         "downmx.test": [(10, "mx.down.test")],
         "mxonly.test": [(10, "mx1.a.test")],
+        # 40 MX records do not fit the 512 octets of a UDP answer: the
+        # truncated answer is asked again over TCP (RFC 1035 4.2.2).
+        "big.test": [(100 - i, "mx-with-a-long-name-%02d.big.test" % i) for i in range(40)],
     },
     hosts={
         "mx1.a.test": ["127.0.0.11", V6 + "11"],
@@ -34,6 +37,7 @@ RECORDS = dict(
         "target.a.test": ["127.0.0.51"],
         "bare.noaddr.test": [],
         "dual.test": ["127.0.0.61", "127.0.0.62", V6 + "61", V6 + "62"],
+        **{"mx-with-a-long-name-%02d.big.test" % i: ["127.0.1.%d" % i] for i in range(40)},
     },
     cnames={"cname.test": "a.test", "alias.a.test": "target.a.test",
             "hostalias.test": "target.a.test"},
@@ -185,6 +189,14 @@ class DnsRoutes(unittest.TestCase):
         self.assertEqual([h for _, h, _ in targets], ["mx2.a.test"])
         # No MX host has an address: nothing to try, permanently.
         self.assertFails("noaddr.test", "permfail", "5.4.4")
+
+    def test_large_answer_over_tcp(self):
+        targets, status = self.route("big.test")
+        self.assertEqual(status, ["ok"])
+        # The 10 most preferred of the 40 (preference 61 to 70).
+        self.assertEqual([(p, a) for p, _, a in targets],
+                         [(61 + i, ["127.0.1.%d" % (39 - i)]) for i in range(10)])
+        self.assertIn("query[MX] big.test", self.dns.log_text())
 
     def test_cancel_and_close(self):
         # A cancelled lookup is never answered; closing the resolver
