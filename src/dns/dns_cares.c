@@ -31,7 +31,9 @@ static const char *status_why(int status)
 	case ARES_ETIMEOUT: return "timeout";
 	case ARES_ESERVFAIL: return "SERVFAIL";
 	case ARES_EREFUSED: return "REFUSED";
-	case ARES_ECONNREFUSED: return "refused or unreachable";
+	/* c-ares 1.18 ends a query whose every server said SERVFAIL or
+	 * REFUSED, or could not be reached, with this one code. */
+	case ARES_ECONNREFUSED: return "SERVFAIL, REFUSED or server unreachable";
 	case ARES_EFORMERR: return "FORMERR";
 	case ARES_EBADRESP: return "malformed answer";
 	case ARES_ENOMEM: return "out of memory";

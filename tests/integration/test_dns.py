@@ -147,6 +147,16 @@ class DnsRoutes(unittest.TestCase):
         self.assertEqual(res[2][:2], ["tempfail", "4.4.3"])
         self.assertIn("timeout", " ".join(res[2]))
 
+    def test_servfail_is_temporary(self):
+        with pbtest.FailingDNS(rcode=2) as servfail:
+            (res,) = dnsq(servfail.server, "a.test")
+            self.assertGreater(servfail.queries, 0)
+        self.assertEqual(res[2][:2], ["tempfail", "4.4.3"])
+        # The same server saying NXDOMAIN: permanent.
+        with pbtest.FailingDNS(rcode=3) as nx:
+            (res,) = dnsq(nx.server, "a.test")
+        self.assertEqual(res[2][:2], ["permfail", "5.1.2"])
+
     def test_mx_host_lookup_trouble_is_temporary(self):
         # The MX is known but its host's addresses cannot be had for now.
         self.assertFails("downmx.test", "tempfail", "4.4.3", timeout_ms=SILENT_MS, tries=1)
