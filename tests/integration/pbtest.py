@@ -755,10 +755,11 @@ class SilentDNS:
         return False
 
 
-class FailingDNS:
+class FailingDNS(SilentDNS):
     """A DNS server on 127.0.0.1 that answers every query with one error
     rcode and nothing else: 2 SERVFAIL (default; a temporary failure for
-    delivery), 5 REFUSED, 3 NXDOMAIN. It runs in a thread of the test.
+    delivery), 5 REFUSED, 3 NXDOMAIN. It runs in a thread of the test;
+    .queries counts what it answered.
 
         with pbtest.FailingDNS() as servfail:
             config "[dns] servers = " + servfail.server
@@ -766,12 +767,9 @@ class FailingDNS:
 
     def __init__(self, rcode=2):
         import threading
+        super().__init__()
         self.rcode = rcode
-        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        self.sock.bind(("127.0.0.1", 0))
         self.sock.settimeout(0.1)
-        self.port = self.sock.getsockname()[1]
-        self.server = "127.0.0.1:%d" % self.port
         self.queries = 0
         self._stop = False
         self._thread = threading.Thread(target=self._serve, daemon=True)
@@ -788,8 +786,8 @@ class FailingDNS:
             if len(q) < 12:
                 continue
             self.queries += 1
-            # Same id and question; QR, RD and RA set; no records.
-            flags = 0x8180 | (q[2] & 1) << 8 | self.rcode
+            # Same id and question; QR, RD, RA and the rcode; no records.
+            flags = 0x8180 | self.rcode
             head = q[:2] + bytes([flags >> 8, flags & 0xFF]) + q[4:6] + bytes(6)
             try:
                 self.sock.sendto(head + q[12:], peer)
@@ -799,14 +797,7 @@ class FailingDNS:
     def close(self):
         self._stop = True
         self._thread.join(5)
-        self.sock.close()
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-        return False
+        super().close()
 
 
 class DNS:
