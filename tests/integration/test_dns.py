@@ -51,8 +51,10 @@ RECORDS = dict(
 ANSWER_MS, SILENT_MS = 5000, 300
 
 
-def dnsq(dns_server, *args, own=None, timeout_ms=ANSWER_MS, tries=2):
-    """Runs dnsq; returns [(name, [(pref, host, [addrs])], status_words)]."""
+def dnsq(dns_server, *args, own=None, timeout_ms=ANSWER_MS, tries=2, answered=None):
+    """Runs dnsq; returns [(name, [(pref, host, [addrs])], status_words)]
+    in the order the lookups started; answered (a list): gets the names
+    in the order they were answered."""
     cmd = [pbtest.dnsq_bin(), "-s", dns_server, "-t", str(timeout_ms), "-T", str(tries)]
     if own:
         cmd += ["-o", own]
@@ -69,10 +71,15 @@ def dnsq(dns_server, *args, own=None, timeout_ms=ANSWER_MS, tries=2):
             out.append((words[1], [], None))
         elif words[0] == "target":
             out[-1][1].append((int(words[1]), words[2], words[3:]))
+        elif words[0] == "answered" and answered is not None:
+            answered.append((int(words[1]), out[-1][0]))
         elif words[0] == "cancelled":
             out[-1] = (out[-1][0], out[-1][1], ["cancelled"])
         elif words[0] == "status":
             out[-1] = (out[-1][0], out[-1][1], words[1:])
+    if answered is not None:
+        answered.sort()
+        answered[:] = [name for _, name in answered]
     return out
 
 
@@ -140,6 +147,16 @@ class DnsRoutes(unittest.TestCase):
         text = self.assertFails("down.test", "tempfail", "4.4.3", timeout_ms=SILENT_MS,
                                 tries=1)
         self.assertIn("timeout", text)
+
+    def test_silent_lookup_does_not_hold_others(self):
+        # Nothing blocks: a lookup started after one that waits for a
+        # silent server is answered first.
+        order = []
+        res = dnsq(self.dns.server, "down.test", "a.test", "implicit.test",
+                   timeout_ms=3000, tries=1, answered=order)
+        self.assertEqual(order[-1], "down.test")
+        self.assertEqual(sorted(order[:2]), ["a.test", "implicit.test"])
+        self.assertEqual([r[2][0] for r in res], ["tempfail", "ok", "ok"])
 
     def test_silent_server_is_temporary(self):
         with pbtest.SilentDNS() as silent:

@@ -11,6 +11,7 @@
  *   lookup NAME
  *   target PREF HOST ADDR ADDR...
  *   status ok | status tempfail 4.4.3 TEXT | status permfail 5.1.10 TEXT
+ *   answered K         (K: 0 for the first answer to come, 1 the next...)
  *
  * -C: cancel every second lookup at once (printed "cancelled"); -F: free
  * the resolver before the loop runs (pending lookups end "tempfail").
@@ -34,7 +35,7 @@ struct result {
 	size_t len;
 };
 
-static size_t left;
+static size_t left, answered;
 
 static void on_route(void *ctx, const struct dns_route *route)
 {
@@ -56,7 +57,7 @@ static void on_route(void *ctx, const struct dns_route *route)
 	fprintf(f, "status %s", st[route->status]);
 	if (route->status != DNS_ROUTE_OK)
 		fprintf(f, " %s %s", route->enhanced, route->text);
-	fputc('\n', f);
+	fprintf(f, "\nanswered %zu\n", answered++);
 	fclose(f);
 	res->done = true;
 	left--;
