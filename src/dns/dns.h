@@ -35,9 +35,10 @@ struct dns_addr {
 	unsigned char bytes[16];
 };
 
-/* One host to try: its name (lower case), its MX preference (0 for an
- * implicit MX or a configured host) and its addresses, IPv6 first, then
- * IPv4 (docs/delivery.md says why), each family in random order. */
+/* One host to try: its name (lower case; a numeric host or an address
+ * literal as it was given, brackets included), its MX preference (0 for
+ * an implicit MX or a configured host) and its addresses, IPv6 first,
+ * then IPv4 (docs/delivery.md says why), each family in random order. */
 struct dns_target {
 	char host[DNS_NAME_MAX + 1];
 	unsigned pref;
