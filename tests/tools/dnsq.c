@@ -70,71 +70,97 @@ static int usage(void)
 	return 2;
 }
 
-int main(int argc, char **argv)
-{
+struct args {
 	struct listen_addr servers[CONFIG_MAX_DNS];
-	struct dns_options opt = { .servers = servers };
-	const char *own = NULL, *err;
-	bool host_mode = false, cancel = false, free_early = false;
-	unsigned long repeat = 1;
+	struct dns_options opt;
+	const char *own;
+	bool host_mode, cancel, free_early;
+	unsigned long repeat;
+	char **names;
+	size_t name_count;
+};
+
+static int parse_args(int argc, char **argv, struct args *a)
+{
+	const char *err;
 	int c;
+	a->opt.servers = a->servers;
+	a->repeat = 1;
 	while ((c = getopt(argc, argv, "s:t:T:o:n:HCF")) != -1) {
 		switch (c) {
 		case 's':
-			if (opt.server_count == CONFIG_MAX_DNS ||
-			    cfgval_addr_port(optarg, 53, &servers[opt.server_count], &err) < 0)
-				return usage();
-			opt.server_count++;
+			if (a->opt.server_count == CONFIG_MAX_DNS ||
+			    cfgval_addr_port(optarg, 53, &a->servers[a->opt.server_count],
+					     &err) < 0)
+				return -1;
+			a->opt.server_count++;
 			break;
-		case 't': opt.timeout_ms = (unsigned)strtoul(optarg, NULL, 10); break;
-		case 'T': opt.tries = (unsigned)strtoul(optarg, NULL, 10); break;
-		case 'o': own = optarg; break;
-		case 'n': repeat = strtoul(optarg, NULL, 10); break;
-		case 'H': host_mode = true; break;
-		case 'C': cancel = true; break;
-		case 'F': free_early = true; break;
-		default: return usage();
+		case 't': a->opt.timeout_ms = (unsigned)strtoul(optarg, NULL, 10); break;
+		case 'T': a->opt.tries = (unsigned)strtoul(optarg, NULL, 10); break;
+		case 'o': a->own = optarg; break;
+		case 'n': a->repeat = strtoul(optarg, NULL, 10); break;
+		case 'H': a->host_mode = true; break;
+		case 'C': a->cancel = true; break;
+		case 'F': a->free_early = true; break;
+		default: return -1;
 		}
 	}
-	if (optind >= argc || repeat == 0 || repeat > 1000)
-		return usage();
-	struct event_base *base = event_base_new();
-	struct serve_dns *sd;
-	if (base == NULL || serve_dns_new(base, &opt, &sd, &err) < 0) {
-		fprintf(stderr, "dnsq: %s\n", base ? err : "no event base");
-		return 2;
-	}
-	size_t n = (size_t)(argc - optind) * repeat;
-	struct result *res = calloc(n, sizeof *res);
-	if (res == NULL)
-		return 2;
-	struct dns_resolver *r = serve_dns_resolver(sd);
+	if (optind >= argc || a->repeat == 0 || a->repeat > 1000)
+		return -1;
+	a->names = argv + optind;
+	a->name_count = (size_t)(argc - optind);
+	return 0;
+}
+
+/* Starts every lookup (cancelling every second one with -C). */
+static int start_lookups(const struct args *a, struct dns_resolver *r, struct result *res,
+			 size_t n)
+{
+	static const char cancelled[] = "cancelled\n";
 	for (size_t i = 0; i < n; i++) {
-		res[i].name = argv[optind + (int)(i % (size_t)(argc - optind))];
-		struct dns_lookup *l = host_mode
+		res[i].name = a->names[i % a->name_count];
+		struct dns_lookup *l = a->host_mode
 			? dns_host_lookup(r, res[i].name, on_route, &res[i])
-			: dns_route_lookup(r, res[i].name, own, on_route, &res[i]);
+			: dns_route_lookup(r, res[i].name, a->own, on_route, &res[i]);
 		if (l == NULL)
-			return 2;
+			return -1;
 		left++;
 		if (res[i].done) {
 			fprintf(stderr, "dnsq: answered from inside the lookup call\n");
-			return 2;
+			return -1;
 		}
-		if (cancel && i % 2 == 1) {
+		if (a->cancel && i % 2 == 1) {
 			dns_lookup_cancel(&l);
-			res[i].text = strdup("cancelled\n");
-			res[i].len = strlen("cancelled\n");
+			if (asprintf(&res[i].text, "lookup %s\n%s", res[i].name, cancelled) < 0)
+				return -1;
+			res[i].len = strlen(res[i].text);
 			left--;
 		}
 	}
-	if (free_early)
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct args a = { 0 };
+	const char *err;
+	if (parse_args(argc, argv, &a) < 0)
+		return usage();
+	struct event_base *base = event_base_new();
+	struct serve_dns *sd;
+	if (base == NULL || serve_dns_new(base, &a.opt, &sd, &err) < 0) {
+		fprintf(stderr, "dnsq: %s\n", base ? err : "no event base");
+		return 2;
+	}
+	size_t n = a.name_count * a.repeat;
+	struct result *res = calloc(n, sizeof *res);
+	if (res == NULL || start_lookups(&a, serve_dns_resolver(sd), res, n) < 0)
+		return 2;
+	if (a.free_early)
 		serve_dns_free(&sd);
 	while (left > 0 && event_base_loop(base, EVLOOP_ONCE) == 0)
 		;
 	for (size_t i = 0; i < n; i++) {
-		if (res[i].text != NULL && strcmp(res[i].text, "cancelled\n") == 0)
-			printf("lookup %s\n", res[i].name);
 		if (res[i].text != NULL)
 			fwrite(res[i].text, 1, res[i].len, stdout);
 		free(res[i].text);
