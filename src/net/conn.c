@@ -460,6 +460,21 @@ static void feed(struct conn *c)
 		conn_destroy(c);
 }
 
+/* Calls a session callback that may close the connection: then it is
+ * freed after the call, not under its feet. false when it was. */
+static bool guarded(struct conn *c, void (*fn)(void *session))
+{
+	bool outer = c->in_input;
+	c->in_input = true;
+	fn(c->session);
+	c->in_input = outer;
+	if (!outer && c->dead) {
+		conn_free(c);
+		return false;
+	}
+	return true;
+}
+
 static void read_cb(struct bufferevent *bev, void *arg)
 {
 	(void)bev;
@@ -502,8 +517,9 @@ static void write_cb(struct bufferevent *bev, void *arg)
 			conn_destroy(c);
 			return;
 		}
-		if (c->session != NULL && c->svc->proto->drained != NULL)
-			c->svc->proto->drained(c->session);
+		if (c->session != NULL && c->svc->proto->drained != NULL &&
+		    !guarded(c, c->svc->proto->drained))
+			return;
 	}
 	if (take_input && !c->in_input)
 		feed(c);
@@ -524,11 +540,10 @@ static void tls_connected(struct conn *c)
 	log_info("%s %s: TLS established with [%s]: %s%s", c->svc->proto->name, c->id,
 		 c->peer, brief, !c->svc->client ? "" : c->tls_verified ? " (verified)" :
 		 " (not verified)");
-	if (c->session == NULL) {
+	if (c->session == NULL)
 		open_session(c);
-	} else {
-		c->svc->proto->tls_ready(c->session);
-	}
+	else
+		(void)guarded(c, c->svc->proto->tls_ready);
 }
 
 static void expire(struct conn *c, bool sending)

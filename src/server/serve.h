@@ -74,6 +74,7 @@ struct server {
 	struct worker_pool *auth;     /* password checks (serve_auth.h) */
 	struct penalty_table *penalties;   /* failed logins (serve_penalty.h) */
 	struct watch *watch;          /* changes for IDLE; NULL: IDLE polls */
+	struct serve_queue *queue;    /* the outbound queue (serve_queue.h) */
 	SSL_CTX *tls_ctx;             /* NULL: no TLS configured */
 	bool stopping;
 	/* One per [listen] service; proto NULL: not available in this build. */
@@ -207,6 +208,10 @@ bool serve_conn_back(struct serve_conn *sc);
 /* Once the engine answered its session: goodbye when the server is
  * stopping, then the replies go out and the driver goes on. */
 void serve_conn_answered(struct serve_conn *sc);
+
+/* A positive number from the environment variable name (at most max),
+ * else dflt: knobs for tests and measurements, not for users. */
+unsigned serve_env_unsigned(const char *name, unsigned max, unsigned dflt);
 
 /* postbox serve: loads config_path, binds, drops privileges and runs
  * every configured service until SIGTERM/SIGINT. 0, or -1 with *error_r. */

@@ -12,6 +12,7 @@
 #include "server/serve.h"
 #include "server/serve_auth.h"
 #include "server/serve_priv.h"
+#include "server/serve_queue.h"
 #include "delivery/local.h"
 #include "lib/buf.h"
 #include "lib/fs.h"
@@ -138,7 +139,7 @@ static void stop_tick(evutil_socket_t fd, short what, void *arg)
 	st->stop_ticks++;
 	bool commits_done = local_delivery_pending(st->srv.local) == 0 &&
 			    worker_pending(st->srv.tasks) == 0 &&
-			    worker_pending(st->srv.auth) == 0;
+			    worker_pending(st->srv.auth) == 0 && serve_queue_idle(&st->srv);
 	bool sessions_done = conn_count() == 0 || st->stop_ticks > STOP_SESSIONS_TICKS;
 	if ((commits_done && sessions_done) || st->stop_ticks > STOP_GRACE_SECONDS * 10)
 		event_base_loopbreak(st->srv.base);
@@ -154,6 +155,7 @@ static void on_stop(evutil_socket_t sig, short what, void *arg)
 	log_info("signal %d: stopping", (int)sig);
 	for (size_t i = 0; i < st->listener_count; i++)
 		listener_close(&st->listeners[i]);
+	serve_queue_stop(&st->srv);
 	conn_shutdown_all();
 	/* Queued password checks would each cost a hash before the stop;
 	 * their sessions are saying goodbye anyway. */
@@ -227,15 +229,20 @@ static void on_priv(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
+unsigned serve_env_unsigned(const char *name, unsigned max, unsigned dflt)
+{
+	const char *env = getenv(name);
+	unsigned long long n;
+	if (env != NULL && str_to_u64(str_from(env), max, &n) == 0 && n > 0)
+		return (unsigned)n;
+	return dflt;
+}
+
 /* Delivery threads: each commits batches on its own, and the file system
  * overlaps their fsyncs. POSTBOX_DELIVERY_THREADS overrides, for measuring. */
 static unsigned delivery_threads(void)
 {
-	const char *env = getenv("POSTBOX_DELIVERY_THREADS");
-	unsigned long long n;
-	if (env != NULL && str_to_u64(str_from(env), 64, &n) == 0 && n > 0)
-		return (unsigned)n;
-	return 2;
+	return serve_env_unsigned("POSTBOX_DELIVERY_THREADS", 64, 2);
 }
 
 static int setup(struct serve_state *st, const char **error_r)
@@ -273,7 +280,8 @@ static int setup(struct serve_state *st, const char **error_r)
 	}
 	if (open_listeners(st, error_r) < 0 || serve_priv_drop(cfg, error_r) < 0)
 		return -1;
-	if (userdb_open(cfg->data_dir, &srv->userdb, error_r) < 0)
+	if (userdb_open(cfg->data_dir, &srv->userdb, error_r) < 0 ||
+	    serve_queue_start(srv, error_r) < 0)
 		return -1;
 	st->sig_term = evsignal_new(srv->base, SIGTERM, on_stop, st);
 	st->sig_int = evsignal_new(srv->base, SIGINT, on_stop, st);
@@ -293,6 +301,7 @@ static void teardown(struct serve_state *st)
 {
 	for (size_t i = 0; i < st->listener_count; i++)
 		listener_close(&st->listeners[i]);
+	serve_queue_free(&st->srv);
 	local_delivery_free(&st->srv.local);
 	worker_pool_free(&st->srv.tasks);
 	serve_auth_teardown(&st->srv);

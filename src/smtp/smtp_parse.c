@@ -725,3 +725,17 @@ bool smtp_xtext_valid(struct str s)
 	}
 	return true;
 }
+
+int smtp_xtext_encode(struct str s, struct buf *out)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	for (size_t i = 0; i < s.len; i++) {
+		unsigned char ch = (unsigned char)s.p[i];
+		int r = ch < 33 || ch > 126 || ch == '+' || ch == '=' ?
+			buf_printf(out, "+%c%c", hex[ch >> 4], hex[ch & 15]) :
+			buf_append_char(out, (char)ch);
+		if (r < 0)
+			return -1;
+	}
+	return 0;
+}

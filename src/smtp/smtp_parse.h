@@ -119,6 +119,9 @@ const struct smtp_param *smtp_cmd_param(const struct smtp_cmd *cmd, const char *
 /* Checks an RFC 3461 xtext value (ENVID, ORCPT) is well-formed: "+"
  * takes two upper-case hex digits. The empty string is valid xtext. */
 bool smtp_xtext_valid(struct str s);
+/* Appends s as xtext: "+", "=" and octets outside 33..126 as "+XX".
+ * 0, or -1 (out full). */
+int smtp_xtext_encode(struct str s, struct buf *out);
 
 const char *smtp_verb_name(enum smtp_verb v);
 
