@@ -260,10 +260,15 @@ static void dispatch(struct smtp_client *c, const struct smtp_reply *rp)
 	}
 }
 
-void smtp_client_input(struct smtp_client *c, const char *data, size_t len)
+size_t smtp_client_input(struct smtp_client *c, const char *data, size_t len)
 {
 	size_t pos = 0;
-	while (pos < len && c->state != SC_CLOSED && c->state != SC_TLS) {
+	if (c->state == SC_CLOSED)
+		return len;
+	if (c->state == SC_TLS)
+		return 0;
+	c->drop_input = false;
+	while (pos < len && c->state != SC_CLOSED && !c->drop_input) {
 		size_t used;
 		const char *why;
 		switch (smtp_reply_feed(&c->reader, data + pos, len - pos, &used, &why)) {
@@ -283,6 +288,7 @@ void smtp_client_input(struct smtp_client *c, const char *data, size_t len)
 		pos += used;
 	}
 	sc_pump(c);
+	return c->state == SC_CLOSED ? len : pos;
 }
 
 void sc_pump(struct smtp_client *c)

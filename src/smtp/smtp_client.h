@@ -31,8 +31,9 @@
  * octets, and asks again after smtp_client_resume(), which the caller
  * calls when it has sent some.
  *
- * Hooks: ->idle and ->body_read may be answered inside the hook or later
- * (smtp_client_send/quit, smtp_client_body_done). The others are events:
+ * Hooks: ->idle, ->body_read and ->starttls may be answered inside the
+ * hook or later (smtp_client_send/quit, smtp_client_body_done,
+ * smtp_client_tls_started or smtp_client_lost). The others are events:
  * inside them, call nothing of the session. Never free the session inside
  * a hook. */
 
@@ -178,9 +179,13 @@ struct smtp_client *smtp_client_new(const struct smtp_client_settings *set,
 				    const char *session_id, bool tls_active);
 void smtp_client_free(struct smtp_client **c);
 
-/* Feeds server bytes; takes them all (a session that is over ignores
- * the rest). */
-void smtp_client_input(struct smtp_client *c, const char *data, size_t len);
+/* Feeds server bytes. Returns how many were taken: all of them (a
+ * session that is over ignores them), except that input stops right
+ * after the 220 to STARTTLS and returns 0 until smtp_client_tls_started():
+ * the octets after that 220 came in plaintext before the handshake and
+ * the transport must drop them, not feed them later (RFC 3207 4.2;
+ * CVE-2011-0411 was a server taking such octets as said under TLS). */
+size_t smtp_client_input(struct smtp_client *c, const char *data, size_t len);
 /* Bytes for the server. */
 struct buf *smtp_client_output(struct smtp_client *c);
 /* Some output was sent: a session streaming content may want more. */
