@@ -201,7 +201,8 @@ void sc_fail(struct smtp_client *c, const struct smtp_client_status *st0, bool q
 	st.scope = SMTP_SCOPE_CONNECTION;
 	if (st.enhanced[0] == '5')
 		st.enhanced[0] = '4';
-	log_info("smtp client %s: session failed: %s", c->id, st.text);
+	/* The caller logs the fates (one line per recipient and attempt). */
+	log_debug("smtp client %s: session failed: %s", c->id, st.text);
 	if (c->tx.msg != NULL)
 		sc_tx_decide_all(c, &st);
 	if (quit)
