@@ -101,7 +101,12 @@ struct smtp_client_rcpt {
 	/* The mailbox as RFC 5321 writes it, without angle brackets
 	 * (smtp_mailbox_format()). No control octets. */
 	const char *address;
-	unsigned notify;        /* SMTP_NOTIFY_* mask, 0 for none */
+	/* SMTP_NOTIFY_* mask, 0 for none. Like orcpt, RET and ENVID it is
+	 * sent only to a server that offers DSN; to one that does not, a
+	 * NOTIFY=SUCCESS recipient delivered calls for a "relayed" DSN
+	 * (RFC 3461), which is the caller's to send: smtp_client_ehlo()
+	 * tells it whether the server offered DSN. */
+	unsigned notify;
 	const char *orcpt;      /* "rfc822;" xtext, or NULL */
 };
 
