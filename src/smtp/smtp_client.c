@@ -201,7 +201,8 @@ void sc_fail(struct smtp_client *c, const struct smtp_client_status *st0, bool q
 	st.scope = SMTP_SCOPE_CONNECTION;
 	if (st.enhanced[0] == '5')
 		st.enhanced[0] = '4';
-	log_info("smtp client %s: session failed: %s", c->id, st.text);
+	/* The caller logs the fates (one line per recipient and attempt). */
+	log_debug("smtp client %s: session failed: %s", c->id, st.text);
 	if (c->tx.msg != NULL)
 		sc_tx_decide_all(c, &st);
 	if (quit)
@@ -260,10 +261,15 @@ static void dispatch(struct smtp_client *c, const struct smtp_reply *rp)
 	}
 }
 
-void smtp_client_input(struct smtp_client *c, const char *data, size_t len)
+size_t smtp_client_input(struct smtp_client *c, const char *data, size_t len)
 {
 	size_t pos = 0;
-	while (pos < len && c->state != SC_CLOSED && c->state != SC_TLS) {
+	if (c->state == SC_CLOSED)
+		return len;
+	if (c->state == SC_TLS)
+		return 0;
+	c->drop_input = false;
+	while (pos < len && c->state != SC_CLOSED && !c->drop_input) {
 		size_t used;
 		const char *why;
 		switch (smtp_reply_feed(&c->reader, data + pos, len - pos, &used, &why)) {
@@ -283,6 +289,7 @@ void smtp_client_input(struct smtp_client *c, const char *data, size_t len)
 		pos += used;
 	}
 	sc_pump(c);
+	return c->state == SC_CLOSED ? len : pos;
 }
 
 void sc_pump(struct smtp_client *c)

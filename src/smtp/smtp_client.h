@@ -24,15 +24,23 @@
  * once, last; then the caller writes what is left in the output and
  * closes the connection, and frees the session outside any hook.
  *
- * Output: the session appends commands (and content) to the buffer that
- * smtp_client_output() returns; the caller sends them and removes what
- * it sent (buf_consume). It is bounded: while streaming content the
- * session stops asking for more once the output holds SMTP_CLIENT_OUT_LOW
- * octets, and asks again after smtp_client_resume(), which the caller
- * calls when it has sent some.
+ * Output: after every call into the session, the buffer that
+ * smtp_client_output() returns may hold commands (and content); the
+ * caller sends them and removes what it sent (buf_consume), then calls
+ * smtp_client_resume(). It is bounded: while the output holds
+ * SMTP_CLIENT_OUT_LOW octets or more, the session neither asks for
+ * content nor calls hooks->idle (so a server that answers ahead of the
+ * commands cannot make it grow); resume() carries on. At most one
+ * pipelined envelope (SMTP_CLIENT_RCPT_MAX recipients) or one content
+ * read or BDAT chunk comes on top.
  *
- * Hooks: ->idle and ->body_read may be answered inside the hook or later
- * (smtp_client_send/quit, smtp_client_body_done). The others are events:
+ * Timers are the caller's: smtp_client_timeout() says how long to wait for
+ * the server in the current state, and on expiry the caller calls
+ * smtp_client_lost().
+ *
+ * Hooks: ->idle, ->body_read and ->starttls may be answered inside the
+ * hook or later (smtp_client_send/quit, smtp_client_body_done,
+ * smtp_client_tls_started or smtp_client_lost). The others are events:
  * inside them, call nothing of the session. Never free the session inside
  * a hook. */
 
@@ -93,7 +101,12 @@ struct smtp_client_rcpt {
 	/* The mailbox as RFC 5321 writes it, without angle brackets
 	 * (smtp_mailbox_format()). No control octets. */
 	const char *address;
-	unsigned notify;        /* SMTP_NOTIFY_* mask, 0 for none */
+	/* SMTP_NOTIFY_* mask, 0 for none. Like orcpt, RET and ENVID it is
+	 * sent only to a server that offers DSN; to one that does not, a
+	 * NOTIFY=SUCCESS recipient delivered calls for a "relayed" DSN
+	 * (RFC 3461), which is the caller's to send: smtp_client_ehlo()
+	 * tells it whether the server offered DSN. */
+	unsigned notify;
 	const char *orcpt;      /* "rfc822;" xtext, or NULL */
 };
 
@@ -178,9 +191,13 @@ struct smtp_client *smtp_client_new(const struct smtp_client_settings *set,
 				    const char *session_id, bool tls_active);
 void smtp_client_free(struct smtp_client **c);
 
-/* Feeds server bytes; takes them all (a session that is over ignores
- * the rest). */
-void smtp_client_input(struct smtp_client *c, const char *data, size_t len);
+/* Feeds server bytes. Returns how many were taken: all of them (a
+ * session that is over ignores them), except that input stops right
+ * after the 220 to STARTTLS and returns 0 until smtp_client_tls_started():
+ * the octets after that 220 came in plaintext before the handshake and
+ * the transport must drop them, not feed them later (RFC 3207 4.2;
+ * CVE-2011-0411 was a server taking such octets as said under TLS). */
+size_t smtp_client_input(struct smtp_client *c, const char *data, size_t len);
 /* Bytes for the server. */
 struct buf *smtp_client_output(struct smtp_client *c);
 /* Some output was sent: a session streaming content may want more. */
@@ -189,9 +206,12 @@ void smtp_client_resume(struct smtp_client *c);
 /* The handshake that hooks->starttls asked for is done; EHLO again. */
 void smtp_client_tls_started(struct smtp_client *c);
 /* The connection failed (reset, timeout, TLS handshake failure, EOF):
- * recipients still without a fate are deferred (SCOPE_CONNECTION, 4.4.2
- * and reason, or the reason given as "4xx x.y.z text"), then
- * hooks->closed. An EOF after QUIT is a normal end. */
+ * recipients still without a fate are deferred (SCOPE_CONNECTION, 451
+ * 4.4.2, text "lost connection in state S: <reason>"), then hooks->closed.
+ * A failed handshake of tls = opportunistic may be retried in plaintext
+ * on a new connection (tls = off), as Postfix does; that is the caller's
+ * choice. An EOF after QUIT is a normal end. After hooks->closed, every
+ * call but smtp_client_free() is ignored. */
 void smtp_client_lost(struct smtp_client *c, const char *reason);
 
 /* Answers hooks->idle: sends msg (the session checks SMTPUTF8 and SIZE

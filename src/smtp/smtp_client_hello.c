@@ -100,8 +100,9 @@ static void starttls_reply(struct smtp_client *c, const struct smtp_reply *rp)
 	if (rp->code == 220) {
 		/* Whatever else came with the 220 is plaintext that must
 		 * not be taken as said under TLS (CVE-2011-0411's kind):
-		 * the input loop stops in SC_TLS and drops it. */
+		 * smtp_client_input() stops after the 220 and says so. */
 		sc_set_state(c, SC_TLS);
+		c->drop_input = true;
 		c->hooks->starttls(c->hook_ctx, c->set.tls == SMTP_CLIENT_TLS_REQUIRED);
 		return;
 	}

@@ -76,6 +76,9 @@ struct smtp_client {
 	bool need_rset;         /* the last transaction did not end cleanly */
 	bool idle_called;
 	bool pumping, pump_again;
+	/* 220 to STARTTLS: input stops there, even when the handshake was
+	 * done inside the hook. */
+	bool drop_input;
 
 	struct smtp_reply_reader reader;
 	struct buf out;

@@ -192,6 +192,27 @@ static void test_read_error(void **state)
 	(void)state;
 }
 
+/* RFC 5321 4.5.3.2: how long the transport waits in each state. */
+static void test_timeouts(void **state)
+{
+	struct fixture f;
+	one_msg(&f);
+	f.async_body = true;
+	f.c = smtp_client_new(&f.set, &hooks, &f, "t", false);
+	buf_init(&f.log, 1 << 16);
+	assert_int_equal(smtp_client_timeout(f.c), 300);          /* 4.5.3.2.1 greeting */
+	const char *r = "220 hi\r\n250-x\r\n250 PIPELINING\r\n250 ok\r\n250 ok\r\n";
+	smtp_client_input(f.c, r, strlen(r));
+	assert_int_equal(smtp_client_timeout(f.c), 120);          /* 4.5.3.2.4 DATA */
+	smtp_client_input(f.c, "354 go\r\n", 8);
+	assert_int_equal(smtp_client_timeout(f.c), 180);          /* 4.5.3.2.5 block */
+	answer_body(&f, &f.msgs[0], f.body_want);
+	assert_int_equal(smtp_client_timeout(f.c), 600);          /* 4.5.3.2.6 end */
+	smtp_client_free(&f.c);
+	buf_free(&f.log);
+	(void)state;
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -201,6 +222,7 @@ int main(void)
 		cmocka_unit_test(test_unexpected_replies),
 		cmocka_unit_test(test_lost),
 		cmocka_unit_test(test_read_error),
+		cmocka_unit_test(test_timeouts),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

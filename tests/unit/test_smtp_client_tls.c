@@ -37,6 +37,40 @@ static void test_starttls_opportunistic(void **state)
 	(void)state;
 }
 
+static struct fixture *sync_fixture;
+
+static void h_sync_starttls(void *ctx, bool verify)
+{
+	(void)ctx;
+	(void)verify;
+	smtp_client_tls_started(sync_fixture->c);
+}
+
+/* A transport that finishes the handshake inside the hook: what came
+ * with the 220 is still dropped. */
+static void test_starttls_inside_hook(void **state)
+{
+	struct fixture f;
+	fixture_init(&f);
+	f.set.tls = SMTP_CLIENT_TLS_OPPORTUNISTIC;
+	f.hold = true;
+	sync_fixture = &f;
+	struct smtp_client_hooks h = hooks;
+	h.starttls = h_sync_starttls;
+	f.c = smtp_client_new(&f.set, &h, &f, "t", false);
+	const char *r = "220 hi\r\n250-mx.b.test\r\n250 STARTTLS\r\n220 go\r\n250-x\r\n250 PIPELINING\r\n";
+	assert_int_equal(smtp_client_input(f.c, r, strlen(r)), strstr(r, "go\r\n") + 4 - r);
+	struct buf *out = smtp_client_output(f.c);
+	assert_string_equal(out->data, "EHLO mx.a.test\r\nSTARTTLS\r\nEHLO mx.a.test\r\n");
+	assert_true(smtp_client_tls_active(f.c));
+	assert_false(smtp_client_ehlo(f.c)->pipelining);   /* not from the injected reply */
+	r = "250-mx.b.test\r\n250 PIPELINING\r\n";
+	assert_int_equal(smtp_client_input(f.c, r, strlen(r)), strlen(r));
+	assert_true(smtp_client_ehlo(f.c)->pipelining);
+	smtp_client_free(&f.c);
+	(void)state;
+}
+
 /* Opportunistic, STARTTLS refused: on in plaintext. Off: never. */
 static void test_starttls_refused_or_off(void **state)
 {
@@ -166,6 +200,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_starttls_opportunistic),
+		cmocka_unit_test(test_starttls_inside_hook),
 		cmocka_unit_test(test_starttls_refused_or_off),
 		cmocka_unit_test(test_starttls_required),
 		cmocka_unit_test(test_auth_plain),
