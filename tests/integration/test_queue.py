@@ -127,6 +127,26 @@ class QueueTest(unittest.TestCase):
         rc, _, err = self.queue("delete", qid)
         self.assertEqual((rc, err), (0, ""))
 
+    @unittest.skipUnless(os.geteuid() == 0, "needs root")
+    def test_root_works_as_server_user(self):
+        """Run as root with [server] user set, the command works as that
+        user, so that the daemon (which runs as it) can still read, lock
+        and remove what the command writes."""
+        import pwd
+        nobody = pwd.getpwnam("nobody")
+        qid = self.enqueue("alice@a.test", "bob@b.test")
+        with open(self.conf, "a") as f:
+            f.write("user = nobody\n")
+        for d, _, files in os.walk(self.data):
+            os.chown(d, nobody.pw_uid, nobody.pw_gid)
+            for n in files:
+                os.chown(os.path.join(d, n), nobody.pw_uid, nobody.pw_gid)
+        os.chmod(self.tmp.name, 0o755)
+        rc, _, err = self.queue("release", qid)
+        self.assertEqual((rc, err), (0, ""))
+        st = os.stat(os.path.join(self.data, "queue", "flush"))
+        self.assertEqual((st.st_uid, st.st_gid), (nobody.pw_uid, nobody.pw_gid))
+
     def test_all_and_flush(self):
         ids = [self.enqueue("alice@a.test", "r%d@b.test" % i) for i in range(3)]
         rc, _, err = self.queue("hold", "ALL")
