@@ -21,6 +21,7 @@
 #include "lib/fs.h"
 #include "queue/queue_store.h"
 #include "queue/spool.h"
+#include "test_queue_common.h"
 
 #define T0 1800000000
 
@@ -61,33 +62,9 @@ static off_t size_of(const char *rel)
 /* n messages, ids Q0.., each with rcpts recipients, in one batch. */
 static void enqueue_batch(size_t n, size_t rcpts)
 {
-	struct queue_env env[8];
-	struct spool_file sf[8];
-	struct queue_commit c[8], *cp[8];
-	const char *err;
-	for (size_t k = 0; k < n; k++) {
-		char id[32], addr[48];
-		snprintf(id, sizeof id, "Q%zu", k);
-		assert_int_equal(queue_env_init(&env[k], id, "s@a.test", &err), 0);
-		env[k].arrival = T0;
-		for (size_t r = 0; r < rcpts; r++) {
-			snprintf(addr, sizeof addr, "r%zu@b.test", r);
-			assert_int_equal(queue_env_add_rcpt(&env[k], addr, NULL, 0, &err), 0);
-		}
-		assert_int_equal(spool_create(data, id, &sf[k], &err), 0);
-		assert_int_equal(spool_append(&sf[k], "Return-Path: <s@a.test>\nSubject: q\n\nbody\n",
-					      41), 0);
-		env[k].size = sf[k].size;
-		env[k].offset = 24;
-		c[k] = (struct queue_commit){ &env[k], sf[k].path, sf[k].fd, NULL };
-		cp[k] = &c[k];
-	}
-	queue_commit_batch(data, cp, n);
-	for (size_t k = 0; k < n; k++) {
-		assert_null(c[k].error);
-		spool_remove(&sf[k]);
-		queue_env_clear(&env[k]);
-	}
+	static const char *const ids[] = { "Q0", "Q1", "Q2", "Q3", "Q4", "Q5", "Q6", "Q7" };
+	static const char *const addrs[] = { "r0@b.test", "r1@b.test", "r2@b.test" };
+	queue_test_batch(data, ids, n, addrs, rcpts, T0);
 }
 
 static void count_id(const char *id, void *ctx)
