@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -226,7 +227,17 @@ static void test_recover(void **state)
 	touch("active/GONE.env");
 	touch("active/Q1.env.tmp.123");
 	touch("OLD1");
+	/* ...but not a message someone holds locked: being enqueued by
+	 * another process (postbox sendmail) while the daemon starts. */
+	touch("active/BUSY");
+	char p[256];
+	snprintf(p, sizeof p, "%s/queue/active/BUSY", data);
+	int fd = open(p, O_RDONLY);
+	assert_int_equal(flock(fd, LOCK_EX), 0);
 	assert_int_equal(spool_clean(data), 6);
+	assert_true(exists("active/BUSY"));
+	close(fd);
+	assert_int_equal(spool_clean(data), 1);
 	assert_true(exists("active/Q0") && exists("active/Q0.env"));
 	assert_true(exists("active/Q1") && exists("active/Q1.env"));
 	assert_false(exists("active/LINKED") || exists("active/GONE.env") ||
