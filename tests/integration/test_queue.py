@@ -66,7 +66,8 @@ class QueueTest(unittest.TestCase):
         self.assertEqual((rc, out), (0, "Mail queue is empty\n"))
         qid = self.enqueue("--envid", "E7", "alice@a.test", "bob@b.test=rfc822;Bob@b.test",
                            "carol@c.test")
-        self.tool("attempt", qid, "0", "451", "mx.b.test", "451 4.7.1 greylisted, come back")
+        self.tool("attempt", qid, "0", "451", "mx.b.test",
+                  "451-4.7.1 greylisted,\r\n451 4.7.1 come back")
         self.tool("attempt", qid, "1", "550", "mx.c.test", "550 5.1.1 no such user")
         rc, out, err = self.queue("list")
         self.assertEqual(rc, 0, err)
@@ -78,9 +79,10 @@ class QueueTest(unittest.TestCase):
         size = os.path.getsize(os.path.join(self.data, "queue", "active", qid))
         self.assertEqual(int(head[2]), size)
         self.assertRegex(lines[2], r"^\s+deferred bob@b.test \(attempts 1, next in [45]m(\d+s)?\) "
-                                   r"451 4\.7\.1 greylisted, come back$")
+                                   r"451-4\.7\.1 greylisted,  451 4\.7\.1 come back$")
         self.assertRegex(lines[3], r"^\s+bounced\s+carol@c.test \(attempts 1\) 550 5\.1\.1")
         self.assertEqual(lines[4], "-- 1 message, %d octets" % size)
+        self.assertEqual(len(lines), 5)
 
         rc, out, err = self.queue("show", qid)
         self.assertEqual(rc, 0, err)
@@ -93,6 +95,13 @@ class QueueTest(unittest.TestCase):
         self.assertTrue(out.endswith("\n\nFrom: Alice <alice@a.test>\nTo: bob@b.test\n"
                                      "Subject: quarterly figures\nMessage-ID: <m1@a.test>\n"),
                         out)
+        # What others wrote cannot drive the administrator's terminal.
+        qid = self.tool("enqueue", "alice@a.test", "bob@b.test",
+                        input=b"Subject: \x1b]0;owned\x07x\r\n\r\nbody\r\n")
+        rc, out, _ = self.queue("show", qid)
+        self.assertEqual(rc, 0)
+        self.assertIn("Subject: ?]0;owned?x\n", out)
+        self.assertNotIn("\x1b", out)
 
     def test_hold_release_delete(self):
         qid = self.enqueue("alice@a.test", "bob@b.test", "dan@d.test")
