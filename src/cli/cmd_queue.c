@@ -1,10 +1,14 @@
 /* postbox queue list|show|flush|delete|hold|release [ID]: arguments only;
  * the work is queue/queue_admin.c's. */
+#include <errno.h>
+#include <grp.h>
+#include <pwd.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "cli/commands.h"
 #include "lib/config.h"
@@ -90,6 +94,22 @@ static int parse_args(int argc, char **argv, size_t *sub_r, const char **id_r)
 	return cli_fail(GROUP, "unknown subcommand %.40s (try --help)", printable(sub) ? sub : "");
 }
 
+/* The daemon runs as [server] user and must keep reading and locking
+ * what this command writes (a rewritten envelope is a new file): run as
+ * root, the command works as that user, as Postfix's postsuper works as
+ * the mail owner. */
+static int become_server_user(const struct config *cfg)
+{
+	if (geteuid() != 0 || cfg->user[0] == '\0' || strcmp(cfg->user, "root") == 0)
+		return 0;
+	struct passwd *pw = getpwnam(cfg->user);
+	if (pw == NULL)
+		return cli_fail(GROUP, "[server] user %s does not exist", cfg->user);
+	if (setgroups(0, NULL) < 0 || setgid(pw->pw_gid) < 0 || setuid(pw->pw_uid) < 0)
+		return cli_fail(GROUP, "cannot become %s: %s", cfg->user, strerror(errno));
+	return 0;
+}
+
 static int run(const struct config *cfg, size_t k, const char *id)
 {
 	const char *err = NULL;
@@ -119,6 +139,8 @@ int cmd_queue(int argc, char **argv)
 	if (cfg == NULL)
 		return cli_fail(GROUP, "out of memory");
 	int ret = cli_load_config(GROUP, path, cfg);
+	if (ret == 0)
+		ret = become_server_user(cfg);
 	if (ret == 0)
 		ret = run(cfg, k, id);
 	free(cfg);

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "lib/utf8.h"
 #include "msg/date.h"
 
 bool bounce_wanted(const struct queue_rcpt *r, enum bounce_kind kind)
@@ -178,6 +179,56 @@ static int put_text(const struct bounce_in *in, const char *boundary, struct buf
 	return buf_printf(out, "--%s\n", boundary) < 0 ? -1 : 0;
 }
 
+/* "Final-Recipient: rfc822; a@b", or for an address in UTF-8 (SMTPUTF8)
+ * RFC 6533 3's utf-8 type with each non-ASCII character as \x{HEX}, so
+ * that the field stays ASCII in a message/delivery-status part. */
+static int put_final_recipient(struct buf *out, const char *addr)
+{
+	const unsigned char *p = (const unsigned char *)addr;
+	size_t n = strlen(addr);
+	if (!bounce_has_8bit(addr, n))
+		return put_field(out, "Final-Recipient", "rfc822; ", addr);
+	if (buf_append_str(out, "Final-Recipient: utf-8; ") < 0)
+		return -1;
+	for (size_t i = 0; i < n;) {
+		uint32_t cp;
+		size_t len = utf8_seq(p + i, n - i, &cp);
+		int r;
+		if (len == 0) {
+			cp = 0xFFFD;   /* not UTF-8: the replacement character */
+			len = 1;
+		}
+		if (cp < 0x80 && cp > 0x20 && cp != '\\' && cp != '+' && cp != '=')
+			r = buf_append_char(out, (char)cp);
+		else
+			r = buf_printf(out, "\\x{%X}", (unsigned)cp);
+		if (r < 0)
+			return -1;
+		i += len;
+	}
+	return buf_append_char(out, '\n');
+}
+
+/* One recipient's fields (RFC 3464 2.3). */
+static int put_rcpt_status(const struct bounce_in *in, const struct queue_rcpt *r,
+			   struct buf *out)
+{
+	char status[16];
+	bool failed = in->kind == BOUNCE_FAILED;
+	bounce_status(r, in->kind, status);
+	if (buf_append_char(out, '\n') < 0 ||
+	    (r->orcpt[0] != '\0' && put_field(out, "Original-Recipient", "", r->orcpt) < 0) ||
+	    put_final_recipient(out, r->addr) < 0 ||
+	    buf_printf(out, "Action: %s\nStatus: %s\n", failed ? "failed" : "delayed",
+		       status) < 0 ||
+	    (r->mta[0] != '\0' && put_field(out, "Remote-MTA", "dns; ", r->mta) < 0) ||
+	    (r->reply[0] != '\0' && put_field(out, "Diagnostic-Code", "smtp; ", r->reply) < 0) ||
+	    (r->attempts > 0 && put_date(out, "Last-Attempt-Date", in->now) < 0) ||
+	    (!failed && put_date(out, "Will-Retry-Until", in->retry_until) < 0))
+		return -1;
+	return 0;
+}
+
 /* Part 2: message/delivery-status (RFC 3464 2.2 and 2.3). */
 static int put_status(const struct bounce_in *in, const char *boundary, struct buf *out)
 {
@@ -185,23 +236,12 @@ static int put_status(const struct bounce_in *in, const char *boundary, struct b
 	if (buf_append_str(out, "Content-Description: Delivery report\n"
 				"Content-Type: message/delivery-status\n\n") < 0 ||
 	    buf_printf(out, "Reporting-MTA: dns; %s\n", in->reporting_mta) < 0 ||
-	    (env->envid[0] != '\0' && put_field(out, "Original-Envelope-Id", "", env->envid) < 0) ||
+	    (env->envid[0] != '\0' &&
+	     put_field(out, "Original-Envelope-Id", "", env->envid) < 0) ||
 	    put_date(out, "Arrival-Date", env->arrival) < 0)
 		return -1;
 	for (size_t k = 0; k < in->rcpt_count; k++) {
-		const struct queue_rcpt *r = &env->rcpts[in->rcpts[k]];
-		char status[16];
-		bounce_status(r, in->kind, status);
-		bool utf8 = bounce_has_8bit(r->addr, strlen(r->addr));
-		if (buf_append_char(out, '\n') < 0 ||
-		    (r->orcpt[0] != '\0' && put_field(out, "Original-Recipient", "", r->orcpt) < 0) ||
-		    put_field(out, "Final-Recipient", utf8 ? "utf-8; " : "rfc822; ", r->addr) < 0 ||
-		    buf_printf(out, "Action: %s\nStatus: %s\n",
-			       in->kind == BOUNCE_FAILED ? "failed" : "delayed", status) < 0 ||
-		    (r->mta[0] != '\0' && put_field(out, "Remote-MTA", "dns; ", r->mta) < 0) ||
-		    (r->reply[0] != '\0' && put_field(out, "Diagnostic-Code", "smtp; ", r->reply) < 0) ||
-		    (r->attempts > 0 && in->now > 0 && put_date(out, "Last-Attempt-Date", in->now) < 0) ||
-		    (in->kind == BOUNCE_DELAYED && put_date(out, "Will-Retry-Until", in->retry_until) < 0))
+		if (put_rcpt_status(in, &env->rcpts[in->rcpts[k]], out) < 0)
 			return -1;
 	}
 	return buf_printf(out, "\n--%s\n", boundary) < 0 ? -1 : 0;

@@ -94,7 +94,9 @@ int bounce_prepare(const char *data_dir, const char *hostname, const struct queu
 	struct buf b;
 	char *orig = NULL;
 	int r = -1;
-	buf_init(&b, BOUNCE_FULL_MAX + (1u << 20));
+	/* The original, and some 2.5 KiB per recipient reported (1,000
+	 * with their longest replies fit). */
+	buf_init(&b, BOUNCE_FULL_MAX + (16u << 20));
 	int got = read_original(env, msg_fd, &orig, &in.orig_len, &in.orig_full);
 	in.orig = orig;
 	if (got < 0)

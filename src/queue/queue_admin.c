@@ -71,6 +71,29 @@ static void span(int64_t s, char *out, size_t outlen)
 	}
 }
 
+/* What a remote server or a client wrote is shown, not obeyed: a
+ * multi-line reply stays on its line, an escape sequence cannot drive
+ * the administrator's terminal. */
+static void clean(char *s)
+{
+	for (; *s != '\0'; s++) {
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			*s = ' ';
+	}
+}
+
+static void clean_env(struct queue_env *env)
+{
+	clean(env->sender);
+	clean(env->envid);
+	for (size_t i = 0; i < env->rcpt_count; i++) {
+		clean(env->rcpts[i].addr);
+		clean(env->rcpts[i].orcpt);
+		clean(env->rcpts[i].mta);
+		clean(env->rcpts[i].reply);
+	}
+}
+
 static const char *shown_sender(const struct queue_env *env)
 {
 	return env->sender[0] != '\0' ? env->sender : "<>";
@@ -109,6 +132,7 @@ int queue_admin_list(const char *data_dir, int64_t now, FILE *out, const char **
 				fprintf(out, "%-28s (unreadable envelope: %s)\n", l.ids[i], err);
 			continue;
 		}
+		clean_env(&env);
 		span(now - env.arrival, age, sizeof age);
 		fprintf(out, "%-28s %8s %10llu  %s\n", env.id, age, (unsigned long long)env.size,
 			shown_sender(&env));
@@ -158,7 +182,8 @@ static void print_headers(const char *data_dir, const struct queue_env *env, FIL
 			if (buf[i] == '\n' && nl)
 				goto end;
 			nl = buf[i] == '\n';
-			fputc(buf[i], out);
+			unsigned char c = (unsigned char)buf[i];
+			fputc(c < 0x20 && c != '\n' && c != '\t' ? '?' : c == 0x7f ? '?' : c, out);
 		}
 		done += (size_t)n;
 	}
@@ -174,6 +199,7 @@ int queue_admin_show(const char *data_dir, const char *id, int64_t now, FILE *ou
 	static const char *const rets[] = { "-", "FULL", "HDRS" };
 	if (queue_read_env(data_dir, id, &env, error_r) < 0)
 		return -1;
+	clean_env(&env);
 	span(now - env.arrival, age, sizeof age);
 	fprintf(out, "id: %s\nsender: %s\narrival: %lld (%s ago)\nsize: %llu\n", env.id,
 		shown_sender(&env), (long long)env.arrival, age, (unsigned long long)env.size);

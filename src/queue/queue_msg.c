@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "lib/fs.h"
+#include "lib/log.h"
 #include "queue/queue_private.h"
 
 static int active_fd(const struct queue_msg *m)
@@ -135,9 +136,13 @@ static int append(struct queue_msg *m, const struct buf *b, const char **error_r
 		return -1;
 	}
 	m->env_len += b->len;
-	/* Updates never cost more than twice the envelope to read. */
-	if (m->env_len > 2 * m->base_len + 4096)
-		return rewrite(m, error_r);
+	/* Updates never cost more than twice the envelope to read. The
+	 * update is durable already: a failed rewrite is tried again at
+	 * the next one. */
+	const char *err;
+	if (m->env_len > 2 * m->base_len + 4096 && rewrite(m, &err) < 0)
+		log_warn("queue %s: cannot rewrite the envelope: %s (%s)", m->env.id, err,
+			 strerror(errno));
 	return 0;
 }
 

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/time.h>
 #include <unistd.h>
@@ -88,6 +89,12 @@ static void prepare_item(const char *data_dir, struct queue_commit *it, struct c
 	    queue_path(data_dir, QUEUE_INCOMING, id, QUEUE_ENV_SUFFIX, cs->tmp, sizeof cs->tmp) < 0 ||
 	    queue_path(data_dir, QUEUE_ACTIVE, id, QUEUE_ENV_SUFFIX, cs->env, sizeof cs->env) < 0) {
 		fail_item(it, "bad queue id");
+		return;
+	}
+	/* Held until the envelope is in place (undo_item): recovery, run
+	 * by a daemon starting meanwhile, leaves a locked message alone. */
+	if (flock(it->spool_fd, LOCK_EX) < 0) {
+		fail_item(it, "cannot lock the message");
 		return;
 	}
 	if (link(it->spool_path, cs->msg) < 0) {
@@ -172,6 +179,7 @@ static void undo_item(struct queue_commit *it, struct commit_state *cs)
 	if (cs->env_fd >= 0)
 		close(cs->env_fd);
 	cs->env_fd = -1;
+	(void)flock(it->spool_fd, LOCK_UN);
 	if (it->error == NULL)
 		return;
 	if (cs->renamed)
@@ -316,6 +324,18 @@ static bool any(int dfd, const struct dirent *e)
 
 /* In active/: what is neither a message with its envelope nor an
  * envelope with its message. */
+/* Someone works on message id right now: it is being enqueued (its
+ * committer locks the spool file before linking it here) or changed. */
+static bool busy(int dfd, const char *id)
+{
+	int fd = openat(dfd, id, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	bool locked = flock(fd, LOCK_EX | LOCK_NB) < 0 && errno == EWOULDBLOCK;
+	close(fd);
+	return locked;
+}
+
 static bool orphan(int dfd, const struct dirent *e)
 {
 	const char *name = e->d_name;
@@ -325,10 +345,16 @@ static bool orphan(int dfd, const struct dirent *e)
 		return fstatat(dfd, id, &st, AT_SYMLINK_NOFOLLOW) < 0 && errno == ENOENT;
 	if (queue_id_ok(name)) {
 		snprintf(env, sizeof env, "%s%s", name, QUEUE_ENV_SUFFIX);
-		return fstatat(dfd, env, &st, AT_SYMLINK_NOFOLLOW) < 0 && errno == ENOENT;
+		return fstatat(dfd, env, &st, AT_SYMLINK_NOFOLLOW) < 0 && errno == ENOENT &&
+		       !busy(dfd, name);
 	}
 	/* A rewrite's temporary (fs_write_file_durable_at) cut by a crash. */
-	return strstr(name, QUEUE_ENV_SUFFIX ".tmp.") != NULL;
+	const char *tmp = strstr(name, QUEUE_ENV_SUFFIX ".tmp.");
+	if (tmp == NULL || (size_t)(tmp - name) > QUEUE_ID_MAX)
+		return false;
+	memcpy(id, name, (size_t)(tmp - name));
+	id[tmp - name] = '\0';
+	return !busy(dfd, id);
 }
 
 size_t queue_recover(const char *data_dir)

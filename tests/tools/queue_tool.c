@@ -53,12 +53,18 @@ static int write_spool(const char *data, const char *sender, const char *msg, si
 	int n = snprintf(rp, sizeof rp, "Return-Path: <%s>\n", sender);
 	if (spool_create(data, env->id, sf, err) < 0 || spool_append(sf, rp, (size_t)n) < 0)
 		return -1;
+	char *lf = malloc(len + 1);
+	size_t o = 0;
+	if (lf == NULL)
+		return -1;
 	for (size_t i = 0; i < len; i++) {
-		if (msg[i] == '\r' && i + 1 < len && msg[i + 1] == '\n')
-			continue;
-		if (spool_append(sf, msg + i, 1) < 0)
-			return -1;
+		if (!(msg[i] == '\r' && i + 1 < len && msg[i + 1] == '\n'))
+			lf[o++] = msg[i];
 	}
+	int r = spool_append(sf, lf, o);
+	free(lf);
+	if (r < 0)
+		return -1;
 	env->offset = (uint64_t)n;
 	env->size = sf->size;
 	return 0;

@@ -115,6 +115,7 @@ static void test_defaults(void **state)
 	assert_int_equal(cfg.retry[0], 300);
 	assert_int_equal(cfg.retry[5], 4 * 3600);
 	assert_int_equal(cfg.max_age, 5 * 86400);
+	assert_int_equal(cfg.warn_after, 0);
 	assert_int_equal(cfg.message_size, 52428800);
 	assert_int_equal(cfg.recipients, 1000);
 	assert_int_equal(cfg.connections, 2000);
@@ -162,6 +163,7 @@ static void test_every_key(void **state)
 		  "[queue]\n"
 		  "retry = 1m 90s 1h30m\n"
 		  "max_age = 2d\n"
+		  "warn_after = 4h\n"
 		  "[limits]\n"
 		  "message_size = 10M\n"
 		  "recipients = 100\n"
@@ -216,6 +218,7 @@ static void test_every_key(void **state)
 	assert_int_equal(cfg.retry[1], 90);
 	assert_int_equal(cfg.retry[2], 5400);
 	assert_int_equal(cfg.max_age, 2 * 86400);
+	assert_int_equal(cfg.warn_after, 4 * 3600);
 	assert_int_equal(cfg.message_size, 10 * 1024 * 1024);
 	assert_int_equal(cfg.recipients, 100);
 	assert_int_equal(cfg.connections, 20);
@@ -251,6 +254,9 @@ static void test_durations(void **state)
 		assert_int_equal(cfgval_duration(bad[i], &v, &error), -1);
 	expect_error(BASE "[queue]\nmax_age = soon\n", 6, "[queue] max_age: 'soon': expected a duration");
 	expect_error(BASE "[queue]\nretry = 5m ten 1h\n", 6, "[queue] retry: 'ten'");
+	/* warn_after: empty is "off", anything else a duration. */
+	expect_ok(BASE "[queue]\nwarn_after =\n");
+	expect_error(BASE "[queue]\nwarn_after = 0\n", 6, "[queue] warn_after:");
 	expect_error(BASE "[limits]\ntimeout_data = 0\n", 6, "[limits] timeout_data:");
 }
 

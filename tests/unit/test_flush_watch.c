@@ -25,6 +25,7 @@
 #include "queue/queue_sched.h"
 #include "queue/queue_store.h"
 #include "queue/spool.h"
+#include "test_queue_common.h"
 
 #define LATER 4000000000LL
 
@@ -39,21 +40,7 @@ static void kick(void *arg)
 
 static void enqueue(const char *id)
 {
-	struct queue_env env;
-	struct spool_file sf;
-	const char *err;
-	assert_int_equal(queue_env_init(&env, id, "s@a.test", &err), 0);
-	env.arrival = LATER;     /* due far in the future */
-	assert_int_equal(queue_env_add_rcpt(&env, "r@b.test", NULL, 0, &err), 0);
-	assert_int_equal(spool_create(data, id, &sf, &err), 0);
-	assert_int_equal(spool_append(&sf, "Return-Path: <s@a.test>\n\nx\n", 26), 0);
-	env.size = sf.size;
-	env.offset = 24;
-	struct queue_commit c = { &env, sf.path, sf.fd, NULL }, *cp = &c;
-	queue_commit_batch(data, &cp, 1);
-	assert_null(c.error);
-	spool_remove(&sf);
-	queue_env_clear(&env);
+	queue_test_one(data, id, LATER);     /* due far in the future */
 }
 
 static bool flush_file_exists(void)

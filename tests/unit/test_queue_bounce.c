@@ -139,6 +139,21 @@ static void test_status_and_folding(void **state)
 	queue_env_clear(&env);
 }
 
+/* RFC 6533 3: a UTF-8 address in utf-8-addr-xtext, the field ASCII. */
+static void test_utf8_recipient(void **state)
+{
+	(void)state;
+	struct queue_env env;
+	struct buf b;
+	env_two(&env);
+	queue_env_set_str(&env.rcpts[0].addr, "j\xc3\xb6rg+x@b.test", 500);
+	buf_init(&b, 1 << 20);
+	build(&env, BOUNCE_FAILED, 0, false, &b);
+	has(&b, "\nFinal-Recipient: utf-8; j\\x{F6}rg\\x{2B}x@b.test\n");
+	buf_free(&b);
+	queue_env_clear(&env);
+}
+
 static void test_null_sender_and_notify(void **state)
 {
 	(void)state;
@@ -172,6 +187,7 @@ int main(void)
 		cmocka_unit_test(test_failed_report),
 		cmocka_unit_test(test_delayed_headers_only),
 		cmocka_unit_test(test_status_and_folding),
+		cmocka_unit_test(test_utf8_recipient),
 		cmocka_unit_test(test_null_sender_and_notify),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -20,6 +20,7 @@
 #include "queue/queue_sched.h"
 #include "queue/queue_store.h"
 #include "queue/spool.h"
+#include "test_queue_common.h"
 
 #define T0 1800000000
 
@@ -186,23 +187,15 @@ static void test_index_flush(void **state)
  * appeared on disk since and makes all due. */
 static void enqueue(const char *data, const char *id, int64_t next, enum queue_rcpt_state st)
 {
-	struct queue_env env;
-	struct spool_file sf;
+	struct queue_msg m;
 	const char *err;
-	assert_int_equal(queue_env_init(&env, id, "s@a.test", &err), 0);
-	env.arrival = T0;
-	assert_int_equal(queue_env_add_rcpt(&env, "r@b.test", NULL, 0, &err), 0);
-	env.rcpts[0].next = next;
-	env.rcpts[0].state = st;
-	assert_int_equal(spool_create(data, id, &sf, &err), 0);
-	assert_int_equal(spool_append(&sf, "Return-Path: <s@a.test>\n\nx\n", 26), 0);
-	env.size = sf.size;
-	env.offset = 24;
-	struct queue_commit c = { &env, sf.path, sf.fd, NULL }, *cp = &c;
-	queue_commit_batch(data, &cp, 1);
-	assert_null(c.error);
-	spool_remove(&sf);
-	queue_env_clear(&env);
+	size_t i = 0;
+	queue_test_one(data, id, T0);
+	assert_int_equal(queue_open(data, id, false, &m, &err), 0);
+	m.env.rcpts[0].next = next;
+	m.env.rcpts[0].state = st;
+	assert_int_equal(queue_update(&m, &i, 1, &err), 0);
+	queue_close(&m);
 }
 
 static void test_index_load(void **state)

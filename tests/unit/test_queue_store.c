@@ -15,12 +15,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "lib/fs.h"
 #include "queue/queue_store.h"
 #include "queue/spool.h"
+#include "test_queue_common.h"
 
 #define T0 1800000000
 
@@ -61,33 +63,9 @@ static off_t size_of(const char *rel)
 /* n messages, ids Q0.., each with rcpts recipients, in one batch. */
 static void enqueue_batch(size_t n, size_t rcpts)
 {
-	struct queue_env env[8];
-	struct spool_file sf[8];
-	struct queue_commit c[8], *cp[8];
-	const char *err;
-	for (size_t k = 0; k < n; k++) {
-		char id[32], addr[48];
-		snprintf(id, sizeof id, "Q%zu", k);
-		assert_int_equal(queue_env_init(&env[k], id, "s@a.test", &err), 0);
-		env[k].arrival = T0;
-		for (size_t r = 0; r < rcpts; r++) {
-			snprintf(addr, sizeof addr, "r%zu@b.test", r);
-			assert_int_equal(queue_env_add_rcpt(&env[k], addr, NULL, 0, &err), 0);
-		}
-		assert_int_equal(spool_create(data, id, &sf[k], &err), 0);
-		assert_int_equal(spool_append(&sf[k], "Return-Path: <s@a.test>\nSubject: q\n\nbody\n",
-					      41), 0);
-		env[k].size = sf[k].size;
-		env[k].offset = 24;
-		c[k] = (struct queue_commit){ &env[k], sf[k].path, sf[k].fd, NULL };
-		cp[k] = &c[k];
-	}
-	queue_commit_batch(data, cp, n);
-	for (size_t k = 0; k < n; k++) {
-		assert_null(c[k].error);
-		spool_remove(&sf[k]);
-		queue_env_clear(&env[k]);
-	}
+	static const char *const ids[] = { "Q0", "Q1", "Q2", "Q3", "Q4", "Q5", "Q6", "Q7" };
+	static const char *const addrs[] = { "r0@b.test", "r1@b.test", "r2@b.test" };
+	queue_test_batch(data, ids, n, addrs, rcpts, T0);
 }
 
 static void count_id(const char *id, void *ctx)
@@ -249,7 +227,17 @@ static void test_recover(void **state)
 	touch("active/GONE.env");
 	touch("active/Q1.env.tmp.123");
 	touch("OLD1");
+	/* ...but not a message someone holds locked: being enqueued by
+	 * another process (postbox sendmail) while the daemon starts. */
+	touch("active/BUSY");
+	char p[256];
+	snprintf(p, sizeof p, "%s/queue/active/BUSY", data);
+	int fd = open(p, O_RDONLY);
+	assert_int_equal(flock(fd, LOCK_EX), 0);
 	assert_int_equal(spool_clean(data), 6);
+	assert_true(exists("active/BUSY"));
+	close(fd);
+	assert_int_equal(spool_clean(data), 1);
 	assert_true(exists("active/Q0") && exists("active/Q0.env"));
 	assert_true(exists("active/Q1") && exists("active/Q1.env"));
 	assert_false(exists("active/LINKED") || exists("active/GONE.env") ||
