@@ -449,7 +449,8 @@ static void test_submission_auth_errors(void **st)
 		   "250 2.0.0 Ok\r\n");
 }
 
-/* The MX role has no AUTH at all (DESIGN.md: port 25 needs none). */
+/* The role decides: the AUTH that submission takes, the MX role neither
+ * offers nor takes, even under TLS (DESIGN.md: port 25 needs none). */
 static void test_mx_refuses_auth(void **st)
 {
 	(void)st;
@@ -458,6 +459,8 @@ static void test_mx_refuses_auth(void **st)
 		   GREET "250-mx.a.test\r\n250-PIPELINING\r\n250-SIZE 524288\r\n"
 		   "250-ENHANCEDSTATUSCODES\r\n250-8BITMIME\r\n250-SMTPUTF8\r\n250 CHUNKING\r\n"
 		   "503 5.5.1 Error: authentication not enabled\r\n");
+	role = SMTP_ROLE_SUBMISSION;
+	transcript("EHLO c.test\r\nAUTH PLAIN " PLAIN_OK "\r\n", LOGGED_IN);
 }
 
 /* The password check runs elsewhere: input waits for it, and too many
@@ -549,6 +552,17 @@ static void test_submission_adds_fields(void **st)
 	assert_null(strstr(m, "Message-ID"));
 	assert_non_null(strstr(m, "\nDate: Thu, 1 Jan 2026 00:00:00 +0000\nFrom: alice@a.test\n"
 				  "message-id: <own@c.test>\n\nbody\n"));
+	stop(&f);
+	/* BDAT (RFC 3030) too, the header split across chunks. */
+	start(&f);
+	const char *in = LOGIN_ALICE "MAIL FROM:<alice@a.test>\r\nRCPT TO:<user@a.test>\r\n"
+			 "BDAT 10\r\nFrom: alicBDAT 16 LAST\r\ne@a.test\r\n\r\nbody";
+	feed(&f, in, strlen(in), 3);
+	assert_int_equal(f.commits, 1);
+	date = strstr(f.committed[0], "\nDate: ");
+	assert_non_null(date);
+	assert_non_null(strstr(date, "\nMessage-ID: <"));
+	assert_non_null(strstr(date, "\nFrom: alice@a.test\n\nbody\n"));
 	stop(&f);
 }
 
