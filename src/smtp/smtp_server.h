@@ -112,6 +112,8 @@ struct smtp_server_settings {
 	unsigned max_hops;           /* more Received: fields than this mean a loop */
 	unsigned max_errors;         /* then 421 and close */
 	bool tls_available;          /* offer STARTTLS */
+	bool plaintext_auth;         /* submission: AUTH without TLS too (a
+				      * loopback peer, which nobody can sniff) */
 	const struct config *cfg;    /* local domains */
 };
 

@@ -60,7 +60,7 @@ void smtp_auth_command(struct smtp_server *s, struct smtp_cmd *cmd)
 		smtp_reply(s, "503 5.5.1 Error: authentication not enabled");
 		return;
 	}
-	if (!s->tls) {
+	if (!s->tls && !s->set.plaintext_auth) {
 		/* RFC 4954 4, RFC 8314 3: no password over a clear channel;
 		 * EHLO did not offer AUTH either. */
 		smtp_reply(s, "530 5.7.0 Must issue a STARTTLS command first");
@@ -181,7 +181,7 @@ bool smtp_auth_owns(const struct smtp_server *s, const char *local, const char *
 bool smtp_auth_mail_allowed(struct smtp_server *s, const struct smtp_cmd *cmd)
 {
 	char addr[SMTP_LOCAL_MAX + 2 + SMTP_DOMAIN_MAX + 1];
-	if (!s->tls) {
+	if (!s->tls && !s->set.plaintext_auth) {
 		smtp_reply(s, "530 5.7.0 Must issue a STARTTLS command first");
 		return false;
 	}

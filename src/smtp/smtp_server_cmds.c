@@ -148,7 +148,7 @@ static void cmd_ehlo(struct smtp_server *s, struct smtp_cmd *cmd)
 	if (s->set.tls_available && !s->tls)
 		smtp_reply(s, "250-STARTTLS");
 	/* RFC 4954 4, RFC 8314 3: AUTH is offered under TLS only. */
-	if (s->set.role == SMTP_ROLE_SUBMISSION && s->tls)
+	if (s->set.role == SMTP_ROLE_SUBMISSION && (s->tls || s->set.plaintext_auth))
 		smtp_reply(s, "250-AUTH PLAIN LOGIN");
 	smtp_reply(s, "250-ENHANCEDSTATUSCODES");
 	smtp_reply(s, "250-8BITMIME");

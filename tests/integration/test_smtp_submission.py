@@ -37,8 +37,11 @@ class SubmissionCase(unittest.TestCase):
     limits = test_auth_penalty.PenaltyCase.limits
 
     def setUp(self):
+        # The clients are on loopback, which AUTH without TLS is allowed
+        # from by default ([server] plaintext_auth_loopback): not here.
         self.srv = pbtest.Server(users=[ALICE, BOB], aliases={"sales@a.test": [ALICE]},
-                                 services=["submission", "submissions"], limits=self.limits)
+                                 services=["submission", "submissions"], limits=self.limits,
+                                 server={"plaintext_auth_loopback": "no"})
         self.srv.__enter__()
         self.addCleanup(self.srv.__exit__, None, None, None)
         self.port = self.srv.ports["submission"]

@@ -109,6 +109,7 @@ static const struct smtp_server_hooks hooks = {
 static enum smtp_role role = SMTP_ROLE_MX;
 static bool tls_on;
 static size_t max_header = 2000;
+static bool plaintext;
 
 static void start(struct fixture *f)
 {
@@ -119,7 +120,7 @@ static void start(struct fixture *f)
 	struct smtp_server_settings set = {
 		.role = role, .hostname = "mx.a.test", .message_size = 1 << 19,
 		.max_recipients = 3, .max_header = max_header, .max_hops = 50, .max_errors = 20,
-		.tls_available = true, .cfg = &f->cfg,
+		.tls_available = true, .plaintext_auth = plaintext, .cfg = &f->cfg,
 	};
 	f->s = smtp_server_new(&set, &hooks, f, "test01", "127.0.0.9", tls_on,
 			       tls_on ? "TLSv1.3 with cipher X" : NULL);
@@ -381,6 +382,7 @@ static int mx(void **st)
 	role = SMTP_ROLE_MX;
 	tls_on = false;
 	max_header = 2000;
+	plaintext = false;
 	return 0;
 }
 
@@ -401,6 +403,27 @@ static void test_submission_needs_tls(void **st)
 	transcript("EHLO c.test\r\nAUTH PLAIN " PLAIN_OK "\r\nMAIL FROM:<alice@a.test>\r\n",
 		   GREET EHLO_REPLY "530 5.7.0 Must issue a STARTTLS command first\r\n"
 		   "530 5.7.0 Must issue a STARTTLS command first\r\n");
+}
+
+/* [server] plaintext_auth_loopback: a loopback peer may log in without
+ * TLS (nobody can sniff it); the trace field then says ESMTPA (RFC 3848). */
+static void test_submission_plaintext_loopback(void **st)
+{
+	(void)st;
+	tls_on = false;
+	plaintext = true;
+	struct fixture f;
+	start(&f);
+	const char *in = "EHLO c.test\r\nMAIL FROM:<alice@a.test>\r\nAUTH PLAIN " PLAIN_OK "\r\n"
+			 "MAIL FROM:<alice@a.test>\r\nRCPT TO:<user@a.test>\r\nDATA\r\n"
+			 "From: alice@a.test\r\n\r\nhi\r\n.\r\n";
+	feed(&f, in, strlen(in), (size_t)-1);
+	assert_non_null(strstr(f.transcript.data, "250-STARTTLS\r\n250-AUTH PLAIN LOGIN\r\n"));
+	assert_non_null(strstr(f.transcript.data, "530 5.7.0 Authentication required\r\n"
+				"235 2.7.0 Authentication successful\r\n250 2.1.0 Ok\r\n"));
+	assert_int_equal(f.commits, 1);
+	assert_non_null(strstr(f.committed[0], " with ESMTPA id "));
+	stop(&f);
 }
 
 /* RFC 4954 4: AUTH PLAIN with an initial response, 235 2.7.0; MAIL before
@@ -626,6 +649,7 @@ int main(void)
 		cmocka_unit_test(test_rcpt_lookup_pauses_input),
 		cmocka_unit_test_setup_teardown(test_mx_refuses_auth, mx, mx),
 		cmocka_unit_test_setup_teardown(test_submission_needs_tls, submission, mx),
+		cmocka_unit_test_setup_teardown(test_submission_plaintext_loopback, submission, mx),
 		cmocka_unit_test_setup_teardown(test_submission_auth_plain, submission, mx),
 		cmocka_unit_test_setup_teardown(test_submission_auth_exchanges, submission, mx),
 		cmocka_unit_test_setup_teardown(test_submission_auth_errors, submission, mx),
