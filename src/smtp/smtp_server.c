@@ -288,8 +288,11 @@ void smtp_server_tls_started(struct smtp_server *s, const char *tls_info)
 	s->tls = true;
 	snprintf(s->tls_info, sizeof s->tls_info, "%s", tls_info);
 	s->want_starttls = false;
-	/* RFC 3207 4.2: discard all knowledge from before TLS. */
+	/* RFC 3207 4.2: discard all knowledge from before TLS, a login
+	 * made in clear (plaintext_auth) included. */
 	smtp_tx_reset(s);
+	s->auth_user[0] = '\0';
+	buf_free(&s->owned);
 	s->esmtp = false;
 	s->helo[0] = '\0';
 	line_reader_reset(&s->lines);

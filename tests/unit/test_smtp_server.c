@@ -423,6 +423,14 @@ static void test_submission_plaintext_loopback(void **st)
 				"235 2.7.0 Authentication successful\r\n250 2.1.0 Ok\r\n"));
 	assert_int_equal(f.commits, 1);
 	assert_non_null(strstr(f.committed[0], " with ESMTPA id "));
+	/* RFC 3207 4.2: after STARTTLS the login is forgotten. */
+	feed(&f, "STARTTLS\r\n", 10, (size_t)-1);
+	smtp_server_tls_started(f.s, "TLSv1.3 with cipher X");
+	assert_null(smtp_server_auth_user(f.s));
+	buf_reset(&f.transcript);
+	in = "EHLO c.test\r\nMAIL FROM:<alice@a.test>\r\n";
+	feed(&f, in, strlen(in), (size_t)-1);
+	assert_non_null(strstr(f.transcript.data, "530 5.7.0 Authentication required\r\n"));
 	stop(&f);
 }
 
