@@ -32,7 +32,6 @@ struct smtp_conn {
 	struct rcpt_targets *found;
 	/* submission: AUTH's password check, then the user's addresses */
 	struct serve_auth check;
-	char *password;
 	struct sender_owned owned;
 	bool owned_ok;
 };
@@ -43,15 +42,6 @@ struct rcpt_targets {
 	struct local_target t[];
 };
 
-static void forget_password(struct smtp_conn *g)
-{
-	if (g->password != NULL) {
-		explicit_bzero(g->password, strlen(g->password));
-		free(g->password);
-		g->password = NULL;
-	}
-}
-
 static void smtp_stop(struct serve_conn *sc)
 {
 	struct smtp_conn *g = (struct smtp_conn *)sc;
@@ -60,7 +50,6 @@ static void smtp_stop(struct serve_conn *sc)
 	free(g->job.targets);
 	free(g->found);
 	serve_auth_fini(&g->check);
-	forget_password(g);
 	sender_owned_free(&g->owned);
 }
 
@@ -290,7 +279,6 @@ static void owned_done(struct serve_conn *sc)
 static void check_answer(struct serve_conn *sc, int result, bool close)
 {
 	struct smtp_conn *g = (struct smtp_conn *)sc;
-	forget_password(g);
 	if (result == 1 && !sc->shutting_down) {
 		serve_conn_submit(sc, run_owned, owned_done);
 		return;
@@ -303,12 +291,7 @@ static void check_answer(struct serve_conn *sc, int result, bool close)
 static void auth_check(void *ctx, const char *user, const char *password)
 {
 	struct smtp_conn *g = ctx;
-	forget_password(g);
-	if ((g->password = strdup(password)) == NULL) {
-		smtp_server_auth_done(g->session, SMTP_AUTH_TEMPFAIL, user, NULL, 0);
-		return;
-	}
-	serve_auth_check(&g->check, user, g->password);
+	serve_auth_check(&g->check, user, password);
 }
 
 static const struct smtp_server_hooks hooks = {
