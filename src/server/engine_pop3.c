@@ -32,7 +32,6 @@ struct pop3_conn {
 
 	/* the task's input and output */
 	enum task_kind kind;
-	char *password;
 	size_t index;
 	size_t *indexes;
 	size_t nindexes;
@@ -64,14 +63,6 @@ static void drop_close(struct pop3_conn *g)
 	mail_store_free(&g->store);
 }
 
-static void forget_password(struct pop3_conn *g)
-{
-	if (g->password != NULL) {
-		explicit_bzero(g->password, strlen(g->password));
-		free(g->password);
-		g->password = NULL;
-	}
-}
 
 static void pop3_stop(struct serve_conn *sc)
 {
@@ -80,7 +71,6 @@ static void pop3_stop(struct serve_conn *sc)
 	drop_close(g);
 	pop3_server_free(&g->session);
 	serve_auth_fini(&g->check);
-	forget_password(g);
 	free(g->msgs);
 	retr_end(g);
 	free(g->indexes);
@@ -230,7 +220,6 @@ static void pop3_work(struct serve_conn *sc)
 static void check_answer(struct serve_conn *sc, int result, bool close)
 {
 	struct pop3_conn *g = (struct pop3_conn *)sc;
-	forget_password(g);
 	if (result == 1 && !sc->shutting_down) {
 		start_task(g, TASK_OPEN);
 		return;
@@ -243,13 +232,7 @@ static void check_answer(struct serve_conn *sc, int result, bool close)
 static void hook_auth(void *ctx, const char *user, const char *password)
 {
 	struct pop3_conn *g = ctx;
-	forget_password(g);
-	g->password = strdup(password);
-	if (g->password == NULL) {
-		pop3_server_auth_done(g->session, POP3_AUTH_TEMPFAIL, NULL, 0);
-		return;
-	}
-	serve_auth_check(&g->check, user, g->password);
+	serve_auth_check(&g->check, user, password);
 }
 
 static void hook_retrieve(void *ctx, size_t index)

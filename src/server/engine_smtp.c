@@ -1,7 +1,9 @@
 /* The SMTP engine (RFC 5321) for the driver: an smtp/ session and its
  * hooks: the user directory for recipients (looked up on a task thread),
- * the spool the message streams into, and delivery/local for the commit.
- * The service's role (serve_services.c) is the session's. */
+ * password checks (serve_auth.h) and the addresses a user may send as
+ * (serve_sender.h) for submission, the spool the message streams into,
+ * and delivery/local for the commit. The service's role
+ * (serve_services.c) is the session's. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,6 +12,8 @@
 
 #include "auth/userdb.h"
 #include "server/serve.h"
+#include "server/serve_auth.h"
+#include "server/serve_sender.h"
 #include "delivery/local.h"
 #include "delivery/resolve.h"
 #include "lib/log.h"
@@ -26,6 +30,10 @@ struct smtp_conn {
 	struct smtp_mailbox lookup;
 	enum smtp_rcpt_verdict verdict;
 	struct rcpt_targets *found;
+	/* submission: AUTH's password check, then the user's addresses */
+	struct serve_auth check;
+	struct sender_owned owned;
+	bool owned_ok;
 };
 
 /* What a recipient lookup keeps per recipient: the mailboxes it delivers to. */
@@ -41,6 +49,8 @@ static void smtp_stop(struct serve_conn *sc)
 	spool_remove(&g->spool);
 	free(g->job.targets);
 	free(g->found);
+	serve_auth_fini(&g->check);
+	sender_owned_free(&g->owned);
 }
 
 /* ---- the recipient lookup (SQLite): on a task thread ---- */
@@ -104,6 +114,13 @@ static void lookup_done(struct serve_conn *sc)
 static void rcpt_check(void *ctx, const struct smtp_mailbox *mb)
 {
 	struct smtp_conn *g = ctx;
+	const struct config *cfg = &g->base.cfg->cfg;
+	if (mb->literal || !config_is_local_domain(cfg, mb->domain, strlen(mb->domain))) {
+		/* Submission only (the MX role refuses these itself): what
+		 * is not ours needs the outbound queue. */
+		smtp_server_rcpt_done(g->session, SMTP_RCPT_REMOTE_UNAVAILABLE, NULL);
+		return;
+	}
 	g->lookup = *mb;
 	g->found = NULL;
 	serve_conn_submit(&g->base, run_lookup, lookup_done);
@@ -232,6 +249,51 @@ static void commit_done(struct local_job *job)
 	serve_conn_answered(&g->base);
 }
 
+/* ---- AUTH (submission): the check, then the user's addresses ---- */
+
+static void run_owned(struct worker_job *job)
+{
+	struct smtp_conn *g = (struct smtp_conn *)job;
+	const char *err = NULL;
+	struct userdb *db = serve_thread_userdb(g->base.cfg->cfg.data_dir);
+	g->owned_ok = db != NULL &&
+		      sender_owned_lookup(db, g->check.user, SMTP_OWNED_MAX, &g->owned, &err) == 0;
+	if (db != NULL && !g->owned_ok)
+		log_err("smtp %s: addresses of %s: %s", conn_id(g->base.conn), g->check.user,
+			err ? err : "?");
+}
+
+static void owned_done(struct serve_conn *sc)
+{
+	struct smtp_conn *g = (struct smtp_conn *)sc;
+	if (g->owned_ok)
+		log_info("smtp %s: login ok for %s from [%s]", conn_id(sc->conn), g->check.user,
+			 conn_peer(sc->conn));
+	smtp_server_auth_done(g->session, g->owned_ok ? SMTP_AUTH_OK : SMTP_AUTH_TEMPFAIL,
+			      g->check.user, (const char *const *)g->owned.v, g->owned.n);
+	sender_owned_free(&g->owned);
+}
+
+/* The password check's answer, after its penalty delay: a match reads
+ * the user's addresses on a worker. */
+static void check_answer(struct serve_conn *sc, int result, bool close)
+{
+	struct smtp_conn *g = (struct smtp_conn *)sc;
+	if (result == 1 && !sc->shutting_down) {
+		serve_conn_submit(sc, run_owned, owned_done);
+		return;
+	}
+	smtp_server_auth_done(g->session, result == 0 ? (close ? SMTP_AUTH_FAILED_CLOSE
+							     : SMTP_AUTH_FAILED)
+						 : SMTP_AUTH_TEMPFAIL, g->check.user, NULL, 0);
+}
+
+static void auth_check(void *ctx, const char *user, const char *password)
+{
+	struct smtp_conn *g = ctx;
+	serve_auth_check(&g->check, user, password);
+}
+
 static const struct smtp_server_hooks hooks = {
 	.rcpt_check = rcpt_check,
 	.rcpt_free = rcpt_free,
@@ -239,6 +301,7 @@ static const struct smtp_server_hooks hooks = {
 	.spool_write = spool_write,
 	.spool_close = spool_close_hook,
 	.commit = commit,
+	.auth_check = auth_check,
 };
 static int smtp_start(struct serve_conn *sc)
 {
@@ -255,8 +318,10 @@ static int smtp_start(struct serve_conn *sc)
 		.max_hops = 50,
 		.max_errors = 20,
 		.tls_available = sc->srv->tls_ctx != NULL,
+		.plaintext_auth = cfg->plaintext_auth_loopback && conn_peer_is_loopback(c),
 		.cfg = cfg,
 	};
+	serve_auth_init(&g->check, sc, "submission", check_answer);
 	g->session = smtp_server_new(&set, &hooks, g, conn_id(c), conn_peer(c), conn_is_tls(c),
 				     conn_tls_info(c));
 	return g->session != NULL ? 0 : -1;
@@ -286,6 +351,8 @@ static enum serve_next smtp_next(struct serve_conn *sc, bool begun, enum serve_w
 		return SERVE_NEXT_STARTTLS;
 	if (smtp_server_want_close(s))
 		return SERVE_NEXT_CLOSE;
+	if (smtp_server_busy(s))
+		return SERVE_NEXT_HOLD;   /* a password check's answer */
 	*wait_r = st == SMTP_STATE_DATA || st == SMTP_STATE_BDAT ? SERVE_WAIT_DATA
 								  : SERVE_WAIT_COMMAND;
 	return SERVE_NEXT_READ;
@@ -293,6 +360,7 @@ static enum serve_next smtp_next(struct serve_conn *sc, bool begun, enum serve_w
 
 static void smtp_goodbye(struct serve_conn *sc, enum serve_bye why)
 {
+	serve_auth_fini(&((struct smtp_conn *)sc)->check);
 	smtp_server_goodbye(((struct smtp_conn *)sc)->session,
 			    why == SERVE_BYE_TIMEOUT ? "421 4.4.2 Error: timeout exceeded"
 						     : "421 4.3.2 Service shutting down");

@@ -3,6 +3,7 @@
 #include "server/serve_auth.h"
 
 #include <pthread.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -86,8 +87,19 @@ void serve_auth_init(struct serve_auth *a, struct serve_conn *sc, const char *se
 	a->answer = answer;
 }
 
+static void forget_password(struct serve_auth *a)
+{
+	if (a->password != NULL) {
+		explicit_bzero(a->password, strlen(a->password));
+		free(a->password);
+		a->password = NULL;
+	}
+}
+
 void serve_auth_fini(struct serve_auth *a)
 {
+	if (!a->checking)   /* else the auth thread still reads it: done() */
+		forget_password(a);
 	if (a->timer != NULL)
 		event_free(a->timer);
 	a->timer = NULL;
@@ -136,6 +148,8 @@ static void done(struct worker_job *job)
 {
 	struct serve_auth *a = (struct serve_auth *)job;
 	struct serve_conn *sc = a->sc;
+	a->checking = false;
+	forget_password(a);
 	if (!serve_conn_back(sc))
 		return;   /* a went with the connection */
 	const struct config *cfg = &sc->cfg->cfg;
@@ -169,13 +183,18 @@ static void done(struct worker_job *job)
 void serve_auth_check(struct serve_auth *a, const char *user, const char *password)
 {
 	address_lower(user, strnlen(user, SASL_USER_MAX), a->user);
-	a->password = password;
+	forget_password(a);
+	a->password = strdup(password);
 	a->job.run = run;
 	a->job.done = done;
-	if (serve_conn_submit_job(a->sc, a->sc->srv->auth, &a->job) < 0) {
+	if (a->password != NULL && serve_conn_submit_job(a->sc, a->sc->srv->auth, &a->job) == 0) {
+		a->checking = true;
+		return;
+	}
+	if (a->password != NULL)
 		log_warn("%s %s: password checks are queued to the limit (%d); try again",
 			 a->service, conn_id(a->sc->conn), AUTH_QUEUE_MAX);
-		a->result = -1;
-		a->answer(a->sc, -1, false);
-	}
+	forget_password(a);
+	a->result = -1;
+	a->answer(a->sc, -1, false);
 }

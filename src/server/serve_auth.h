@@ -1,7 +1,7 @@
 #ifndef PB_SERVER_SERVE_AUTH_H
 #define PB_SERVER_SERVE_AUTH_H
-/* Password checks for the engines that log users in (IMAP, POP3; SMTP
- * AUTH next).
+/* Password checks for the engines that log users in (IMAP, POP3, SMTP
+ * submission).
  *
  * Checks run on a pool of their own (srv->auth: AUTH_THREADS threads, at
  * most AUTH_QUEUE_MAX waiting), so a flood of logins cannot hold up mail
@@ -42,7 +42,8 @@ struct serve_auth {
 	 * (serve_conn_answered) unless the engine started more work. */
 	void (*answer)(struct serve_conn *sc, int result, bool close);
 	char user[SASL_USER_MAX + 1];  /* lower-cased */
-	const char *password;         /* the caller's, until answer */
+	char *password;               /* a copy, wiped once checked */
+	bool checking;                /* the check is on an auth thread */
 	int result;
 	unsigned failures;            /* on this connection */
 	struct event *timer;
@@ -56,8 +57,8 @@ void serve_auth_init(struct serve_auth *a, struct serve_conn *sc, const char *se
 		     void (*answer)(struct serve_conn *sc, int result, bool close));
 /* Stops a delay in progress (the answer is not called) and frees. */
 void serve_auth_fini(struct serve_auth *a);
-/* Checks user and password (which must stay valid until the answer);
- * the connection is busy until the check comes back, then waits for the
+/* Checks user and password (copied, and wiped once checked); the
+ * connection is busy until the check comes back, then waits for the
  * timer. With a full queue the answer (-1) is called before this returns,
  * and the caller's driver sends it. */
 void serve_auth_check(struct serve_auth *a, const char *user, const char *password);

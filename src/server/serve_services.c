@@ -13,6 +13,8 @@
 
 static const struct serve_service table[] = {
 	{ LISTEN_SMTP, &serve_smtp_engine, SMTP_ROLE_MX, false },
+	{ LISTEN_SUBMISSION, &serve_smtp_engine, SMTP_ROLE_SUBMISSION, false },
+	{ LISTEN_SUBMISSIONS, &serve_smtp_engine, SMTP_ROLE_SUBMISSION, true },
 	{ LISTEN_IMAP, &serve_imap_engine, 0, false },
 	{ LISTEN_IMAPS, &serve_imap_engine, 0, true },
 	{ LISTEN_POP3, &serve_pop3_engine, 0, false },

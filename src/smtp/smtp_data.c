@@ -229,13 +229,17 @@ static void line_end(struct smtp_data_reader *r)
 	}
 	r->size += 2;
 	if (r->in_header) {
-		if (r->line_len == 0 || r->header_state != HS_VALUE) {
-			r->in_header = false;   /* blank line, or not a field */
+		if (r->line_len == 0) {
+			r->in_header = false;   /* the blank line */
+			r->header_size++;
+		} else if (r->header_state != HS_VALUE) {
+			r->in_header = false;   /* not a field: the body's */
 		} else if (r->header_len + 2 > r->max_header) {
 			set_error(r, SMTP_DATA_HEADER_TOO_BIG);
 			return;
 		} else {
 			r->header_len += 2;
+			r->header_size += r->line_len + 1;
 		}
 		r->header_state = HS_LINE_START;
 	}

@@ -54,13 +54,18 @@ struct smtp_data_reader {
 	size_t size;              /* message size counted with CRLF line ends,
 				   * after dot-unstuffing (RFC 1870 SIZE) */
 	unsigned received_count;  /* "Received:" header fields seen */
+	/* Octets of the header section as stored (LF line ends): its field
+	 * lines, and the blank line that ends it when there is one; a line
+	 * that ends the section by not being a field is the body's. Final
+	 * once in_header is false (or the message ended). */
+	size_t header_size;
 	bool eight_bit;           /* octets >= 0x80 seen */
 
 	/* state (private) */
 	int state;
 	size_t line_len;          /* content octets of the current line */
 	size_t header_len;        /* octets of the header section so far */
-	bool in_header;
+	bool in_header;           /* still in the header section (readable) */
 	int header_state;         /* where in a header line (name, value) */
 	char head[10];            /* first bytes of the current field name */
 	size_t head_len;

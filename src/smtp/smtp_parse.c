@@ -508,8 +508,10 @@ static enum smtp_parse_result parse_auth(struct smtp_cmd *cmd, const char **erro
 	if (sp >= 0) {
 		cmd->auth_initial = (struct str){ mech.p + sp + 1, mech.len - (size_t)sp - 1 };
 		mech.len = (size_t)sp;
-		if (!str_eq(cmd->auth_initial, STR_LIT("=")) && !base64_valid(cmd->auth_initial))
+		if (!str_eq(cmd->auth_initial, STR_LIT("=")) && !base64_valid(cmd->auth_initial)) {
+			*error_r = SMTP_PARSE_ERROR_AUTH_BASE64;
 			return SMTP_PARSE_SYNTAX;
+		}
 	}
 	if (mech.len == 0 || mech.len > 20)
 		return SMTP_PARSE_SYNTAX;

@@ -74,6 +74,10 @@ struct smtp_cmd {
 	struct str auth_initial;  /* empty when absent; "=" means empty */
 };
 
+/* *error_r of an AUTH whose initial response is not base64 (RFC 4954 4
+ * answers it with 501 5.5.2). */
+#define SMTP_PARSE_ERROR_AUTH_BASE64 "initial response is not base64"
+
 enum smtp_parse_result {
 	SMTP_PARSE_OK = 0,
 	SMTP_PARSE_UNKNOWN_VERB,   /* 500 5.5.1 */

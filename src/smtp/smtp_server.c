@@ -17,7 +17,8 @@ static const char *const state_names[SMTP_STATE_COUNT] = {
 	[SMTP_STATE_MAIL] = "MAIL",         [SMTP_STATE_RCPT] = "RCPT",
 	[SMTP_STATE_DATA] = "DATA",         [SMTP_STATE_BDAT] = "BDAT",
 	[SMTP_STATE_BDAT_MORE] = "BDAT_MORE", [SMTP_STATE_COMMIT] = "COMMIT",
-	[SMTP_STATE_TLS] = "TLS",           [SMTP_STATE_CLOSED] = "CLOSED",
+	[SMTP_STATE_TLS] = "TLS",           [SMTP_STATE_AUTH] = "AUTH",
+	[SMTP_STATE_CLOSED] = "CLOSED",
 };
 
 const char *smtp_state_name(enum smtp_state st)
@@ -32,7 +33,7 @@ static const unsigned legal[SMTP_STATE_COUNT] = {
 	[SMTP_STATE_GREETING] = B(SMTP_STATE_GREETING) | B(SMTP_STATE_READY) | B(SMTP_STATE_TLS) |
 				B(SMTP_STATE_BDAT),
 	[SMTP_STATE_READY] = B(SMTP_STATE_READY) | B(SMTP_STATE_MAIL) | B(SMTP_STATE_TLS) |
-			     B(SMTP_STATE_GREETING) | B(SMTP_STATE_BDAT),
+			     B(SMTP_STATE_GREETING) | B(SMTP_STATE_BDAT) | B(SMTP_STATE_AUTH),
 	[SMTP_STATE_MAIL] = B(SMTP_STATE_READY) | B(SMTP_STATE_RCPT) | B(SMTP_STATE_GREETING) |
 			    B(SMTP_STATE_BDAT) | B(SMTP_STATE_MAIL),
 	[SMTP_STATE_RCPT] = B(SMTP_STATE_READY) | B(SMTP_STATE_RCPT) | B(SMTP_STATE_DATA) |
@@ -43,6 +44,7 @@ static const unsigned legal[SMTP_STATE_COUNT] = {
 	[SMTP_STATE_BDAT_MORE] = B(SMTP_STATE_BDAT) | B(SMTP_STATE_READY) | B(SMTP_STATE_GREETING),
 	[SMTP_STATE_COMMIT] = B(SMTP_STATE_READY),
 	[SMTP_STATE_TLS] = B(SMTP_STATE_GREETING),
+	[SMTP_STATE_AUTH] = B(SMTP_STATE_READY),
 	[SMTP_STATE_CLOSED] = 0,
 };
 
@@ -102,7 +104,11 @@ struct smtp_server *smtp_server_new(const struct smtp_server_settings *set,
 	snprintf(s->peer, sizeof s->peer, "%s", peer_ip);
 	s->tls = tls_active;
 	snprintf(s->tls_info, sizeof s->tls_info, "%s", tls_info ? tls_info : "");
-	line_reader_init(&s->lines, SMTP_CMD_LINE_MAX + SMTP_CMD_LINE_EXT);
+	/* Command lines are held to their own limits (smtp_server_command);
+	 * the reader's is that of an AUTH response. */
+	line_reader_init(&s->lines, s->set.role == SMTP_ROLE_SUBMISSION
+					    ? SMTP_AUTH_LINE_MAX + 2
+					    : SMTP_CMD_LINE_MAX + SMTP_CMD_LINE_EXT);
 	buf_init(&s->out, OUT_MAX);
 	buf_init(&s->tx.received, 4096);
 	buf_init(&s->tx.data, SMTP_SPOOL_CHUNK);
@@ -119,6 +125,8 @@ void smtp_server_free(struct smtp_server **sp)
 	free(s->tx.rcpts);
 	buf_free(&s->tx.data);
 	buf_free(&s->tx.received);
+	buf_free(&s->owned);
+	sasl_server_clear(&s->sasl);
 	line_reader_free(&s->lines);
 	buf_free(&s->out);
 	free(s);
@@ -148,6 +156,7 @@ void smtp_tx_reset(struct smtp_server *s)
 	}
 	/* An idle session holds no staging buffer. */
 	buf_free(&s->tx.data);
+	smtp_submit_reset(s);
 	buf_reset(&s->tx.received);
 	s->tx_active = false;
 }
@@ -162,14 +171,23 @@ static size_t input_line(struct smtp_server *s, const char *p, size_t n)
 		/* RFC 5321 2.3.8: only CRLF ends a line. A bare LF is not
 		 * taken as one (Postfix does take it): a command that two
 		 * programs could split differently is refused, as in DATA. */
-		if (s->lines.bare_lf)
+		if (s->lines.bare_lf && s->state == SMTP_STATE_AUTH)
+			smtp_auth_line_refused(s, "501 5.5.2 Error: bare LF in response; lines end"
+						  " with CRLF (RFC 5321 2.3.8)");
+		else if (s->lines.bare_lf)
 			smtp_reply(s, "501 5.5.2 Error: bare LF in command; lines end with CRLF"
 				      " (RFC 5321 2.3.8)");
+		else if (s->state == SMTP_STATE_AUTH)
+			smtp_auth_line(s, line, len);
 		else
 			smtp_server_command(s, line, len);
 		break;
 	case LINE_TOO_LONG:
-		smtp_reply(s, "500 5.5.2 Error: line too long (RFC 5321 4.5.3.1.4)");
+		if (s->state == SMTP_STATE_AUTH)
+			smtp_auth_line_refused(s, "500 5.5.6 Authentication Exchange line is too long"
+						  " (RFC 4954 4)");
+		else
+			smtp_reply(s, "500 5.5.2 Error: line too long (RFC 5321 4.5.3.1.4)");
 		break;
 	default:
 		break;
@@ -239,7 +257,7 @@ size_t smtp_server_input(struct smtp_server *s, const char *data, size_t len)
 		case SMTP_STATE_CLOSED:
 			return used;
 		default:
-			if (s->rcpt_pending)
+			if (s->rcpt_pending || s->auth_pending)
 				return used;
 			used += input_line(s, data + used, len - used);
 			break;
@@ -253,7 +271,7 @@ bool smtp_server_want_starttls(const struct smtp_server *s) { return s->want_sta
 bool smtp_server_want_close(const struct smtp_server *s) { return s->want_close; }
 bool smtp_server_busy(const struct smtp_server *s)
 {
-	return s->state == SMTP_STATE_COMMIT || s->rcpt_pending;
+	return s->state == SMTP_STATE_COMMIT || s->rcpt_pending || s->auth_pending;
 }
 enum smtp_state smtp_server_state(const struct smtp_server *s) { return s->state; }
 const struct smtp_tx *smtp_server_tx(const struct smtp_server *s) { return &s->tx; }
@@ -270,8 +288,11 @@ void smtp_server_tls_started(struct smtp_server *s, const char *tls_info)
 	s->tls = true;
 	snprintf(s->tls_info, sizeof s->tls_info, "%s", tls_info);
 	s->want_starttls = false;
-	/* RFC 3207 4.2: discard all knowledge from before TLS. */
+	/* RFC 3207 4.2: discard all knowledge from before TLS, a login
+	 * made in clear (plaintext_auth) included. */
 	smtp_tx_reset(s);
+	s->auth_user[0] = '\0';
+	buf_free(&s->owned);
 	s->esmtp = false;
 	s->helo[0] = '\0';
 	line_reader_reset(&s->lines);

@@ -28,6 +28,7 @@ enum smtp_state {
 	SMTP_STATE_BDAT_MORE,  /* between BDAT chunks */
 	SMTP_STATE_COMMIT,     /* message handed to the hook, awaiting result */
 	SMTP_STATE_TLS,        /* STARTTLS answered, awaiting the handshake */
+	SMTP_STATE_AUTH,       /* an AUTH exchange: lines are SASL responses */
 	SMTP_STATE_CLOSED,     /* QUIT or fatal error: output then close */
 	SMTP_STATE_COUNT
 };
@@ -38,6 +39,17 @@ enum smtp_rcpt_verdict {
 	SMTP_RCPT_UNKNOWN,       /* 550 5.1.1 */
 	SMTP_RCPT_RELAY_DENIED,  /* 554 5.7.1 */
 	SMTP_RCPT_TEMPFAIL,      /* 451 4.3.0 */
+	/* Submission: a recipient in another domain, while nothing can take
+	 * mail on to other servers: 451 4.3.0, so the client keeps it. */
+	SMTP_RCPT_REMOTE_UNAVAILABLE,
+};
+
+/* What a password check says (hooks->auth_check). */
+enum smtp_auth_result {
+	SMTP_AUTH_OK,            /* 235 2.7.0 */
+	SMTP_AUTH_FAILED,        /* 535 5.7.8 */
+	SMTP_AUTH_FAILED_CLOSE,  /* 535 5.7.8, then 421 and close: too many */
+	SMTP_AUTH_TEMPFAIL,      /* 454 4.7.0 */
 };
 
 struct smtp_rcpt {
@@ -66,8 +78,9 @@ struct smtp_tx {
 #define SMTP_SPOOL_CHUNK (64 * 1024)
 
 struct smtp_server_hooks {
-	/* Checks a recipient in a local domain (the session itself refuses
-	 * non-local domains in the MX role); answer with
+	/* Checks a recipient: in the MX role only local domains get here (the
+	 * session refuses the others itself); in the submission role every
+	 * recipient does. Answer with
 	 * smtp_server_rcpt_done(), now or later. Input pauses meanwhile. */
 	void (*rcpt_check)(void *ctx, const struct smtp_mailbox *mb);
 	void (*rcpt_free)(void *ctx, void *data);
@@ -84,6 +97,10 @@ struct smtp_server_hooks {
 	 * smtp_server_commit_done(), now or later. The transaction stays
 	 * valid until then. */
 	void (*commit)(void *ctx, struct smtp_tx *tx);
+	/* Submission: checks a password (the user as the client sent it);
+	 * answer with smtp_server_auth_done(), now or later. Input pauses
+	 * meanwhile. password is valid during the call only. */
+	void (*auth_check)(void *ctx, const char *user, const char *password);
 };
 
 struct smtp_server_settings {
@@ -95,8 +112,15 @@ struct smtp_server_settings {
 	unsigned max_hops;           /* more Received: fields than this mean a loop */
 	unsigned max_errors;         /* then 421 and close */
 	bool tls_available;          /* offer STARTTLS */
+	bool plaintext_auth;         /* submission: AUTH without TLS too (a
+				      * loopback peer, which nobody can sniff) */
 	const struct config *cfg;    /* local domains */
 };
+
+/* How many addresses a user may send as (their own and their aliases'),
+ * and the octets they take together. */
+#define SMTP_OWNED_MAX 256
+#define SMTP_OWNED_POOL (16 * 1024)
 
 struct smtp_server;
 
@@ -133,6 +157,16 @@ void smtp_server_tls_started(struct smtp_server *s, const char *tls_info);
  * through hooks->rcpt_free. */
 void smtp_server_rcpt_done(struct smtp_server *s, enum smtp_rcpt_verdict verdict,
 			   void *data);
+/* The result of hooks->auth_check. With SMTP_AUTH_OK, user is the
+ * account's address (as the user directory writes it) and owned[0..n) the
+ * addresses ("local@domain") the user may use as envelope sender and in
+ * From: (the own address among them); a "+detail" of any of them is also
+ * the user's. More than SMTP_OWNED_MAX or SMTP_OWNED_POOL octets are
+ * refused as a temporary failure rather than cut. */
+void smtp_server_auth_done(struct smtp_server *s, enum smtp_auth_result r, const char *user,
+			   const char *const *owned, size_t n);
+/* The authenticated user, or NULL. */
+const char *smtp_server_auth_user(const struct smtp_server *s);
 /* The result of hooks->commit: error NULL for success, else the full reply
  * line without CRLF ("452 4.3.1 Insufficient system storage"). */
 void smtp_server_commit_done(struct smtp_server *s, const char *error);

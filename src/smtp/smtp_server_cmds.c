@@ -82,6 +82,12 @@ static void parse_error_reply(struct smtp_server *s, enum smtp_parse_result r,
 	case SMTP_PARSE_BAD_CHAR:
 		smtp_reply(s, "501 5.5.2 Error: invalid character in command");
 		break;
+	case SMTP_PARSE_SYNTAX:
+		if (strcmp(why, SMTP_PARSE_ERROR_AUTH_BASE64) == 0) {
+			smtp_reply(s, "501 5.5.2 Cannot decode response (RFC 4954 4)");
+			break;
+		}
+		/* fall through */
 	default:
 		smtp_reply(s, "501 5.5.4 Syntax error: %s", why);
 		break;
@@ -141,6 +147,9 @@ static void cmd_ehlo(struct smtp_server *s, struct smtp_cmd *cmd)
 	smtp_reply(s, "250-SIZE %zu", s->set.message_size);
 	if (s->set.tls_available && !s->tls)
 		smtp_reply(s, "250-STARTTLS");
+	/* RFC 4954 4, RFC 8314 3: AUTH is offered under TLS only. */
+	if (s->set.role == SMTP_ROLE_SUBMISSION && (s->tls || s->set.plaintext_auth))
+		smtp_reply(s, "250-AUTH PLAIN LOGIN");
 	smtp_reply(s, "250-ENHANCEDSTATUSCODES");
 	smtp_reply(s, "250-8BITMIME");
 	smtp_reply(s, "250-SMTPUTF8");
@@ -214,6 +223,8 @@ static bool mail_params(struct smtp_server *s, struct smtp_cmd *cmd)
 static void cmd_mail(struct smtp_server *s, struct smtp_cmd *cmd)
 {
 	smtp_tx_reset(s);
+	if (s->set.role == SMTP_ROLE_SUBMISSION && !smtp_auth_mail_allowed(s, cmd))
+		return;
 	if (!mail_params(s, cmd)) {
 		smtp_tx_reset(s);
 		return;
@@ -273,8 +284,10 @@ static void cmd_rcpt(struct smtp_server *s, struct smtp_cmd *cmd)
 	char addr[sizeof s->tx.rcpts[0].address];
 	mailbox_text(&mb, addr, sizeof addr);
 	/* Address literals and other domains are never ours in the MX role:
-	 * only the domain decides, never %-hacks, bangs or quoted '@'. */
-	if (mb.literal || !config_is_local_domain(s->set.cfg, mb.domain, strlen(mb.domain))) {
+	 * only the domain decides, never %-hacks, bangs or quoted '@'. An
+	 * authenticated user may send anywhere: the hook decides. */
+	if (s->set.role == SMTP_ROLE_MX &&
+	    (mb.literal || !config_is_local_domain(s->set.cfg, mb.domain, strlen(mb.domain)))) {
 		smtp_reply(s, "554 5.7.1 <%s>: Relay access denied", addr);
 		return;
 	}
@@ -298,6 +311,9 @@ void smtp_server_rcpt_done(struct smtp_server *s, enum smtp_rcpt_verdict verdict
 		goto refused;
 	case SMTP_RCPT_RELAY_DENIED:
 		smtp_reply(s, "554 5.7.1 <%s>: Relay access denied", addr);
+		goto refused;
+	case SMTP_RCPT_REMOTE_UNAVAILABLE:
+		smtp_reply(s, "451 4.3.0 <%s>: remote delivery not available yet", addr);
 		goto refused;
 	default:
 		if (s->state != SMTP_STATE_CLOSED)
@@ -410,6 +426,5 @@ static void cmd_starttls(struct smtp_server *s, struct smtp_cmd *cmd)
 
 static void cmd_auth(struct smtp_server *s, struct smtp_cmd *cmd)
 {
-	(void)cmd;
-	smtp_reply(s, "503 5.5.1 Error: authentication not enabled");
+	smtp_auth_command(s, cmd);
 }

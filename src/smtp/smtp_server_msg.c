@@ -21,14 +21,16 @@ static void clean_helo(const char *in, char *out, size_t outlen)
 	out[o] = '\0';
 }
 
-/* RFC 3848 protocol names, with RFC 6531 3.7.3's UTF8 variants. */
+/* RFC 3848 protocol names (S: TLS, A: AUTH), with RFC 6531 3.7.3's UTF8
+ * variants. */
 static const char *with_protocol(const struct smtp_server *s)
 {
+	bool a = s->auth_user[0] != '\0';
 	if (s->tx.smtputf8)
-		return s->tls ? "UTF8SMTPS" : "UTF8SMTP";
+		return s->tls ? (a ? "UTF8SMTPSA" : "UTF8SMTPS") : (a ? "UTF8SMTPA" : "UTF8SMTP");
 	if (!s->esmtp)
 		return "SMTP";
-	return s->tls ? "ESMTPS" : "ESMTP";
+	return s->tls ? (a ? "ESMTPSA" : "ESMTPS") : (a ? "ESMTPA" : "ESMTP");
 }
 
 int smtp_build_received(struct smtp_server *s)
@@ -38,8 +40,14 @@ int smtp_build_received(struct smtp_server *s)
 	msg_date_format(time(NULL), date, sizeof date);
 	struct buf *b = &s->tx.received;
 	buf_reset(b);
-	int r = buf_printf(b, "Received: from %s ([%s])\n\tby %s (postbox) with %s id %s",
-			   helo, s->peer, s->set.hostname, with_protocol(s), s->tx.id);
+	int r = buf_printf(b, "Received: from %s ([%s])\n", helo, s->peer);
+	/* Who submitted it, as Postfix's smtpd_sasl_authenticated_header
+	 * writes it: abuse reports can then name the account. */
+	if (r == 0 && s->auth_user[0] != '\0')
+		r = buf_printf(b, "\t(Authenticated sender: %s)\n", s->auth_user);
+	if (r == 0)
+		r = buf_printf(b, "\tby %s (postbox) with %s id %s", s->set.hostname,
+			       with_protocol(s), s->tx.id);
 	if (r == 0 && s->tls)
 		r = buf_printf(b, "\n\t(%s)", s->tls_info);
 	/* Naming the recipient only when there is one keeps Bcc private. */
@@ -61,6 +69,8 @@ const char *smtp_content_start(struct smtp_server *s, bool dot_mode)
 	smtp_data_init(&s->reader, &s->tx.data, s->set.message_size, s->set.max_header,
 		       dot_mode);
 	smtp_data_set_sink(&s->reader, s->hooks->spool_write, s->hook_ctx);
+	if (s->set.role == SMTP_ROLE_SUBMISSION)
+		smtp_submit_start(s);
 	/* No spool (a full disk): the content is still read to its end, so
 	 * the client hears why at the end, as when a later write fails. */
 	if (s->hooks->spool_open(s->hook_ctx, &s->tx) < 0)
@@ -89,6 +99,13 @@ void smtp_server_message_complete(struct smtp_server *s)
 	if (r->received_count > s->set.max_hops) {
 		tx_failed(s, "554 5.4.6 Error: too many hops, routing loop (RFC 5321 6.3)");
 		return;
+	}
+	if (s->set.role == SMTP_ROLE_SUBMISSION) {
+		const char *refused = smtp_submit_finish(s);
+		if (refused != NULL) {
+			tx_failed(s, refused);
+			return;
+		}
 	}
 	if (r->eight_bit && !s->tx.body_8bit && !s->tx.smtputf8)
 		log_debug("smtp %s: 8-bit data without BODY=8BITMIME", s->id);

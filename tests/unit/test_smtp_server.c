@@ -22,6 +22,8 @@ struct fixture {
 	const char *commit_error;  /* answer commits with this */
 	bool async;                /* leave commits pending */
 	bool async_rcpt;           /* leave recipient lookups pending */
+	bool async_auth;           /* leave password checks pending */
+	size_t auth_checks;        /* auth_check calls */
 	size_t lookups;            /* rcpt_check calls */
 	struct buf spool;          /* what the session spooled */
 	bool spool_open;
@@ -34,7 +36,9 @@ static void rcpt_check(void *ctx, const struct smtp_mailbox *mb)
 	f->lookups++;
 	if (f->async_rcpt)
 		return;
-	if (strcmp(mb->local, "fail") == 0)
+	if (strcmp(mb->domain, "a.test") != 0)
+		v = SMTP_RCPT_REMOTE_UNAVAILABLE;   /* as the glue answers now */
+	else if (strcmp(mb->local, "fail") == 0)
 		v = SMTP_RCPT_TEMPFAIL;
 	else
 		v = strcmp(mb->local, "user") == 0 || strcmp(mb->local, "postmaster") == 0
@@ -83,10 +87,29 @@ static void commit(void *ctx, struct smtp_tx *tx)
 		smtp_server_commit_done(f->s, f->commit_error);
 }
 
+/* alice@a.test with password "secret" owns sales@a.test too. */
+static void auth_check(void *ctx, const char *user, const char *password)
+{
+	struct fixture *f = ctx;
+	static const char *const owned[] = { "alice@a.test", "sales@a.test" };
+	f->auth_checks++;
+	if (f->async_auth)
+		return;
+	bool ok = strcmp(user, "alice@a.test") == 0 && strcmp(password, "secret") == 0;
+	smtp_server_auth_done(f->s, ok ? SMTP_AUTH_OK : SMTP_AUTH_FAILED, user, owned, 2);
+}
+
 static const struct smtp_server_hooks hooks = {
 	.rcpt_check = rcpt_check, .rcpt_free = rcpt_free, .spool_open = spool_open,
 	.spool_write = spool_write, .spool_close = spool_close, .commit = commit,
+	.auth_check = auth_check,
 };
+
+/* The session under test: the MX role without TLS unless these say. */
+static enum smtp_role role = SMTP_ROLE_MX;
+static bool tls_on;
+static size_t max_header = 2000;
+static bool plaintext;
 
 static void start(struct fixture *f)
 {
@@ -95,11 +118,12 @@ static void start(struct fixture *f)
 	snprintf(f->cfg.domains[0], sizeof f->cfg.domains[0], "a.test");
 	f->cfg.domain_count = 1;
 	struct smtp_server_settings set = {
-		.role = SMTP_ROLE_MX, .hostname = "mx.a.test", .message_size = 10000,
-		.max_recipients = 3, .max_header = 2000, .max_hops = 50, .max_errors = 20,
-		.tls_available = true, .cfg = &f->cfg,
+		.role = role, .hostname = "mx.a.test", .message_size = 1 << 19,
+		.max_recipients = 3, .max_header = max_header, .max_hops = 50, .max_errors = 20,
+		.tls_available = true, .plaintext_auth = plaintext, .cfg = &f->cfg,
 	};
-	f->s = smtp_server_new(&set, &hooks, f, "test01", "127.0.0.9", false, NULL);
+	f->s = smtp_server_new(&set, &hooks, f, "test01", "127.0.0.9", tls_on,
+			       tls_on ? "TLSv1.3 with cipher X" : NULL);
 	assert_non_null(f->s);
 	buf_init(&f->transcript, 1 << 20);
 	buf_init(&f->spool, 1 << 20);
@@ -168,7 +192,7 @@ static void transcript(const char *in, const char *want)
 }
 
 #define GREET "220 mx.a.test ESMTP postbox\r\n"
-#define EHLO_REPLY "250-mx.a.test\r\n250-PIPELINING\r\n250-SIZE 10000\r\n250-STARTTLS\r\n" \
+#define EHLO_REPLY "250-mx.a.test\r\n250-PIPELINING\r\n250-SIZE 524288\r\n250-STARTTLS\r\n" \
 	"250-ENHANCEDSTATUSCODES\r\n250-8BITMIME\r\n250-SMTPUTF8\r\n250 CHUNKING\r\n"
 
 static void test_ehlo_keywords(void **st)
@@ -320,7 +344,7 @@ static void test_limits_and_errors(void **st)
 	(void)st;
 	/* RFC 5321 4.5.3.1.10: too many recipients is 452; SIZE over the
 	 * limit is 552 (RFC 1870 6.1); a lookup failure is temporary. */
-	transcript("EHLO c\r\nMAIL FROM:<> SIZE=10001\r\nMAIL FROM:<> SIZE=100\r\n"
+	transcript("EHLO c\r\nMAIL FROM:<> SIZE=524289\r\nMAIL FROM:<> SIZE=100\r\n"
 		   "RCPT TO:<fail@a.test>\r\nRCPT TO:<user@a.test>\r\nRCPT TO:<user@a.test>\r\n"
 		   "RCPT TO:<postmaster>\r\nRCPT TO:<user@a.test>\r\n",
 		   GREET EHLO_REPLY
@@ -342,6 +366,282 @@ static void test_too_many_errors(void **st)
 	stop(&f);
 }
 
+/* ---- the submission role (RFC 6409, RFC 4954) ---- */
+
+static int submission(void **st)
+{
+	(void)st;
+	role = SMTP_ROLE_SUBMISSION;
+	tls_on = true;
+	return 0;
+}
+
+static int mx(void **st)
+{
+	(void)st;
+	role = SMTP_ROLE_MX;
+	tls_on = false;
+	max_header = 2000;
+	plaintext = false;
+	return 0;
+}
+
+#define SUB_EHLO "250-mx.a.test\r\n250-PIPELINING\r\n250-SIZE 524288\r\n" \
+	"250-AUTH PLAIN LOGIN\r\n250-ENHANCEDSTATUSCODES\r\n250-8BITMIME\r\n" \
+	"250-SMTPUTF8\r\n250 CHUNKING\r\n"
+/* "\0alice@a.test\0secret" */
+#define PLAIN_OK "AGFsaWNlQGEudGVzdABzZWNyZXQ="
+#define LOGIN_ALICE "EHLO c.test\r\nAUTH PLAIN " PLAIN_OK "\r\n"
+#define LOGGED_IN GREET SUB_EHLO "235 2.7.0 Authentication successful\r\n"
+
+/* RFC 4954 4 and RFC 8314 3: before TLS, EHLO offers STARTTLS and no
+ * AUTH, and AUTH and MAIL are refused with 530 5.7.0. */
+static void test_submission_needs_tls(void **st)
+{
+	(void)st;
+	tls_on = false;
+	transcript("EHLO c.test\r\nAUTH PLAIN " PLAIN_OK "\r\nMAIL FROM:<alice@a.test>\r\n",
+		   GREET EHLO_REPLY "530 5.7.0 Must issue a STARTTLS command first\r\n"
+		   "530 5.7.0 Must issue a STARTTLS command first\r\n");
+}
+
+/* [server] plaintext_auth_loopback: a loopback peer may log in without
+ * TLS (nobody can sniff it); the trace field then says ESMTPA (RFC 3848). */
+static void test_submission_plaintext_loopback(void **st)
+{
+	(void)st;
+	tls_on = false;
+	plaintext = true;
+	struct fixture f;
+	start(&f);
+	const char *in = "EHLO c.test\r\nMAIL FROM:<alice@a.test>\r\nAUTH PLAIN " PLAIN_OK "\r\n"
+			 "MAIL FROM:<alice@a.test>\r\nRCPT TO:<user@a.test>\r\nDATA\r\n"
+			 "From: alice@a.test\r\n\r\nhi\r\n.\r\n";
+	feed(&f, in, strlen(in), (size_t)-1);
+	assert_non_null(strstr(f.transcript.data, "250-STARTTLS\r\n250-AUTH PLAIN LOGIN\r\n"));
+	assert_non_null(strstr(f.transcript.data, "530 5.7.0 Authentication required\r\n"
+				"235 2.7.0 Authentication successful\r\n250 2.1.0 Ok\r\n"));
+	assert_int_equal(f.commits, 1);
+	assert_non_null(strstr(f.committed[0], " with ESMTPA id "));
+	/* RFC 3207 4.2: after STARTTLS the login is forgotten. */
+	feed(&f, "STARTTLS\r\n", 10, (size_t)-1);
+	smtp_server_tls_started(f.s, "TLSv1.3 with cipher X");
+	assert_null(smtp_server_auth_user(f.s));
+	buf_reset(&f.transcript);
+	in = "EHLO c.test\r\nMAIL FROM:<alice@a.test>\r\n";
+	feed(&f, in, strlen(in), (size_t)-1);
+	assert_non_null(strstr(f.transcript.data, "530 5.7.0 Authentication required\r\n"));
+	stop(&f);
+}
+
+/* RFC 4954 4: AUTH PLAIN with an initial response, 235 2.7.0; MAIL before
+ * it is 530 5.7.0 (RFC 4954 6); a second AUTH is 503 5.5.1. */
+static void test_submission_auth_plain(void **st)
+{
+	(void)st;
+	transcript("EHLO c.test\r\nMAIL FROM:<alice@a.test>\r\nAUTH PLAIN " PLAIN_OK "\r\n"
+		   "AUTH PLAIN " PLAIN_OK "\r\nMAIL FROM:<alice@a.test>\r\n",
+		   GREET SUB_EHLO "530 5.7.0 Authentication required\r\n"
+		   "235 2.7.0 Authentication successful\r\n"
+		   "503 5.5.1 Error: already authenticated\r\n250 2.1.0 Ok\r\n");
+}
+
+/* RFC 4954 4: the empty challenge "334 ", and LOGIN's two prompts. */
+static void test_submission_auth_exchanges(void **st)
+{
+	(void)st;
+	transcript("EHLO c.test\r\nAUTH PLAIN\r\n" PLAIN_OK "\r\nQUIT\r\n",
+		   GREET SUB_EHLO "334 \r\n235 2.7.0 Authentication successful\r\n"
+		   "221 2.0.0 Bye\r\n");
+	transcript("EHLO c.test\r\nAUTH LOGIN\r\nYWxpY2VAYS50ZXN0\r\nc2VjcmV0\r\n",
+		   GREET SUB_EHLO "334 VXNlcm5hbWU6\r\n334 UGFzc3dvcmQ6\r\n"
+		   "235 2.7.0 Authentication successful\r\n");
+	transcript("EHLO c.test\r\nAUTH LOGIN YWxpY2VAYS50ZXN0\r\nc2VjcmV0\r\n",
+		   GREET SUB_EHLO "334 UGFzc3dvcmQ6\r\n235 2.7.0 Authentication successful\r\n");
+}
+
+/* RFC 4954 4: "*" cancels (501), undecodable base64 is 501 5.5.2, an
+ * unknown mechanism 504; wrong credentials 535 5.7.8; AUTH before EHLO
+ * 503. */
+static void test_submission_auth_errors(void **st)
+{
+	(void)st;
+	transcript("AUTH PLAIN " PLAIN_OK "\r\nEHLO c.test\r\nAUTH PLAIN\r\n*\r\nAUTH LOGIN\r\n"
+		   "!!!!\r\nAUTH PLAIN a===\r\nAUTH CRAM-MD5\r\n"
+		   "AUTH PLAIN AGFsaWNlQGEudGVzdAB3cm9uZw==\r\nAUTH PLAIN AGFsaWNl\r\n"
+		   "NOOP\r\n",
+		   GREET "503 5.5.1 Error: send EHLO first\r\n" SUB_EHLO "334 \r\n"
+		   "501 5.7.0 Authentication aborted\r\n334 VXNlcm5hbWU6\r\n"
+		   "501 5.5.2 Cannot decode response (RFC 4954 4)\r\n"
+		   "501 5.5.2 Cannot decode response (RFC 4954 4)\r\n"
+		   "504 5.5.4 Unrecognized authentication type\r\n"
+		   "535 5.7.8 Authentication credentials invalid\r\n"
+		   "501 5.5.2 Invalid SASL response: a PLAIN message has exactly two NULs\r\n"
+		   "250 2.0.0 Ok\r\n");
+}
+
+/* The role decides: the AUTH that submission takes, the MX role neither
+ * offers nor takes, even under TLS (DESIGN.md: port 25 needs none). */
+static void test_mx_refuses_auth(void **st)
+{
+	(void)st;
+	tls_on = true;
+	transcript("EHLO c.test\r\nAUTH PLAIN " PLAIN_OK "\r\n",
+		   GREET "250-mx.a.test\r\n250-PIPELINING\r\n250-SIZE 524288\r\n"
+		   "250-ENHANCEDSTATUSCODES\r\n250-8BITMIME\r\n250-SMTPUTF8\r\n250 CHUNKING\r\n"
+		   "503 5.5.1 Error: authentication not enabled\r\n");
+	role = SMTP_ROLE_SUBMISSION;
+	transcript("EHLO c.test\r\nAUTH PLAIN " PLAIN_OK "\r\n", LOGGED_IN);
+}
+
+/* The password check runs elsewhere: input waits for it, and too many
+ * failures end the session (535, then 421). */
+static void test_submission_auth_async(void **st)
+{
+	(void)st;
+	struct fixture f;
+	start(&f);
+	f.async_auth = true;
+	const char *in = "EHLO c\r\nAUTH PLAIN " PLAIN_OK "\r\nNOOP\r\n";
+	size_t used = feed(&f, in, strlen(in), (size_t)-1);
+	assert_int_equal(used, strlen(in) - 6);
+	assert_true(smtp_server_busy(f.s));
+	assert_int_equal(f.auth_checks, 1);
+	smtp_server_auth_done(f.s, SMTP_AUTH_FAILED_CLOSE, "alice@a.test", NULL, 0);
+	drain(&f);
+	assert_true(smtp_server_want_close(f.s));
+	assert_non_null(strstr(f.transcript.data, "535 5.7.8 Authentication credentials invalid\r\n"
+				"421 4.7.0 Error: too many failed authentications\r\n"));
+	assert_null(smtp_server_auth_user(f.s));
+	stop(&f);
+}
+
+/* The envelope sender must be the user's (Postfix's
+ * reject_sender_login_mismatch: 553 5.7.1): their address, an alias, a
+ * "+detail" of either, case aside; never <> (docs/submission.md). */
+static void test_submission_sender_rules(void **st)
+{
+	(void)st;
+	transcript(LOGIN_ALICE "MAIL FROM:<bob@a.test>\r\nMAIL FROM:<>\r\n"
+		   "MAIL FROM:<alice@[127.0.0.1]>\r\nMAIL FROM:<sales@a.test>\r\n"
+		   "RSET\r\nMAIL FROM:<Alice+Lists@A.TEST>\r\n",
+		   LOGGED_IN
+		   "553 5.7.1 <bob@a.test>: Sender address rejected: not owned by user alice@a.test\r\n"
+		   "553 5.7.1 <>: Sender address rejected: a null sender is not accepted for"
+		   " submission\r\n"
+		   "553 5.7.1 <alice@[127.0.0.1]>: Sender address rejected: not owned by user"
+		   " alice@a.test\r\n"
+		   "250 2.1.0 Ok\r\n250 2.0.0 Ok\r\n250 2.1.0 Ok\r\n");
+}
+
+/* Recipients anywhere reach the hook; a remote one waits (451 4.3.0)
+ * while nothing can carry mail to other servers. */
+static void test_submission_recipients(void **st)
+{
+	(void)st;
+	transcript(LOGIN_ALICE "MAIL FROM:<alice@a.test>\r\nRCPT TO:<x@b.test>\r\n"
+		   "RCPT TO:<user@a.test>\r\n",
+		   LOGGED_IN "250 2.1.0 Ok\r\n"
+		   "451 4.3.0 <x@b.test>: remote delivery not available yet\r\n250 2.1.5 Ok\r\n");
+}
+
+static const char *submit(struct fixture *f, const char *message)
+{
+	char in[8192];
+	snprintf(in, sizeof in, LOGIN_ALICE "MAIL FROM:<alice@a.test>\r\nRCPT TO:<user@a.test>\r\n"
+		 "DATA\r\n%s.\r\n", message);
+	feed(f, in, strlen(in), 1);
+	return f->commits > 0 ? f->committed[f->commits - 1] : "";
+}
+
+/* RFC 6409 8.2 and 8.3: a missing Date: and Message-ID: are added with
+ * the server's hostname, in front of the client's fields; RFC 3848 2:
+ * "with ESMTPSA", and the account in a comment. */
+static void test_submission_adds_fields(void **st)
+{
+	(void)st;
+	struct fixture f;
+	start(&f);
+	const char *m = submit(&f, "From: Alice <alice@a.test>\r\nSubject: hi\r\n\r\nbody\r\n");
+	assert_non_null(strstr(m, "Received: from c.test ([127.0.0.9])\n"
+				  "\t(Authenticated sender: alice@a.test)\n\tby mx.a.test (postbox) with"
+				  " ESMTPSA id "));
+	const char *date = strstr(m, "\nDate: ");
+	const char *id = strstr(m, "\nMessage-ID: <");
+	const char *from = strstr(m, "\nFrom: Alice <alice@a.test>\nSubject: hi\n\nbody\n");
+	assert_non_null(date);
+	assert_non_null(id);
+	assert_non_null(from);
+	assert_true(date < id && id < from);
+	assert_non_null(strstr(id, "@mx.a.test>\n"));
+	stop(&f);
+	/* The client's own are kept, and none added. */
+	start(&f);
+	m = submit(&f, "Date: Thu, 1 Jan 2026 00:00:00 +0000\r\nFrom: alice@a.test\r\n"
+		       "message-id: <own@c.test>\r\n\r\nbody\r\n");
+	assert_null(strstr(m, "\nDate: Thu, 03"));
+	assert_null(strstr(m, "Message-ID"));
+	assert_non_null(strstr(m, "\nDate: Thu, 1 Jan 2026 00:00:00 +0000\nFrom: alice@a.test\n"
+				  "message-id: <own@c.test>\n\nbody\n"));
+	stop(&f);
+	/* BDAT (RFC 3030) too, the header split across chunks. */
+	start(&f);
+	const char *in = LOGIN_ALICE "MAIL FROM:<alice@a.test>\r\nRCPT TO:<user@a.test>\r\n"
+			 "BDAT 10\r\nFrom: alicBDAT 16 LAST\r\ne@a.test\r\n\r\nbody";
+	feed(&f, in, strlen(in), 3);
+	assert_int_equal(f.commits, 1);
+	date = strstr(f.committed[0], "\nDate: ");
+	assert_non_null(date);
+	assert_non_null(strstr(date, "\nMessage-ID: <"));
+	assert_non_null(strstr(date, "\nFrom: alice@a.test\n\nbody\n"));
+	stop(&f);
+}
+
+/* A header section bigger than the staging buffer still gets the fields,
+ * and a body line that looks like a field does not count. */
+static void test_submission_big_header(void **st)
+{
+	(void)st;
+	max_header = 200 * 1024;
+	struct fixture f;
+	start(&f);
+	struct buf in;
+	buf_init(&in, 1 << 20);
+	assert_int_equal(buf_printf(&in, LOGIN_ALICE "MAIL FROM:<alice@a.test>\r\n"
+					 "RCPT TO:<user@a.test>\r\nDATA\r\n"), 0);
+	for (int i = 0; i < 1500; i++)
+		assert_int_equal(buf_printf(&in, "X-Filler-%04d: %080d\r\n", i, i), 0);
+	assert_int_equal(buf_printf(&in, "\r\nDate: not a field here\r\n.\r\n"), 0);
+	feed(&f, in.data, in.len, 4096);
+	assert_int_equal(f.commits, 1);
+	const char *date = strstr(f.spool.data, "\nDate: ");
+	assert_non_null(date);
+	assert_true(date < strstr(f.spool.data, "X-Filler-0000"));
+	assert_non_null(strstr(f.spool.data, "X-Filler-1499: "));
+	assert_non_null(strstr(f.spool.data, "\n\nDate: not a field here\n"));
+	buf_free(&in);
+	stop(&f);
+}
+
+/* From: must be the user's too: refused after DATA with 550 5.7.1 (as
+ * Postfix refuses content); an alias and a list of own addresses pass. */
+static void test_submission_from_rules(void **st)
+{
+	(void)st;
+	struct fixture f;
+	start(&f);
+	submit(&f, "From: Bob <bob@a.test>\r\n\r\nbody\r\n");
+	assert_int_equal(f.commits, 0);
+	assert_non_null(strstr(f.transcript.data, "354 End data with <CR><LF>.<CR><LF>\r\n"
+				"550 5.7.1 <bob@a.test>: From: header address not owned by user"
+				" alice@a.test\r\n"));
+	stop(&f);
+	start(&f);
+	submit(&f, "From: Sales <SALES@a.test>,\r\n alice+x@a.test\r\n\r\nbody\r\n");
+	assert_int_equal(f.commits, 1);
+	stop(&f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -355,6 +655,18 @@ int main(void)
 		cmocka_unit_test(test_pipelined_transaction),
 		cmocka_unit_test(test_committed_message),
 		cmocka_unit_test(test_rcpt_lookup_pauses_input),
+		cmocka_unit_test_setup_teardown(test_mx_refuses_auth, mx, mx),
+		cmocka_unit_test_setup_teardown(test_submission_needs_tls, submission, mx),
+		cmocka_unit_test_setup_teardown(test_submission_plaintext_loopback, submission, mx),
+		cmocka_unit_test_setup_teardown(test_submission_auth_plain, submission, mx),
+		cmocka_unit_test_setup_teardown(test_submission_auth_exchanges, submission, mx),
+		cmocka_unit_test_setup_teardown(test_submission_auth_errors, submission, mx),
+		cmocka_unit_test_setup_teardown(test_submission_auth_async, submission, mx),
+		cmocka_unit_test_setup_teardown(test_submission_sender_rules, submission, mx),
+		cmocka_unit_test_setup_teardown(test_submission_recipients, submission, mx),
+		cmocka_unit_test_setup_teardown(test_submission_adds_fields, submission, mx),
+		cmocka_unit_test_setup_teardown(test_submission_big_header, submission, mx),
+		cmocka_unit_test_setup_teardown(test_submission_from_rules, submission, mx),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
