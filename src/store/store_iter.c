@@ -66,7 +66,7 @@ int store_v_iter_init(struct mail_folder *f, const struct mail_range *uids, size
 	char q[640];
 	/* Every message listed has been read once: sizes and dates are
 	 * known, and the cache holds what the fields ask for. */
-	if (store_fill(mf, uids, n, error_r) < 0)
+	if (!(fields & MAIL_FETCH_NO_READ) && store_fill(mf, uids, n, error_r) < 0)
 		return -1;
 	struct miter *it = calloc(1, sizeof *it);
 	if (it == NULL || (it->ranges = malloc((n > 0 ? n : 1) * sizeof *uids)) == NULL) {
@@ -387,7 +387,7 @@ int store_expunge_uids(struct mfolder *mf, const uint32_t *uids, size_t n,
 }
 
 int store_v_expunge(struct mail_folder *f, const struct mail_range *uids, size_t n,
-		    const char **error_r)
+		    bool any, const char **error_r)
 {
 	struct mfolder *mf = (struct mfolder *)f;
 	struct msg_row *rows = NULL;
@@ -404,7 +404,7 @@ int store_v_expunge(struct mail_folder *f, const struct mail_range *uids, size_t
 	}
 	int r = 0;
 	for (size_t i = 0; i < count && r == 0; i++) {
-		if (rows[i].flags & MAIL_DELETED)
+		if (any || (rows[i].flags & MAIL_DELETED))
 			r = store_uids_push(&del, &nd, &cap, rows[i].uid);
 	}
 	store_rows_free(&rows, count);
@@ -413,7 +413,7 @@ int store_v_expunge(struct mail_folder *f, const struct mail_range *uids, size_t
 		*error_r = "out of memory";
 		return -1;
 	}
-	r = nd > 0 ? store_expunge_uids(mf, del, nd, true, error_r) : 0;
+	r = nd > 0 ? store_expunge_uids(mf, del, nd, !any, error_r) : 0;
 	free(del);
 	return r;
 }

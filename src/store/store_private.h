@@ -332,10 +332,14 @@ int store_v_store_flags(struct mail_folder *f, const struct mail_range *uids, si
 			uint64_t unchanged_since, struct mail_range **failed_r,
 			size_t *failed_count_r, const char **error_r);
 int store_v_expunge(struct mail_folder *f, const struct mail_range *uids, size_t n,
-		    const char **error_r);
-int store_v_copy(struct mail_folder *f, const struct mail_range *uids, size_t n,
-		 const char *dest, bool move, struct mail_copy_result *r,
-		 const char **error_r);
+		    bool any, const char **error_r);
+int store_v_copy_begin(struct mail_folder *f, const char *dest, struct mail_copy **c_r,
+		       const char **error_r);
+int store_v_copy_prepare(struct mail_copy *c, const struct mail_range *uids, size_t n,
+			 const char **error_r);
+int store_v_copy_commit(struct mail_copy *c, struct mail_copy_result *r,
+			const char **error_r);
+void store_v_copy_free(struct mail_copy *c);
 int store_v_pop3_open(struct mail_store *s, struct mail_pop3 **p_r, bool *in_use_r,
 		      const char **error_r);
 int store_v_pop3_open_msg(struct mail_pop3 *p, size_t index, int *fd_r, uint64_t *size_r,
