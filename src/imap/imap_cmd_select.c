@@ -1,6 +1,6 @@
 /* SELECT, EXAMINE, UNSELECT, IDLE and the untagged updates of a
- * selected folder (CLOSE, an expunge, is in imap_cmd_expunge.c) (RFC 9051 6.3.2-6.3.3, 6.4.1, 7.4.1, 7.5; RFC 2177;
- * RFC 3691). */
+ * selected folder (RFC 9051 6.3.2-6.3.3, 7.4.1, 7.5; RFC 2177; RFC 3691).
+ * CLOSE, an expunge, is in imap_cmd_expunge.c. */
 #include "imap/imap_private.h"
 #include "imap/imap_search.h"
 

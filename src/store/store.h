@@ -104,7 +104,11 @@ struct mail_msg {
 	const char *keywords;    /* space-separated, "" when none */
 	uint64_t modseq;
 	uint64_t size;           /* octets on disk */
-	uint64_t vsize;          /* octets with CRLF line ends (RFC822.SIZE, POP3) */
+	uint64_t vsize;          /* octets IMAP sends (RFC822.SIZE): as stored when
+				  * the first line ends in CRLF, else every LF
+				  * as CRLF */
+	uint64_t pop3_size;      /* octets POP3 RETR sends: every line end as
+				  * CRLF, the last line ended (LIST, STAT) */
 	time_t internal_date;    /* the file's mtime: delivery or APPEND date */
 	time_t date_sent;        /* Date: parsed, for SORT; 0 unknown */
 	const char *filename;    /* "cur/BASE:2,FS" or "new/BASE", relative to the folder */
@@ -169,7 +173,7 @@ void mail_copy_result_clear(struct mail_copy_result *r);
 
 struct mail_pop3_msg {
 	uint32_t uid;
-	uint64_t vsize;
+	uint64_t vsize;            /* what RETR sends (mail_msg.pop3_size) */
 	char uidl[20];             /* "%08X%08X": UID then UIDVALIDITY */
 };
 

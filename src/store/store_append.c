@@ -85,6 +85,7 @@ static int add_row(struct mfolder *mf, const struct newfile *nf, unsigned flags,
 	sqlite3_bind_int64(st, 6, (int64_t)f->size);
 	sqlite3_bind_int64(st, 7, (int64_t)f->vsize);
 	sqlite3_bind_int64(st, 8, (int64_t)idate);
+	sqlite3_bind_int64(st, 9, (int64_t)f->psize);
 	int rc = sqlite3_step(st);
 	sqlite3_reset(st);
 	if (rc != SQLITE_DONE)

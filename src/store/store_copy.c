@@ -164,7 +164,7 @@ static const struct {
 	int ncols;
 } copy_sql[T_COUNT] = {
 	[T_MSGS] = { "SELECT * FROM msgs WHERE id = ?1",
-		     "INSERT INTO msgs VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)", 9 },
+		     "INSERT INTO msgs VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)", 10 },
 	[T_HDRS] = { "SELECT * FROM hdrs WHERE id = ?1",
 		     "INSERT OR REPLACE INTO hdrs VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9,"
 		     " ?10)", 10 },

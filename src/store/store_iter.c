@@ -30,8 +30,8 @@ struct miter {
 static int build_query(struct miter *it, char *q, size_t qlen)
 {
 	int n = snprintf(q, qlen, "SELECT m.id, m.flags, m.keywords, m.modseq, m.size,"
-			 " m.vsize, m.idate, m.fname");
-	int col = 8;
+			 " m.vsize, m.idate, m.fname, m.psize");
+	int col = 9;
 	const char *joins[3] = { "", "", "" };
 	it->col_hdrs = it->col_env = it->col_body = -1;
 	if (it->fields & MAIL_FETCH_HEADERS) {
@@ -157,6 +157,7 @@ static void read_row(struct miter *it)
 	m->vsize = (uint64_t)sqlite3_column_int64(st, 5);
 	m->internal_date = (time_t)sqlite3_column_int64(st, 6);
 	m->filename = col(st, 7);
+	m->pop3_size = (uint64_t)sqlite3_column_int64(st, 8);
 	if (it->col_hdrs >= 0) {
 		const char **h[8] = { &m->h_from, &m->h_to, &m->h_cc, &m->h_subject,
 				      &m->h_date, &m->h_message_id, &m->h_in_reply_to,

@@ -17,7 +17,7 @@ enum store_stmt {
 	ST_FOLDER_GET, ST_FOLDER_ADD, ST_FOLDER_SET, ST_FOLDER_MTIMES,
 	ST_MSGS_LOAD, ST_MSG_ADD, ST_MSG_FILLED, ST_HDRS_ADD, ST_ENV_ADD, ST_BODY_ADD,
 	ST_MSG_RENAME, ST_MSG_DEL, ST_HDRS_DEL, ST_ENV_DEL, ST_BODY_DEL, ST_EXPUNGED_ADD,
-	ST_MSG_GET, ST_MSG_SET_FLAGS, ST_FNAMES, ST_MSG_UNREAD, ST_RUNS, ST_RUN_AT,
+	ST_MSG_GET, ST_MSG_SET_FLAGS, ST_FNAMES, ST_RUNS, ST_RUN_AT,
 	ST_RUN_SET, ST_RUN_DEL, ST_UNREAD_RUNS, ST_UNREAD_AT, ST_UNREAD_SET, ST_UNREAD_DEL, ST_EXPUNGED_SINCE, ST_TOUCHED_SINCE, ST_CHANGED_SINCE, ST_STATUS, ST_FIRST_UNSEEN,
 	ST_RANGE, ST_META_GET, ST_META_SET,
 	ST_COUNT
@@ -199,6 +199,7 @@ int store_runs_view(struct mfolder *mf, enum store_uidset set, uint32_t lo, uint
 /* store_parse.c: what the index caches from one read of the file. */
 struct msg_facts {
 	uint64_t size, vsize;
+	uint64_t psize;          /* what POP3 RETR sends (store_pop3_size) */
 	time_t date_sent;
 	char *h[8];              /* from to cc subject date message-id in-reply-to references */
 	char *envelope, *bodystructure, *body;
