@@ -102,6 +102,7 @@ static int start(struct imap_session *s)
 		return -1;
 	}
 	if (s->uid && n == 0) {
+		free(uids);
 		imap_tagged(s, "OK UID EXPUNGE completed");
 		return -1;
 	}

@@ -350,23 +350,34 @@ static int expunge_locked(struct mfolder *mf, const uint32_t *uids, size_t n,
 	char path[STORE_PATH_MAX * 2];
 	bool changed = false;
 	uint64_t modseq = mf->row.modseq + 1;
+	struct store_dirs dirs;
+	int r = 0;
+	store_dirs_init(&dirs, mf);
 	for (size_t i = 0; i < n; i++) {
 		unsigned flags = 0;
-		int r = msg_fname(mf, uids[i], path, sizeof path, &flags, error_r);
-		if (r < 0)
-			return -1;
-		if (r == 0 || (only_deleted && !(flags & MAIL_DELETED)))
+		int found = msg_fname(mf, uids[i], path, sizeof path, &flags, error_r);
+		if (found < 0) {
+			r = -1;
+			break;
+		}
+		if (found == 0 || (only_deleted && !(flags & MAIL_DELETED)))
 			continue;
-		if (store_file_unlink(mf, path) < 0) {
+		if (store_dirs_unlink(&dirs, path) < 0) {
 			if (errno == ENOENT)
 				continue;
 			*error_r = "cannot remove message file";
-			return -1;
+			r = -1;
+			break;
 		}
-		if (store_expunge_row(mf, uids[i], modseq, error_r) < 0)
-			return -1;
+		if (store_expunge_row(mf, uids[i], modseq, error_r) < 0) {
+			r = -1;
+			break;
+		}
 		changed = true;
 	}
+	store_dirs_close(&dirs);
+	if (r < 0)
+		return -1;
 	if (!changed)
 		return 0;
 	mf->row.modseq = modseq;

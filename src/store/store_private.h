@@ -116,10 +116,19 @@ int store_maildir_make(struct mstore *ms, const char *rel, const char **error_r)
 int store_dir_open(const struct mfolder *mf, const char *sub);
 /* A message file ("cur/NAME") read-only: regular files only. */
 int store_file_open(const struct mfolder *mf, const char *fname);
+/* A folder's cur/ and new/, each opened (without following links) when
+ * first needed and kept, for a loop that renames or unlinks many message
+ * files: one open per directory, not two per file. */
+struct store_dirs {
+	const struct mfolder *mf;
+	int fd[2];                 /* cur/, new/; -1 until needed */
+};
+void store_dirs_init(struct store_dirs *d, const struct mfolder *mf);
+void store_dirs_close(struct store_dirs *d);
 /* unlink / rename of a message file ("cur/NAME", "new/NAME") of the
- * folder, relative to its cur/ or new/ opened without following links. */
-int store_file_unlink(const struct mfolder *mf, const char *fname);
-int store_file_rename(const struct mfolder *mf, const char *from, const char *to);
+ * folder, relative to its cur/ or new/. */
+int store_dirs_unlink(struct store_dirs *d, const char *fname);
+int store_dirs_rename(struct store_dirs *d, const char *from, const char *to);
 /* The message file is no longer there as a regular file (an error other
  * than ENOENT says nothing: false). */
 bool store_file_gone(const struct mfolder *mf, const char *fname);
