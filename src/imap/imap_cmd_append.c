@@ -60,7 +60,7 @@ static void roll_back(struct imap_session *s, const char *name, const uint32_t *
 		ok = mail_folder_store_flags(f, r, n, MAIL_FLAGS_ADD, MAIL_DELETED, NULL, 0,
 					     &failed, &nfailed, &err);
 	if (ok == 0)
-		ok = mail_folder_expunge(f, r, n, &err);
+		ok = mail_folder_expunge(f, r, n, false, &err);
 	if (ok < 0)
 		log_err("imap %s: MULTIAPPEND rollback in %s: %s", s->id, name,
 			err ? err : "out of memory");

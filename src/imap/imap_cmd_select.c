@@ -1,6 +1,6 @@
-/* SELECT, EXAMINE, CLOSE, UNSELECT, IDLE and the untagged updates of a
- * selected folder (RFC 9051 6.3.2-6.3.3, 6.4.1, 7.4.1, 7.5; RFC 2177;
- * RFC 3691). */
+/* SELECT, EXAMINE, UNSELECT, IDLE and the untagged updates of a
+ * selected folder (RFC 9051 6.3.2-6.3.3, 7.4.1, 7.5; RFC 2177; RFC 3691).
+ * CLOSE, an expunge, is in imap_cmd_expunge.c. */
 #include "imap/imap_private.h"
 #include "imap/imap_search.h"
 
@@ -224,17 +224,6 @@ static int do_select(struct imap_session *s, bool readonly)
 
 int imap_cmd_select(struct imap_session *s) { return do_select(s, false); }
 int imap_cmd_examine(struct imap_session *s) { return do_select(s, true); }
-
-int imap_cmd_close(struct imap_session *s)
-{
-	const char *err = NULL;
-	/* RFC 9051 6.4.1: silently expunge \Deleted messages, no EXPUNGE. */
-	if (!s->readonly && mail_folder_expunge(s->folder, NULL, 0, &err) < 0)
-		log_err("imap %s: CLOSE expunge in %s: %s", s->id, s->folder_name, err ? err : "?");
-	imap_unselect(s);
-	imap_tagged(s, "OK CLOSE completed");
-	return 1;
-}
 
 int imap_cmd_unselect(struct imap_session *s)
 {

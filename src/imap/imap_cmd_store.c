@@ -67,13 +67,11 @@ static const enum mail_flag_op ops[] = {
 	[IMAP_STORE_REMOVE] = MAIL_FLAGS_REMOVE,
 };
 
-/* A STORE's state between slices: the UIDs asked for, the cursor (the
- * lowest UID not done yet) and the UNCHANGEDSINCE failures so far. */
+/* A STORE's state between slices: the UIDs and the cursor, and the
+ * UNCHANGEDSINCE failures so far. */
 struct store_ctx {
 	struct imap_store *st;
-	struct mail_range *uids, *clip;
-	size_t n;
-	uint32_t next_uid;
+	struct imap_slicer sl;
 	unsigned flags;
 	struct buf kw;
 	struct mail_range *failed;
@@ -84,63 +82,10 @@ static void store_ctx_free(void *p)
 {
 	struct store_ctx *c = p;
 	imap_store_free(&c->st);
-	free(c->uids);
-	free(c->clip);
+	imap_slicer_fini(&c->sl);
 	free(c->failed);
 	buf_free(&c->kw);
 	free(c);
-}
-
-/* The next slice: the ranges of uids from the cursor to the UID of the
- * slice_messages-th message of the view found there (*n_r 0: none
- * left). *more_r: messages remain beyond it. *max_r: the highest modseq
- * in the slice before the change (a message above it afterwards was
- * changed by this STORE). */
-static int next_slice(struct imap_session *s, struct store_ctx *c, size_t *n_r,
-		      bool *more_r, uint64_t *max_r, const char **error_r)
-{
-	size_t k = 0;
-	for (size_t i = 0; i < c->n; i++) {
-		if (c->uids[i].hi < c->next_uid)
-			continue;
-		c->clip[k] = c->uids[i];
-		if (c->clip[k].lo < c->next_uid)
-			c->clip[k].lo = c->next_uid;
-		k++;
-	}
-	*n_r = 0;
-	*more_r = false;
-	*max_r = 0;
-	if (k == 0)
-		return 0;
-	struct mail_iter *it;
-	const struct mail_msg *m;
-	size_t seen = 0;
-	uint32_t last = 0;
-	int r;
-	if (mail_folder_iter_init(s->folder, c->clip, k, 0, &it, error_r) < 0)
-		return -1;
-	while ((r = mail_folder_iter_next(it, &m, error_r)) == 1) {
-		if (seen == s->set.slice_messages) {
-			*more_r = true;
-			break;
-		}
-		last = m->uid;
-		if (m->modseq > *max_r)
-			*max_r = m->modseq;
-		seen++;
-	}
-	mail_folder_iter_deinit(&it);
-	if (r < 0)
-		return -1;
-	if (seen == 0)
-		return 0;
-	while (k > 0 && c->clip[k - 1].lo > last)
-		k--;
-	c->clip[k - 1].hi = last;
-	c->next_uid = last + 1;
-	*n_r = k;
-	return 0;
 }
 
 /* Appends a slice's UNCHANGEDSINCE failures (ascending, above those
@@ -169,9 +114,9 @@ static int store_slice(struct imap_session *s, struct store_ctx *c)
 	bool more = false;
 	const char *err = NULL;
 	errno = 0;
-	int r = next_slice(s, c, &k, &more, &before, &err);
+	int r = imap_slicer_next(s, &c->sl, &k, &more, &before, &err);
 	if (r == 0 && k > 0)
-		r = mail_folder_store_flags(s->folder, c->clip, k, ops[st->mode], c->flags,
+		r = mail_folder_store_flags(s->folder, c->sl.clip, k, ops[st->mode], c->flags,
 					    c->kw.data, st->unchangedsince_modseq, &failed,
 					    &nfailed, &err);
 	if (r == 0 && add_failed(c, failed, nfailed) < 0) {
@@ -179,7 +124,7 @@ static int store_slice(struct imap_session *s, struct store_ctx *c)
 		r = -1;
 	}
 	if (r == 0 && k > 0)
-		r = report(s, st, c->clip, k, failed, nfailed, before, &err);
+		r = report(s, st, c->sl.clip, k, failed, nfailed, before, &err);
 	free(failed);
 	if (r < 0) {
 		imap_store_error(s, s->uid ? "UID STORE" : "STORE", err);
@@ -219,15 +164,16 @@ static int store_start(struct imap_session *s)
 		imap_tagged(s, "NO [READ-ONLY] The mailbox is read-only");
 	} else if (n == 0) {
 		imap_tagged(s, "OK %s completed", s->uid ? "UID STORE" : "STORE");
-	} else if ((c = calloc(1, sizeof *c)) == NULL ||
-		   (c->clip = malloc(n * sizeof *c->clip)) == NULL) {
+	} else if ((c = calloc(1, sizeof *c)) == NULL) {
 		imap_tagged(s, "NO [SERVERBUG] Out of memory");
+	} else if (imap_slicer_init(&c->sl, uids, n) < 0) {
+		free(c);
+		imap_store_free(&st);
+		imap_tagged(s, "NO [SERVERBUG] Out of memory");
+		return -1;
 	} else {
 		buf_init(&c->kw, MAIL_KEYWORDS_MAX - 1);
 		c->st = st;
-		c->uids = uids;
-		c->n = n;
-		c->next_uid = 1;
 		c->flags = imap_msg_flags_to_store(st->flags->system);
 		s->cmd_ctx = c;
 		s->cmd_ctx_free = store_ctx_free;
@@ -257,7 +203,7 @@ int imap_cmd_store(struct imap_session *s)
 	if (c->st->unchangedsince && c->st->unchangedsince_modseq == 0) {
 		/* UNCHANGEDSINCE 0 can never hold (every modseq is at least 1):
 		 * all fail without touching anything (RFC 7162 3.1.3). */
-		if (add_failed(c, c->uids, c->n) < 0) {
+		if (add_failed(c, c->sl.uids, c->sl.n) < 0) {
 			imap_tagged(s, "NO [SERVERBUG] Out of memory");
 			return 1;
 		}

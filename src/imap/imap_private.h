@@ -116,6 +116,25 @@ void imap_announce_keywords(struct imap_session *s, const char *keywords);
 bool imap_has_keyword(const char *kws, struct str kw);
 bool imap_is_recent(const struct imap_session *s, uint32_t uid);
 
+/* imap_slice.c: a command over many messages, a slice at a time (see
+ * there). The UIDs asked for and a cursor (the lowest UID not done). */
+struct imap_slicer {
+	struct mail_range *uids;   /* sorted, merged (owned) */
+	size_t n;
+	struct mail_range *clip;   /* the current slice's ranges */
+	uint32_t next_uid;
+};
+/* Takes uids (malloc'd, may be NULL when n is 0). 0, or -1 (out of
+ * memory; uids freed). */
+int imap_slicer_init(struct imap_slicer *sl, struct mail_range *uids, size_t n);
+void imap_slicer_fini(struct imap_slicer *sl);
+/* The next slice: sl->clip[0 .. *n_r) holds the asked-for UIDs from the
+ * cursor to the slice_messages-th message of the view found there (*n_r
+ * 0: none left), and the cursor moves past it. *more_r: messages remain
+ * beyond it. *max_modseq_r: the highest modseq in the slice. */
+int imap_slicer_next(struct imap_session *s, struct imap_slicer *sl, size_t *n_r,
+		     bool *more_r, uint64_t *max_modseq_r, const char **error_r);
+
 /* imap_searchres.c: the saved search result "$" (RFC 5182). */
 void imap_saved_clear(struct imap_session *s);
 /* Saves the ascending hits of a SEARCH: UIDs, or sequence numbers of the

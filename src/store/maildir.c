@@ -175,10 +175,11 @@ int maildir_file_write(struct maildir_file *f, const struct iovec *iov, int iovc
 }
 
 /* Copies src into the open tmp file in bounded chunks. */
-static int copy_into(struct maildir_file *f, const char *src_path, const char **error_r)
+static int copy_into(struct maildir_file *f, int src_dirfd, const char *src,
+		     const char **error_r)
 {
 	char chunk[64 * 1024];
-	int in = open(src_path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	int in = openat(src_dirfd, src, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 	if (in < 0) {
 		*error_r = "cannot open the source file";
 		return -1;
@@ -203,10 +204,16 @@ static int copy_into(struct maildir_file *f, const char *src_path, const char **
 int maildir_tmp_link(const struct maildir *md, const char *src_path, uint64_t size,
 		     struct maildir_file *f, const char **error_r)
 {
+	return maildir_tmp_link_at(md, AT_FDCWD, src_path, size, f, error_r);
+}
+
+int maildir_tmp_link_at(const struct maildir *md, int src_dirfd, const char *src,
+			uint64_t size, struct maildir_file *f, const char **error_r)
+{
 	file_init(md, f);
 	if (new_name(f, size, error_r) < 0)
 		return -1;
-	if (linkat(AT_FDCWD, src_path, md->tmp, f->name, 0) == 0) {
+	if (linkat(src_dirfd, src, md->tmp, f->name, 0) == 0) {
 		f->in_tmp = true;
 		return 0;
 	}
@@ -216,12 +223,23 @@ int maildir_tmp_link(const struct maildir *md, const char *src_path, uint64_t si
 	}
 	if (maildir_tmp_create(md, size, f, error_r) < 0)
 		return -1;
-	if (copy_into(f, src_path, error_r) < 0) {
+	if (copy_into(f, src_dirfd, src, error_r) < 0) {
 		int e = errno;
 		maildir_file_discard(f);
 		errno = e;
 		return -1;
 	}
+	return 0;
+}
+
+int maildir_file_resume(const struct maildir *md, const char *name, struct maildir_file *f)
+{
+	file_init(md, f);
+	if (snprintf(f->name, sizeof f->name, "%s", name) >= (int)sizeof f->name) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	f->in_tmp = true;
 	return 0;
 }
 

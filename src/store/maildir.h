@@ -74,6 +74,15 @@ int maildir_file_write(struct maildir_file *f, const struct iovec *iov, int iovc
  * fsync. */
 int maildir_tmp_link(const struct maildir *md, const char *src_path, uint64_t size,
 		     struct maildir_file *f, const char **error_r);
+/* The same, from src beneath src_dirfd (a folder's cur/ or new/), with
+ * no symbolic link followed when a copy is made. */
+int maildir_tmp_link_at(const struct maildir *md, int src_dirfd, const char *src,
+			uint64_t size, struct maildir_file *f, const char **error_r);
+/* Takes up again tmp/NAME that an earlier call (maildir_tmp_link*, then
+ * maildir_file_sync) left there, so that it can be published or
+ * discarded: a caller with many prepared files keeps their names only.
+ * 0, or -1 (name too long). */
+int maildir_file_resume(const struct maildir *md, const char *name, struct maildir_file *f);
 /* Starts write-back without waiting, so the later fsyncs of a batch find
  * their data already on its way. */
 void maildir_file_start_writeback(struct maildir_file *f);

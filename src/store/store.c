@@ -277,16 +277,34 @@ int mail_folder_store_flags(struct mail_folder *f, const struct mail_range *uids
 }
 
 int mail_folder_expunge(struct mail_folder *f, const struct mail_range *uids, size_t n,
-			const char **error_r)
+			bool any, const char **error_r)
 {
-	return f->store->v->expunge(f, uids, n, error_r);
+	return f->store->v->expunge(f, uids, n, any, error_r);
 }
 
-int mail_folder_copy(struct mail_folder *f, const struct mail_range *uids, size_t n,
-		     const char *dest, bool move, struct mail_copy_result *r,
-		     const char **error_r)
+int mail_copy_begin(struct mail_folder *f, const char *dest, struct mail_copy **c_r,
+		    const char **error_r)
 {
-	return f->store->v->copy(f, uids, n, dest, move, r, error_r);
+	return f->store->v->copy_begin(f, dest, c_r, error_r);
+}
+
+int mail_copy_prepare(struct mail_copy *c, const struct mail_range *uids, size_t n,
+		      const char **error_r)
+{
+	return c->folder->store->v->copy_prepare(c, uids, n, error_r);
+}
+
+int mail_copy_commit(struct mail_copy *c, struct mail_copy_result *r, const char **error_r)
+{
+	return c->folder->store->v->copy_commit(c, r, error_r);
+}
+
+void mail_copy_free(struct mail_copy **c)
+{
+	if (*c == NULL)
+		return;
+	(*c)->folder->store->v->copy_free(*c);
+	*c = NULL;
 }
 
 int mail_pop3_open(struct mail_store *s, struct mail_pop3 **p_r, bool *in_use_r,

@@ -89,6 +89,9 @@ enum mail_fetch_fields {
 	MAIL_FETCH_ENVELOPE = 1 << 1,
 	MAIL_FETCH_BODYSTRUCTURE = 1 << 2, /* bodystructure and body */
 	MAIL_FETCH_HEADER_RAW = 1 << 3,  /* the whole header section */
+	/* Only UIDs, flags, keywords and modseqs: files not read yet are not
+	 * read (size, vsize, dates may be 0). To walk a big set cheaply. */
+	MAIL_FETCH_NO_READ = 1 << 4,
 };
 
 /* One message as the index knows it. Every pointer is owned by the
@@ -101,7 +104,11 @@ struct mail_msg {
 	const char *keywords;    /* space-separated, "" when none */
 	uint64_t modseq;
 	uint64_t size;           /* octets on disk */
-	uint64_t vsize;          /* octets with CRLF line ends (RFC822.SIZE, POP3) */
+	uint64_t vsize;          /* octets IMAP sends (RFC822.SIZE): as stored when
+				  * the first line ends in CRLF, else every LF
+				  * as CRLF */
+	uint64_t pop3_size;      /* octets POP3 RETR sends: every line end as
+				  * CRLF, the last line ended (LIST, STAT) */
 	time_t internal_date;    /* the file's mtime: delivery or APPEND date */
 	time_t date_sent;        /* Date: parsed, for SORT; 0 unknown */
 	const char *filename;    /* "cur/BASE:2,FS" or "new/BASE", relative to the folder */
@@ -166,7 +173,7 @@ void mail_copy_result_clear(struct mail_copy_result *r);
 
 struct mail_pop3_msg {
 	uint32_t uid;
-	uint64_t vsize;
+	uint64_t vsize;            /* what RETR sends (mail_msg.pop3_size) */
 	char uidl[20];             /* "%08X%08X": UID then UIDVALIDITY */
 };
 
@@ -174,6 +181,7 @@ struct mail_store;
 struct mail_folder;
 struct mail_iter;
 struct mail_pop3;
+struct mail_copy;
 
 struct mail_watch_paths;
 struct mail_store_vfuncs {
@@ -220,10 +228,14 @@ struct mail_store_vfuncs {
 			   uint64_t unchanged_since, struct mail_range **failed_r,
 			   size_t *failed_count_r, const char **error_r);
 	int (*expunge)(struct mail_folder *f, const struct mail_range *uids, size_t n,
-		       const char **error_r);
-	int (*copy)(struct mail_folder *f, const struct mail_range *uids, size_t n,
-		    const char *dest, bool move, struct mail_copy_result *r,
-		    const char **error_r);
+		       bool any, const char **error_r);
+	int (*copy_begin)(struct mail_folder *f, const char *dest, struct mail_copy **c_r,
+			  const char **error_r);
+	int (*copy_prepare)(struct mail_copy *c, const struct mail_range *uids, size_t n,
+			    const char **error_r);
+	int (*copy_commit)(struct mail_copy *c, struct mail_copy_result *r,
+			   const char **error_r);
+	void (*copy_free)(struct mail_copy *c);
 
 	int (*pop3_open)(struct mail_store *s, struct mail_pop3 **p_r, bool *in_use_r,
 			 const char **error_r);
@@ -255,6 +267,9 @@ struct mail_folder {
 };
 struct mail_iter {
 	struct mail_folder *folder;
+};
+struct mail_copy {
+	struct mail_folder *folder;         /* the source */
 };
 struct mail_pop3 {
 	struct mail_store *store;
@@ -401,13 +416,29 @@ int mail_folder_store_flags(struct mail_folder *f, const struct mail_range *uids
 			    struct mail_range **failed_r, size_t *failed_count_r,
 			    const char **error_r);
 /* EXPUNGE (uids NULL: every \Deleted message) or UID EXPUNGE (only the
- * \Deleted messages among uids). Report with mail_folder_changes. */
+ * \Deleted messages among uids); with any, every message among uids
+ * (MOVE's second part). One transaction: a big EXPUNGE calls this a
+ * slice of UIDs at a time. Report with mail_folder_changes. */
 int mail_folder_expunge(struct mail_folder *f, const struct mail_range *uids, size_t n,
-			const char **error_r);
-/* COPY / MOVE into dest (hard links; flags and keywords kept). */
-int mail_folder_copy(struct mail_folder *f, const struct mail_range *uids, size_t n,
-		     const char *dest, bool move, struct mail_copy_result *r,
-		     const char **error_r);
+			bool any, const char **error_r);
+
+/* COPY (and MOVE's first part) into dest, all or nothing, in steps that
+ * each hold a worker briefly: begin opens dest (-1 with errno ENOENT when
+ * it does not exist: TRYCREATE); prepare hard-links (across file systems:
+ * copies and fsyncs) the files of the messages among uids into dest's
+ * tmp/, where no reader sees them, and may be called any number of times
+ * with ascending UIDs; commit renames every prepared file into dest's
+ * cur/ (flags and keywords kept), fsyncs cur/ and enters them in the
+ * index in one transaction, and returns COPYUID's numbers (count 0 when
+ * every message was gone). free discards whatever was prepared and not
+ * committed (a failure, a client gone): nothing of the copy is left.
+ * Messages expunged meanwhile are skipped (RFC 9051 6.4.7 allows it). */
+int mail_copy_begin(struct mail_folder *f, const char *dest, struct mail_copy **c_r,
+		    const char **error_r);
+int mail_copy_prepare(struct mail_copy *c, const struct mail_range *uids, size_t n,
+		      const char **error_r);
+int mail_copy_commit(struct mail_copy *c, struct mail_copy_result *r, const char **error_r);
+void mail_copy_free(struct mail_copy **c);
 
 /* ---- POP3 ----
  * Locks the maildrop against other POP3 sessions only (IMAP is not

@@ -168,6 +168,7 @@ static int write_chunk(struct mfolder *mf, const struct store_unread *u,
 		sqlite3_bind_int64(st, 2, (int64_t)o[i].f.size);
 		sqlite3_bind_int64(st, 3, (int64_t)o[i].f.vsize);
 		sqlite3_bind_int64(st, 4, (int64_t)o[i].idate);
+		sqlite3_bind_int64(st, 5, (int64_t)o[i].f.psize);
 		if (bind_step(ms, st, error_r) < 0)
 			goto fail;
 		/* Expunged, or read by another handle meanwhile. */

@@ -161,8 +161,8 @@ static int kw_apply(const char *old, enum mail_flag_op op, const char *kws, char
 
 /* Renames the file and updates its row; 1 changed, 0 left alone (the file
  * was renamed meanwhile by someone else: their change wins), -1 error. */
-static int apply_one(struct mfolder *mf, const struct msg_row *r, unsigned flags,
-		     const char *kw, uint64_t modseq, const char **error_r)
+static int apply_one(struct mfolder *mf, struct store_dirs *dirs, const struct msg_row *r,
+		     unsigned flags, const char *kw, uint64_t modseq, const char **error_r)
 {
 	char fname[STORE_PATH_MAX];
 	if (store_fname_with_flags(r->fname, flags, fname, sizeof fname) < 0) {
@@ -170,7 +170,7 @@ static int apply_one(struct mfolder *mf, const struct msg_row *r, unsigned flags
 		return -1;
 	}
 	if (strcmp(fname, r->fname) != 0) {
-		if (store_file_rename(mf, r->fname, fname) < 0) {
+		if (store_dirs_rename(dirs, r->fname, fname) < 0) {
 			if (errno == ENOENT)
 				return 0;
 			*error_r = "cannot rename message file";
@@ -210,9 +210,9 @@ struct store_req {
 	uint64_t unchanged_since;
 };
 
-static int store_rows(struct mfolder *mf, struct msg_row *rows, size_t count,
-		      const struct store_req *q, uint32_t **failed, size_t *nfailed,
-		      const char **error_r)
+static int store_rows(struct mfolder *mf, struct store_dirs *dirs, struct msg_row *rows,
+		      size_t count, const struct store_req *q, uint32_t **failed,
+		      size_t *nfailed, const char **error_r)
 {
 	uint64_t modseq = mf->row.modseq + 1;
 	bool changed = false;
@@ -237,7 +237,7 @@ static int store_rows(struct mfolder *mf, struct msg_row *rows, size_t count,
 		}
 		if (nf == r->flags && strcmp(kw, r->keywords) == 0)
 			continue;
-		int rc = apply_one(mf, r, nf, kw, modseq, error_r);
+		int rc = apply_one(mf, dirs, r, nf, kw, modseq, error_r);
 		if (rc < 0) {
 			free(kw);
 			return -1;
@@ -276,8 +276,11 @@ int store_v_store_flags(struct mail_folder *f, const struct mail_range *uids, si
 	int r = store_folder_row(mf->ms, mf->name, true, &mf->row, error_r) < 0 ? -1 : 0;
 	if (r == 0)
 		r = store_rows_load(mf, uids, n, &rows, &count, error_r);
+	struct store_dirs dirs;
+	store_dirs_init(&dirs, mf);
 	if (r == 0)
-		r = store_rows(mf, rows, count, &q, &failed, &nfailed, error_r);
+		r = store_rows(mf, &dirs, rows, count, &q, &failed, &nfailed, error_r);
+	store_dirs_close(&dirs);
 	store_rows_free(&rows, count);
 	if (r == 0)
 		r = store_commit(mf->ms, error_r);

@@ -117,51 +117,52 @@ bool store_folder_usable(const struct mfolder *mf)
 	return true;
 }
 
-/* "cur/NAME" -> the sub directory's fd and NAME's offset. */
-static int sub_of(const struct mfolder *mf, const char *fname, const char **base_r)
+void store_dirs_init(struct store_dirs *d, const struct mfolder *mf)
 {
-	char sub[8];
-	const char *slash = strchr(fname, '/');
-	size_t n = slash != NULL ? (size_t)(slash - fname) : 0;
-	if (n == 0 || n >= sizeof sub || strchr(slash + 1, '/') != NULL) {
-		errno = EINVAL;
-		return -1;
-	}
-	memcpy(sub, fname, n);
-	sub[n] = '\0';
-	*base_r = slash + 1;
-	return store_dir_open(mf, sub);
+	d->mf = mf;
+	d->fd[0] = d->fd[1] = -1;
 }
 
-int store_file_unlink(const struct mfolder *mf, const char *fname)
+void store_dirs_close(struct store_dirs *d)
+{
+	for (size_t i = 0; i < 2; i++) {
+		if (d->fd[i] >= 0)
+			close(d->fd[i]);
+		d->fd[i] = -1;
+	}
+}
+
+/* "cur/NAME" or "new/NAME" -> that directory's fd (opened now if it was
+ * not) and NAME's offset; -1 with errno EINVAL for anything else. */
+static int sub_of(struct store_dirs *d, const char *fname, const char **base_r)
+{
+	static const char *const subs[2] = { "cur", "new" };
+	for (size_t i = 0; i < 2; i++) {
+		if (strncmp(fname, subs[i], 3) != 0 || fname[3] != '/' ||
+		    strchr(fname + 4, '/') != NULL || fname[4] == '\0')
+			continue;
+		if (d->fd[i] < 0)
+			d->fd[i] = store_dir_open(d->mf, subs[i]);
+		*base_r = fname + 4;
+		return d->fd[i];
+	}
+	errno = EINVAL;
+	return -1;
+}
+
+int store_dirs_unlink(struct store_dirs *d, const char *fname)
 {
 	const char *base;
-	int dfd = sub_of(mf, fname, &base);
-	if (dfd < 0)
-		return -1;
-	int r = unlinkat(dfd, base, 0);
-	int e = errno;
-	close(dfd);
-	errno = e;
-	return r;
+	int dfd = sub_of(d, fname, &base);
+	return dfd < 0 ? -1 : unlinkat(dfd, base, 0);
 }
 
-int store_file_rename(const struct mfolder *mf, const char *from, const char *to)
+int store_dirs_rename(struct store_dirs *d, const char *from, const char *to)
 {
-	const char *fb, *tb = NULL;
-	int ffd = sub_of(mf, from, &fb);
-	if (ffd < 0)
-		return -1;
-	int tfd = strncmp(from, to, (size_t)(fb - from)) == 0 ? ffd : sub_of(mf, to, &tb);
-	if (tfd == ffd)
-		tb = to + (fb - from);
-	int r = tfd < 0 ? -1 : renameat(ffd, fb, tfd, tb);
-	int e = errno;
-	if (tfd >= 0 && tfd != ffd)
-		close(tfd);
-	close(ffd);
-	errno = e;
-	return r;
+	const char *fb, *tb;
+	int ffd = sub_of(d, from, &fb);
+	int tfd = ffd < 0 ? -1 : sub_of(d, to, &tb);
+	return tfd < 0 ? -1 : renameat(ffd, fb, tfd, tb);
 }
 
 bool store_file_gone(const struct mfolder *mf, const char *fname)

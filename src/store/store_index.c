@@ -44,7 +44,7 @@ static const char schema[] =
 	" new_mtime INTEGER NOT NULL DEFAULT 0, cur_mtime INTEGER NOT NULL DEFAULT 0);"
 	"CREATE TABLE IF NOT EXISTS msgs(id INTEGER PRIMARY KEY, fname TEXT NOT NULL,"
 	" flags INTEGER NOT NULL, keywords TEXT NOT NULL DEFAULT '', modseq INTEGER NOT NULL,"
-	" size INTEGER, vsize INTEGER, idate INTEGER, touched INTEGER);"
+	" size INTEGER, vsize INTEGER, idate INTEGER, touched INTEGER, psize INTEGER);"
 	"CREATE INDEX IF NOT EXISTS msgs_touched ON msgs(id >> 32, modseq)"
 	" WHERE touched IS NOT NULL;"
 	"CREATE INDEX IF NOT EXISTS msgs_unseen ON msgs(id) WHERE flags & 1 = 0;"
@@ -77,9 +77,9 @@ static const char *const sql[ST_COUNT] = {
 	[ST_FOLDER_SET] = "UPDATE folders SET uidnext = ?2, modseq = ?3 WHERE id = ?1",
 	[ST_FOLDER_MTIMES] = "UPDATE folders SET new_mtime = ?2, cur_mtime = ?3 WHERE id = ?1",
 	[ST_MSGS_LOAD] = "SELECT id, fname FROM msgs WHERE id BETWEEN ?1 AND ?2",
-	[ST_MSG_ADD] = "INSERT INTO msgs(id, fname, flags, keywords, modseq, size, vsize, idate)"
-		" VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-	[ST_MSG_FILLED] = "UPDATE msgs SET size = ?2, vsize = ?3, idate = ?4"
+	[ST_MSG_ADD] = "INSERT INTO msgs(id, fname, flags, keywords, modseq, size, vsize, idate,"
+		" psize) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+	[ST_MSG_FILLED] = "UPDATE msgs SET size = ?2, vsize = ?3, idate = ?4, psize = ?5"
 		" WHERE id = ?1 AND idate IS NULL",
 	[ST_HDRS_ADD] = "INSERT OR REPLACE INTO hdrs VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8,"
 		" ?9, ?10)",
@@ -96,7 +96,6 @@ static const char *const sql[ST_COUNT] = {
 	[ST_MSG_SET_FLAGS] = "UPDATE msgs SET fname = ?2, flags = ?3, keywords = ?4,"
 		" modseq = ?5, touched = 1 WHERE id = ?1",
 	[ST_FNAMES] = "SELECT id, fname FROM msgs WHERE id BETWEEN ?1 AND ?2 ORDER BY id",
-	[ST_MSG_UNREAD] = "SELECT idate IS NULL FROM msgs WHERE id = ?1",
 	[ST_RUNS] = "SELECT id, hi FROM runs WHERE id BETWEEN ?1 AND ?2 ORDER BY id",
 	[ST_RUN_AT] = "SELECT id, hi FROM runs WHERE id BETWEEN ?1 AND ?2"
 		" ORDER BY id DESC LIMIT 1",
@@ -305,6 +304,23 @@ int store_folder_forget(struct mstore *ms, const char *name, const char **error_
 	return 0;
 }
 
+/* msgs.psize (POP3's size) came after layout 3: an index without it
+ * gets the column, and every message is "not read yet" again, so the
+ * next look at it reads the file once and sets the size (as for a new
+ * Maildir). UIDs, flags and UIDVALIDITY stay. */
+static int psize_upgrade(struct mstore *ms, const char **error_r)
+{
+	sqlite3_stmt *st;
+	if (sqlite3_prepare_v2(store_db(ms), "SELECT psize FROM msgs LIMIT 0", -1, &st,
+			       NULL) == SQLITE_OK) {
+		sqlite3_finalize(st);
+		return 0;
+	}
+	return store_exec(ms, "ALTER TABLE msgs ADD COLUMN psize INTEGER;"
+			  " UPDATE msgs SET idate = NULL; DELETE FROM unread;"
+			  " INSERT INTO unread SELECT id, hi FROM runs;", error_r);
+}
+
 /* In the open's transaction: an index of another layout is emptied (the
  * schema then creates this one), and the version noted. */
 static int schema_upgrade(struct mstore *ms, const char **error_r)
@@ -323,7 +339,7 @@ static int schema_upgrade(struct mstore *ms, const char **error_r)
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
 		return store_db_error(ms, "schema", error_r);
 	if (current)
-		return 0;
+		return psize_upgrade(ms, error_r);
 	if (store_exec(ms, drop_old, error_r) < 0)
 		return -1;
 	st = store_stmt(ms, ST_META_SET);
@@ -615,7 +631,10 @@ const struct mail_store_vfuncs store_maildir_vfuncs = {
 	.msg_open = store_v_msg_open,
 	.store_flags = store_v_store_flags,
 	.expunge = store_v_expunge,
-	.copy = store_v_copy,
+	.copy_begin = store_v_copy_begin,
+	.copy_prepare = store_v_copy_prepare,
+	.copy_commit = store_v_copy_commit,
+	.copy_free = store_v_copy_free,
 	.pop3_open = store_v_pop3_open,
 	.pop3_read = store_v_pop3_read,
 	.pop3_open_msg = store_v_pop3_open_msg,

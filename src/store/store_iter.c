@@ -30,8 +30,8 @@ struct miter {
 static int build_query(struct miter *it, char *q, size_t qlen)
 {
 	int n = snprintf(q, qlen, "SELECT m.id, m.flags, m.keywords, m.modseq, m.size,"
-			 " m.vsize, m.idate, m.fname");
-	int col = 8;
+			 " m.vsize, m.idate, m.fname, m.psize");
+	int col = 9;
 	const char *joins[3] = { "", "", "" };
 	it->col_hdrs = it->col_env = it->col_body = -1;
 	if (it->fields & MAIL_FETCH_HEADERS) {
@@ -66,7 +66,7 @@ int store_v_iter_init(struct mail_folder *f, const struct mail_range *uids, size
 	char q[640];
 	/* Every message listed has been read once: sizes and dates are
 	 * known, and the cache holds what the fields ask for. */
-	if (store_fill(mf, uids, n, error_r) < 0)
+	if (!(fields & MAIL_FETCH_NO_READ) && store_fill(mf, uids, n, error_r) < 0)
 		return -1;
 	struct miter *it = calloc(1, sizeof *it);
 	if (it == NULL || (it->ranges = malloc((n > 0 ? n : 1) * sizeof *uids)) == NULL) {
@@ -157,6 +157,7 @@ static void read_row(struct miter *it)
 	m->vsize = (uint64_t)sqlite3_column_int64(st, 5);
 	m->internal_date = (time_t)sqlite3_column_int64(st, 6);
 	m->filename = col(st, 7);
+	m->pop3_size = (uint64_t)sqlite3_column_int64(st, 8);
 	if (it->col_hdrs >= 0) {
 		const char **h[8] = { &m->h_from, &m->h_to, &m->h_cc, &m->h_subject,
 				      &m->h_date, &m->h_message_id, &m->h_in_reply_to,
@@ -349,23 +350,34 @@ static int expunge_locked(struct mfolder *mf, const uint32_t *uids, size_t n,
 	char path[STORE_PATH_MAX * 2];
 	bool changed = false;
 	uint64_t modseq = mf->row.modseq + 1;
+	struct store_dirs dirs;
+	int r = 0;
+	store_dirs_init(&dirs, mf);
 	for (size_t i = 0; i < n; i++) {
 		unsigned flags = 0;
-		int r = msg_fname(mf, uids[i], path, sizeof path, &flags, error_r);
-		if (r < 0)
-			return -1;
-		if (r == 0 || (only_deleted && !(flags & MAIL_DELETED)))
+		int found = msg_fname(mf, uids[i], path, sizeof path, &flags, error_r);
+		if (found < 0) {
+			r = -1;
+			break;
+		}
+		if (found == 0 || (only_deleted && !(flags & MAIL_DELETED)))
 			continue;
-		if (store_file_unlink(mf, path) < 0) {
+		if (store_dirs_unlink(&dirs, path) < 0) {
 			if (errno == ENOENT)
 				continue;
 			*error_r = "cannot remove message file";
-			return -1;
+			r = -1;
+			break;
 		}
-		if (store_expunge_row(mf, uids[i], modseq, error_r) < 0)
-			return -1;
+		if (store_expunge_row(mf, uids[i], modseq, error_r) < 0) {
+			r = -1;
+			break;
+		}
 		changed = true;
 	}
+	store_dirs_close(&dirs);
+	if (r < 0)
+		return -1;
 	if (!changed)
 		return 0;
 	mf->row.modseq = modseq;
@@ -387,7 +399,7 @@ int store_expunge_uids(struct mfolder *mf, const uint32_t *uids, size_t n,
 }
 
 int store_v_expunge(struct mail_folder *f, const struct mail_range *uids, size_t n,
-		    const char **error_r)
+		    bool any, const char **error_r)
 {
 	struct mfolder *mf = (struct mfolder *)f;
 	struct msg_row *rows = NULL;
@@ -404,7 +416,7 @@ int store_v_expunge(struct mail_folder *f, const struct mail_range *uids, size_t
 	}
 	int r = 0;
 	for (size_t i = 0; i < count && r == 0; i++) {
-		if (rows[i].flags & MAIL_DELETED)
+		if (any || (rows[i].flags & MAIL_DELETED))
 			r = store_uids_push(&del, &nd, &cap, rows[i].uid);
 	}
 	store_rows_free(&rows, count);
@@ -413,7 +425,7 @@ int store_v_expunge(struct mail_folder *f, const struct mail_range *uids, size_t
 		*error_r = "out of memory";
 		return -1;
 	}
-	r = nd > 0 ? store_expunge_uids(mf, del, nd, true, error_r) : 0;
+	r = nd > 0 ? store_expunge_uids(mf, del, nd, !any, error_r) : 0;
 	free(del);
 	return r;
 }

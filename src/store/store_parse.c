@@ -123,11 +123,25 @@ static uint64_t crlf_size(const char *d, size_t len)
 	return len + extra;
 }
 
+/* What POP3 RETR sends (pop3_server.c), stuffing and terminator aside:
+ * every line end as CRLF, bare LFs too, also in a message whose first line
+ * ends in CRLF (IMAP sends that one as stored: vsize), and a last line
+ * without LF ended (a CR there becomes the CRLF). RFC 1939 5: LIST gives
+ * "the exact size of the message in octets". */
+static uint64_t pop3_size(const char *d, size_t len, uint64_t crlf)
+{
+	if (len == 0 || d[len - 1] == '\n')
+		return crlf;
+	return crlf + (d[len - 1] == '\r' ? 1 : 2);
+}
+
 int store_parse_data(const char *data, size_t len, struct msg_facts *f)
 {
 	*f = (struct msg_facts){ 0 };
 	f->size = len;
-	f->vsize = msg_crlf_native(data, len) ? len : crlf_size(data, len);
+	uint64_t crlf = crlf_size(data, len);
+	f->vsize = msg_crlf_native(data, len) ? len : crlf;
+	f->psize = pop3_size(data, len, crlf);
 	size_t hlen = store_header_len(data, len);
 	parse_fields(data, hlen, f);
 	if (f->h[4] != NULL)

@@ -63,7 +63,7 @@ static int snapshot(struct mpop3 *mp, const char **error_r)
 	while ((r = mail_folder_iter_next(it, &m, error_r)) == 1 && mp->count < cap) {
 		struct mail_pop3_msg *pm = &mp->msgs[mp->count++];
 		pm->uid = m->uid;
-		pm->vsize = m->vsize;
+		pm->vsize = m->pop3_size;
 		snprintf(pm->uidl, sizeof pm->uidl, "%08X%08X", m->uid, st.uidvalidity);
 	}
 	mail_folder_iter_deinit(&it);

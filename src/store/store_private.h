@@ -17,7 +17,7 @@ enum store_stmt {
 	ST_FOLDER_GET, ST_FOLDER_ADD, ST_FOLDER_SET, ST_FOLDER_MTIMES,
 	ST_MSGS_LOAD, ST_MSG_ADD, ST_MSG_FILLED, ST_HDRS_ADD, ST_ENV_ADD, ST_BODY_ADD,
 	ST_MSG_RENAME, ST_MSG_DEL, ST_HDRS_DEL, ST_ENV_DEL, ST_BODY_DEL, ST_EXPUNGED_ADD,
-	ST_MSG_GET, ST_MSG_SET_FLAGS, ST_FNAMES, ST_MSG_UNREAD, ST_RUNS, ST_RUN_AT,
+	ST_MSG_GET, ST_MSG_SET_FLAGS, ST_FNAMES, ST_RUNS, ST_RUN_AT,
 	ST_RUN_SET, ST_RUN_DEL, ST_UNREAD_RUNS, ST_UNREAD_AT, ST_UNREAD_SET, ST_UNREAD_DEL, ST_EXPUNGED_SINCE, ST_TOUCHED_SINCE, ST_CHANGED_SINCE, ST_STATUS, ST_FIRST_UNSEEN,
 	ST_RANGE, ST_META_GET, ST_META_SET,
 	ST_COUNT
@@ -116,10 +116,19 @@ int store_maildir_make(struct mstore *ms, const char *rel, const char **error_r)
 int store_dir_open(const struct mfolder *mf, const char *sub);
 /* A message file ("cur/NAME") read-only: regular files only. */
 int store_file_open(const struct mfolder *mf, const char *fname);
+/* A folder's cur/ and new/, each opened (without following links) when
+ * first needed and kept, for a loop that renames or unlinks many message
+ * files: one open per directory, not two per file. */
+struct store_dirs {
+	const struct mfolder *mf;
+	int fd[2];                 /* cur/, new/; -1 until needed */
+};
+void store_dirs_init(struct store_dirs *d, const struct mfolder *mf);
+void store_dirs_close(struct store_dirs *d);
 /* unlink / rename of a message file ("cur/NAME", "new/NAME") of the
- * folder, relative to its cur/ or new/ opened without following links. */
-int store_file_unlink(const struct mfolder *mf, const char *fname);
-int store_file_rename(const struct mfolder *mf, const char *from, const char *to);
+ * folder, relative to its cur/ or new/. */
+int store_dirs_unlink(struct store_dirs *d, const char *fname);
+int store_dirs_rename(struct store_dirs *d, const char *from, const char *to);
 /* The message file is no longer there as a regular file (an error other
  * than ENOENT says nothing: false). */
 bool store_file_gone(const struct mfolder *mf, const char *fname);
@@ -199,6 +208,7 @@ int store_runs_view(struct mfolder *mf, enum store_uidset set, uint32_t lo, uint
 /* store_parse.c: what the index caches from one read of the file. */
 struct msg_facts {
 	uint64_t size, vsize;
+	uint64_t psize;          /* what POP3 RETR sends (store_pop3_size) */
 	time_t date_sent;
 	char *h[8];              /* from to cc subject date message-id in-reply-to references */
 	char *envelope, *bodystructure, *body;
@@ -332,10 +342,14 @@ int store_v_store_flags(struct mail_folder *f, const struct mail_range *uids, si
 			uint64_t unchanged_since, struct mail_range **failed_r,
 			size_t *failed_count_r, const char **error_r);
 int store_v_expunge(struct mail_folder *f, const struct mail_range *uids, size_t n,
-		    const char **error_r);
-int store_v_copy(struct mail_folder *f, const struct mail_range *uids, size_t n,
-		 const char *dest, bool move, struct mail_copy_result *r,
-		 const char **error_r);
+		    bool any, const char **error_r);
+int store_v_copy_begin(struct mail_folder *f, const char *dest, struct mail_copy **c_r,
+		       const char **error_r);
+int store_v_copy_prepare(struct mail_copy *c, const struct mail_range *uids, size_t n,
+			 const char **error_r);
+int store_v_copy_commit(struct mail_copy *c, struct mail_copy_result *r,
+			const char **error_r);
+void store_v_copy_free(struct mail_copy *c);
 int store_v_pop3_open(struct mail_store *s, struct mail_pop3 **p_r, bool *in_use_r,
 		      const char **error_r);
 int store_v_pop3_open_msg(struct mail_pop3 *p, size_t index, int *fd_r, uint64_t *size_r,

@@ -268,14 +268,14 @@ static int newent_cmp(const void *a, const void *b)
 
 /* Moves a file from new/ to cur/ with an empty info, as Dovecot does for a
  * selected folder; updates e. ENOENT: someone else moved it first. */
-static void move_to_cur(struct mfolder *mf, struct ent *e)
+static void move_to_cur(struct store_dirs *dirs, struct ent *e)
 {
 	char to[256 + 8], *name = to + 4;
 	if (strlen(e->name) > 256)
 		return;
 	bool has_info = strstr(e->name, ":2,") != NULL;
 	snprintf(to, sizeof to, "cur/%s%s", e->name, has_info ? "" : ":2,");
-	if (store_file_rename(mf, e->path, to) < 0)
+	if (store_dirs_rename(dirs, e->path, to) < 0)
 		return;
 	size_t len = strlen(name);
 	char *copy = malloc(len + 5);
@@ -371,6 +371,8 @@ static int add_new(struct mfolder *mf, struct scan *sc, struct kmap *km, bool mo
 		*error_r = "out of memory";
 		return -1;
 	}
+	struct store_dirs dirs;
+	store_dirs_init(&dirs, mf);
 	for (size_t i = 0; i < sc->n; i++) {
 		struct ent *e = &sc->e[i];
 		/* A known name listed twice (readdir while another handle
@@ -378,12 +380,13 @@ static int add_new(struct mfolder *mf, struct scan *sc, struct kmap *km, bool mo
 		if (e->uid != 0 || (km->n > 0 && kmap_find(km, e->name) != NULL))
 			continue;
 		if (move_new && e->in_new)
-			move_to_cur(mf, e);
+			move_to_cur(&dirs, e);
 		struct newent *ne = &ents[n++];
 		*ne = (struct newent){ e->secs, e->path, e->name, -1, -1,
 				       store_flags_from_name(e->name) };
 		store_name_sizes(e->name, &ne->size, &ne->vsize);
 	}
+	store_dirs_close(&dirs);
 	if (n > 1)
 		qsort(ents, n, sizeof *ents, newent_cmp);
 	int r = 0;
@@ -439,12 +442,14 @@ static int apply_changes(struct mfolder *mf, struct scan *sc, struct kmap *km,
 	if (store_begin(mf->ms, error_r) < 0 || reload_row(mf, error_r) < 0)
 		goto fail;
 	uint64_t modseq = mf->row.modseq + 1;
+	struct store_dirs dirs;
+	store_dirs_init(&dirs, mf);
 	for (size_t i = 0; i < sc->n; i++) {
 		struct ent *e = &sc->e[i];
 		if (e->uid == 0)
 			continue;
 		if (move_new && e->in_new)
-			move_to_cur(mf, e);
+			move_to_cur(&dirs, e);
 		struct known *k = kmap_find(km, e->name);
 		if (k == NULL || strcmp(k->fname, e->path) == 0)
 			continue;
@@ -452,10 +457,13 @@ static int apply_changes(struct mfolder *mf, struct scan *sc, struct kmap *km,
 		 * the listing is the stale name, the index the new one. */
 		if (store_file_gone(mf, e->path))
 			continue;
-		if (rename_one(mf, k->uid, k->fname, e->path, modseq, error_r) < 0)
+		if (rename_one(mf, k->uid, k->fname, e->path, modseq, error_r) < 0) {
+			store_dirs_close(&dirs);
 			goto fail;
+		}
 		changed = true;
 	}
+	store_dirs_close(&dirs);
 	for (size_t i = 0; i < km->n; i++) {
 		if (km->k[i].seen || !store_file_gone(mf, km->k[i].fname))
 			continue;

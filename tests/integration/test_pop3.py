@@ -8,6 +8,7 @@ import os
 import poplib
 import smtplib
 import socket
+import sqlite3
 import ssl
 import subprocess
 import tempfile
@@ -222,6 +223,77 @@ class TestPop3Clients(Pop3Case):
         p = self.login(self.pop3s())
         self.assertEqual(p.stat()[0], 0)
         p.quit()
+
+
+class TestPop3Sizes(Pop3Case):
+    # Each as APPENDed over IMAP: a first line in CRLF with bare LFs
+    # further on (binary content), one whose last line has no line end,
+    # one ending in a lone CR, one in LF alone, and a dot line.
+    MESSAGES = [
+        b"Subject: bin\r\n\r\nline1\nline2\r\n\x01\x02\nend\r\n",
+        b"Subject: tail\r\n\r\nno line end at the end",
+        b"Subject: cr\r\n\r\nends in a CR\r",
+        b"Subject: lf\n\nall LF\n.dot line\n",
+        b"Subject: mixed\r\n\r\n.dot\nlast\n",
+    ]
+
+    def test_list_and_stat_sizes_are_what_retr_sends(self):
+        """RFC 1939 5: LIST gives "the exact size of the message in
+        octets", STAT their sum, and RETR's +OK the same number: the
+        octets RETR sends (every line end CRLF, the last line ended),
+        dot-stuffing and the terminator aside. fetchmail relies on it."""
+        self.append_all()
+        self.check_sizes()
+
+    def test_index_without_pop3_sizes_is_upgraded(self):
+        """An index made before POP3 sizes were kept gets them, with its
+        UIDs (and so UIDLs, RFC 1939 7) unchanged."""
+        self.append_all()
+        p = self.login(self.pop3s())
+        _, before, _ = p.uidl()
+        p.quit()
+        self.srv.stop()
+        db = sqlite3.connect(os.path.join(self.srv.maildir("v@a.test"), "index.db"))
+        with db:
+            db.execute("ALTER TABLE msgs DROP COLUMN psize")
+        db.close()
+        self.srv.start()
+        p = self.check_sizes()
+        self.assertEqual(p.uidl()[1], before)
+        p.quit()
+
+    def append_all(self):
+        # Raw APPENDs: imaplib would turn every line end into CRLF. The
+        # first is a BINARY literal (RFC 3516 4.4: stored byte for byte).
+        raw = socket.create_connection(("127.0.0.1", self.srv.ports["imaps"]), 10)
+        c = self.ctx.wrap_socket(raw)
+        self.addCleanup(c.close)
+        got = b""
+        c.sendall(b'l LOGIN "v@a.test" "%s"\r\n' % PW.encode())
+        for i, msg in enumerate(self.MESSAGES):
+            c.sendall(b"a%d APPEND INBOX %s{%d+}\r\n%s\r\n"
+                      % (i, b"~" if i == 0 else b"", len(msg), msg))
+        while b"a%d " % (len(self.MESSAGES) - 1) not in got:
+            chunk = c.recv(65536)
+            self.assertTrue(chunk, got)
+            got += chunk
+        for i in range(len(self.MESSAGES)):
+            self.assertIn(b"a%d OK [APPENDUID " % i, got)
+        c.sendall(b"z LOGOUT\r\n")
+
+    def check_sizes(self):
+        p = self.login(self.pop3s())
+        _, listing, _ = p.list()
+        sizes = [int(l.split()[1]) for l in listing]
+        self.assertEqual(len(sizes), len(self.MESSAGES))
+        count, total = p.stat()
+        self.assertEqual((count, total), (len(sizes), sum(sizes)))
+        for i, size in enumerate(sizes, 1):
+            resp, lines, octets = p.retr(i)   # octets: unstuffed, CRLF per line
+            self.assertEqual(size, octets, (i, resp))
+            self.assertEqual(resp, b"+OK %d octets" % size)
+            self.assertEqual(p.list(i), b"+OK %d %d" % (i, size))
+        return p
 
 
 if __name__ == "__main__":

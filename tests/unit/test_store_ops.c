@@ -233,7 +233,7 @@ static void test_expunge(void **st)
 	assert_int_equal(mail_folder_open(s, "INBOX", 0, &f, &err), 0);
 	/* UID EXPUNGE 1:2 removes only uid 1 (2 is not \Deleted). */
 	struct mail_range r = { 1, 2 };
-	assert_int_equal(mail_folder_expunge(f, &r, 1, &err), 0);
+	assert_int_equal(mail_folder_expunge(f, &r, 1, false, &err), 0);
 	assert_int_equal(mail_folder_count(f), 5);   /* the view waits */
 	struct mail_changes ch;
 	changes(f, &ch);
@@ -242,7 +242,7 @@ static void test_expunge(void **st)
 	assert_int_equal(ch.expunged_seqs[0], 1);
 	assert_int_equal(ch.exists, 4);
 	mail_changes_clear(&ch);
-	assert_int_equal(mail_folder_expunge(f, NULL, 0, &err), 0);
+	assert_int_equal(mail_folder_expunge(f, NULL, 0, false, &err), 0);
 	changes(f, &ch);
 	assert_int_equal(ch.expunged_count, 2);
 	assert_int_equal(ch.expunged_uids[0], 3);
@@ -275,7 +275,7 @@ static void test_copy_move(void **st)
 	assert_int_equal(mail_folder_open(s, "INBOX", 0, &f, &err), 0);
 	struct mail_range r = { 1, 2 };
 	struct mail_copy_result cr;
-	assert_int_equal(mail_folder_copy(f, &r, 1, "Trash", false, &cr, &err), 0);
+	assert_int_equal(copy_msgs(f, &r, 1, "Trash", false, &cr, &err), 0);
 	assert_int_equal(cr.count, 2);
 	assert_int_equal(cr.src_uids[0], 1);
 	assert_int_equal(cr.dst_uids[0], 2);
@@ -287,7 +287,7 @@ static void test_copy_move(void **st)
 	assert_int_equal(sts.unseen, 2);
 	mail_copy_result_clear(&cr);
 	r = (struct mail_range){ 3, 3 };
-	assert_int_equal(mail_folder_copy(f, &r, 1, "Archive", true, &cr, &err), 0);
+	assert_int_equal(copy_msgs(f, &r, 1, "Archive", true, &cr, &err), 0);
 	assert_int_equal(cr.count, 1);
 	assert_int_equal(cr.dst_uids[0], 1);
 	mail_copy_result_clear(&cr);

@@ -71,7 +71,7 @@ static void test_one_writer_for_every_path(void **st)
 	assert_int_equal(mail_folder_open(s, "INBOX", 0, &f, &err), 0);
 	struct mail_range all = { 1, UINT32_MAX };
 	struct mail_copy_result r;
-	assert_int_equal(mail_folder_copy(f, &all, 1, "Sent", false, &r, &err), 0);
+	assert_int_equal(copy_msgs(f, &all, 1, "Sent", false, &r, &err), 0);
 	assert_int_equal(r.count, 2);
 	mail_copy_result_clear(&r);
 	mail_folder_close(&f);
@@ -160,7 +160,7 @@ static void test_two_handles(void **st)
 	assert_int_equal(ch.new_count, 2);
 	assert_int_equal(ch.changed_count, 1);
 	mail_changes_clear(&ch);
-	assert_int_equal(mail_folder_expunge(fb, NULL, 0, &err), 0);
+	assert_int_equal(mail_folder_expunge(fb, NULL, 0, false, &err), 0);
 	changes(fa, &ch);
 	assert_int_equal(ch.expunged_count, 1);
 	assert_int_equal(ch.expunged_seqs[0], 1);
@@ -358,7 +358,7 @@ static void test_uids_not_reused(void **st)
 	append_msg(s, "INBOX", "Subject: 2\n\n2\n", MAIL_DELETED);
 	struct mail_folder *f;
 	assert_int_equal(mail_folder_open(s, "INBOX", 0, &f, &err), 0);
-	assert_int_equal(mail_folder_expunge(f, NULL, 0, &err), 0);
+	assert_int_equal(mail_folder_expunge(f, NULL, 0, false, &err), 0);
 	mail_folder_close(&f);
 	mail_store_free(&s);
 	s = open_store();
@@ -405,9 +405,9 @@ static void test_read_on_first_need(void **st)
 	assert_int_equal(mail_folder_store_flags(f, &r5, 1, MAIL_FLAGS_ADD, MAIL_DELETED, NULL, 0,
 						 &failed, &nfailed, &err), 0);
 	free(failed);
-	assert_int_equal(mail_folder_expunge(f, NULL, 0, &err), 0);
+	assert_int_equal(mail_folder_expunge(f, NULL, 0, false, &err), 0);
 	struct mail_copy_result cr;
-	assert_int_equal(mail_folder_copy(f, &r7, 1, "Archive", false, &cr, &err), 0);
+	assert_int_equal(copy_msgs(f, &r7, 1, "Archive", false, &cr, &err), 0);
 	mail_copy_result_clear(&cr);
 	struct mail_changes ch;
 	changes(f, &ch);

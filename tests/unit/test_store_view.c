@@ -48,7 +48,7 @@ static void expunge(struct mail_folder *f, const uint32_t *uids, size_t n)
 		free(failed);
 		failed = NULL;
 	}
-	assert_int_equal(mail_folder_expunge(f, NULL, 0, &err), 0);
+	assert_int_equal(mail_folder_expunge(f, NULL, 0, false, &err), 0);
 	struct mail_changes ch;
 	memset(&ch, 0, sizeof ch);
 	changes(f, &ch);
