@@ -28,9 +28,10 @@
 
 #define RESOLVE_MAX_DEPTH 10
 #define RESOLVE_MAX_TARGETS 100
+#define RESOLVE_ADDRESS_MAX 320
 
 struct resolved_rcpt {
-	char address[320];   /* "local@domain", lower-cased */
+	char address[RESOLVE_ADDRESS_MAX];   /* "local@domain", lower-cased */
 	char local[65];
 	char domain[256];
 	char detail[65];     /* the "+detail" of the address that led to this

@@ -17,7 +17,9 @@
 #include "delivery/local.h"
 #include "delivery/resolve.h"
 #include "lib/log.h"
+#include "queue/queue_store.h"
 #include "queue/spool.h"
+#include "server/serve_queue.h"
 #include "smtp/smtp_server.h"
 
 struct smtp_conn {
@@ -34,13 +36,29 @@ struct smtp_conn {
 	struct serve_auth check;
 	struct sender_owned owned;
 	bool owned_ok;
+	/* the outbound queue's part of a commit */
+	size_t return_path_len;      /* the spool's first line, not sent on */
+	struct queue_env qenv;
+	struct queue_commit qc;
 };
 
-/* What a recipient lookup keeps per recipient: the mailboxes it delivers to. */
+/* What a recipient lookup keeps per recipient: the mailboxes it delivers
+ * to, and what goes to the outbound queue: the recipient itself when it
+ * is not ours (submission), or remote targets of its aliases. */
 struct rcpt_targets {
+	bool self_remote;
+	size_t remote_count;
+	char (*remote)[RESOLVE_ADDRESS_MAX];
 	size_t count;
 	struct local_target t[];
 };
+
+static void rcpt_targets_free(struct rcpt_targets *rt)
+{
+	if (rt != NULL)
+		free(rt->remote);
+	free(rt);
+}
 
 static void smtp_stop(struct serve_conn *sc)
 {
@@ -48,7 +66,8 @@ static void smtp_stop(struct serve_conn *sc)
 	smtp_server_free(&g->session);   /* closes the spool through the hooks */
 	spool_remove(&g->spool);
 	free(g->job.targets);
-	free(g->found);
+	rcpt_targets_free(g->found);
+	queue_env_clear(&g->qenv);
 	serve_auth_fini(&g->check);
 	sender_owned_free(&g->owned);
 }
@@ -72,16 +91,19 @@ static enum smtp_rcpt_verdict lookup(struct smtp_conn *g, const char *cid)
 		free(res);
 		return r == 0 ? SMTP_RCPT_UNKNOWN : SMTP_RCPT_TEMPFAIL;
 	}
-	struct rcpt_targets *rt = malloc(sizeof *rt + res->count * sizeof rt->t[0]);
-	if (rt == NULL) {
+	struct rcpt_targets *rt = calloc(1, sizeof *rt + res->count * sizeof rt->t[0]);
+	if (rt != NULL)
+		rt->remote = calloc(res->count, sizeof *rt->remote);
+	if (rt == NULL || rt->remote == NULL) {
+		rcpt_targets_free(rt);
 		free(res);
 		return SMTP_RCPT_TEMPFAIL;
 	}
-	rt->count = 0;
 	for (size_t i = 0; i < res->count; i++) {
 		if (res->rcpt[i].remote) {
-			/* Remote alias targets need the queue (not built yet). */
-			log_warn("smtp %s: remote alias target %s skipped", cid, res->rcpt[i].address);
+			/* An alias for someone elsewhere: forwarded by the queue. */
+			snprintf(rt->remote[rt->remote_count++], sizeof rt->remote[0], "%s",
+				 res->rcpt[i].address);
 			continue;
 		}
 		struct local_target *t = &rt->t[rt->count++];
@@ -89,8 +111,8 @@ static enum smtp_rcpt_verdict lookup(struct smtp_conn *g, const char *cid)
 		snprintf(t->local, sizeof t->local, "%s", res->rcpt[i].local);
 	}
 	free(res);
-	if (rt->count == 0) {
-		free(rt);
+	if (rt->count == 0 && rt->remote_count == 0) {
+		rcpt_targets_free(rt);
 		return SMTP_RCPT_TEMPFAIL;
 	}
 	g->found = rt;
@@ -117,8 +139,12 @@ static void rcpt_check(void *ctx, const struct smtp_mailbox *mb)
 	const struct config *cfg = &g->base.cfg->cfg;
 	if (mb->literal || !config_is_local_domain(cfg, mb->domain, strlen(mb->domain))) {
 		/* Submission only (the MX role refuses these itself): what
-		 * is not ours needs the outbound queue. */
-		smtp_server_rcpt_done(g->session, SMTP_RCPT_REMOTE_UNAVAILABLE, NULL);
+		 * is not ours goes to the outbound queue. */
+		struct rcpt_targets *rt = calloc(1, sizeof *rt);
+		if (rt != NULL)
+			rt->self_remote = true;
+		smtp_server_rcpt_done(g->session, rt != NULL ? SMTP_RCPT_OK : SMTP_RCPT_TEMPFAIL,
+				      rt);
 		return;
 	}
 	g->lookup = *mb;
@@ -129,7 +155,7 @@ static void rcpt_check(void *ctx, const struct smtp_mailbox *mb)
 static void rcpt_free(void *ctx, void *data)
 {
 	(void)ctx;
-	free(data);
+	rcpt_targets_free(data);
 }
 
 /* ---- the spool: written on the loop (page cache only) ---- */
@@ -148,6 +174,7 @@ static int spool_open(void *ctx, struct smtp_tx *tx)
 	/* RFC 5321 4.4: the final delivery adds Return-Path; with our
 	 * Received: it heads the spool file, which is the Maildir file. */
 	int n = snprintf(rp, sizeof rp, "Return-Path: <%s>\n", tx->sender);
+	g->return_path_len = n > 0 ? (size_t)n : 0;
 	if (n < 0 || (size_t)n >= sizeof rp || spool_append(&g->spool, rp, (size_t)n) < 0 ||
 	    spool_append(&g->spool, tx->received.data, tx->received.len) < 0) {
 		int e = errno;
@@ -178,7 +205,7 @@ static int collect_targets(struct smtp_conn *g, const struct smtp_tx *tx)
 	for (size_t i = 0; i < tx->rcpt_count; i++)
 		max += ((struct rcpt_targets *)tx->rcpts[i].data)->count;
 	free(g->job.targets);
-	g->job.targets = malloc(max * sizeof *g->job.targets);
+	g->job.targets = malloc((max ? max : 1) * sizeof *g->job.targets);
 	g->job.target_count = 0;
 	if (g->job.targets == NULL)
 		return -1;
@@ -198,13 +225,89 @@ static int collect_targets(struct smtp_conn *g, const struct smtp_tx *tx)
 
 static void commit_done(struct local_job *job);
 
+/* ---- the outbound queue's part: on a task thread, before local delivery
+ * (which removes the spool file's incoming name) ---- */
+
+/* The envelope of what goes elsewhere: 0 with no remote recipient (qenv
+ * stays empty), 1 with some, -1 when out of memory. */
+static int queue_envelope(struct smtp_conn *g, const struct smtp_tx *tx)
+{
+	const char *err = NULL;
+	queue_env_clear(&g->qenv);
+	for (size_t i = 0; i < tx->rcpt_count; i++) {
+		const struct rcpt_targets *rt = tx->rcpts[i].data;
+		for (size_t k = 0; k <= rt->remote_count; k++) {
+			const char *addr = k < rt->remote_count ? rt->remote[k] :
+					   rt->self_remote ? tx->rcpts[i].address : NULL;
+			if (addr == NULL)
+				continue;
+			if (g->qenv.id[0] == '\0' &&
+			    queue_env_init(&g->qenv, tx->id, tx->sender, &err) < 0)
+				return -1;
+			bool dup = false;
+			for (size_t j = 0; j < g->qenv.rcpt_count && !dup; j++)
+				dup = strcmp(g->qenv.rcpts[j].addr, addr) == 0;
+			if (!dup && queue_env_add_rcpt(&g->qenv, addr, NULL, 0, &err) < 0)
+				return -1;
+		}
+	}
+	if (g->qenv.rcpt_count == 0)
+		return 0;
+	g->qenv.arrival = (int64_t)time(NULL);
+	g->qenv.size = g->spool.size;
+	g->qenv.offset = g->return_path_len;
+	g->qenv.body = tx->body_8bit ? QUEUE_BODY_8BITMIME : QUEUE_BODY_7BIT;
+	g->qenv.smtputf8 = tx->smtputf8;
+	return 1;
+}
+
+static void run_enqueue(struct worker_job *job)
+{
+	struct smtp_conn *g = (struct smtp_conn *)job;
+	struct queue_commit *items[1] = { &g->qc };
+	g->qc = (struct queue_commit){ .env = &g->qenv, .spool_path = g->spool.path,
+				       .spool_fd = g->spool.fd };
+	queue_commit_batch(g->base.cfg->cfg.data_dir, items, 1);
+}
+
+static void deliver_locally(struct smtp_conn *g);
+
+static void enqueue_done(struct serve_conn *sc)
+{
+	struct smtp_conn *g = (struct smtp_conn *)sc;
+	const struct smtp_tx *tx = smtp_server_tx(g->session);
+	if (g->qc.error != NULL) {
+		log_err("smtp %s: %s: not queued: %s", conn_id(sc->conn), tx->id, g->qc.error);
+		smtp_server_commit_done(g->session, "451 4.3.0 Error: queue file write error");
+		return;
+	}
+	log_info("smtp %s: %s: from=<%s> size=%zu nrcpt=%zu queued for remote delivery",
+		 conn_id(sc->conn), tx->id, tx->sender, tx->size, g->qenv.rcpt_count);
+	serve_queue_add(sc->srv, g->qenv.id);
+	if (g->job.target_count > 0) {
+		deliver_locally(g);
+		return;
+	}
+	smtp_server_commit_done(g->session, NULL);
+}
+
 static void commit(void *ctx, struct smtp_tx *tx)
 {
 	struct smtp_conn *g = ctx;
-	if (collect_targets(g, tx) < 0) {
+	int remote = collect_targets(g, tx) < 0 ? -1 : queue_envelope(g, tx);
+	if (remote < 0) {
 		smtp_server_commit_done(g->session, "451 4.3.0 Error: out of memory");
 		return;
 	}
+	clock_gettime(CLOCK_MONOTONIC, &g->commit_start);
+	if (remote > 0)
+		serve_conn_submit(&g->base, run_enqueue, enqueue_done);
+	else
+		deliver_locally(g);
+}
+
+static void deliver_locally(struct smtp_conn *g)
+{
 	g->job.spool_path = g->spool.path;
 	g->job.spool_fd = g->spool.fd;
 	g->job.size = g->spool.size;
@@ -213,7 +316,6 @@ static void commit(void *ctx, struct smtp_tx *tx)
 	g->job.done = commit_done;
 	g->job.ctx = g;
 	serve_conn_hold(&g->base);
-	clock_gettime(CLOCK_MONOTONIC, &g->commit_start);
 	local_deliver(g->base.srv->local, &g->job);
 }
 

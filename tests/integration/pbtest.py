@@ -470,6 +470,10 @@ class Server:
         if self.tls:
             cert, key = cert_files()
             lines += ["[tls]", "cert = " + (self.cert or cert), "key = " + (self.key or key), ""]
+        # Nothing but loopback is ever asked: without a test's own [dns],
+        # lookups go to a port where nothing answers (a temporary failure).
+        if "[dns]" not in self.extra:
+            lines += ["[dns]", "servers = 127.0.0.1:9", ""]
         lines.append("[limits]")
         for k, v in self.limits.items():
             lines.append("%s = %s" % (k, v))

@@ -54,7 +54,8 @@ class Pair:
     first, then a.start()."""
 
     def __init__(self, b_running=True, dns_extra=None, a_extra="",
-                 b_users=("bob@b.test",), b_domains=("b.test",)):
+                 b_users=("bob@b.test",), b_domains=("b.test",), a_services=()):
+        self.a_services = list(a_services)
         self.b_running = b_running
         self.b_users = b_users
         self.b_domains = b_domains
@@ -72,6 +73,7 @@ class Pair:
         extra = ("[dns]\nservers = %s\n[delivery]\nsmtp_port = %d\nbind = 127.0.0.2\n%s"
                  % (self.dns.server, self.b.port, self.a_extra))
         self.a = pbtest.Server(users=("alice@a.test",), domains=("a.test",), start=False,
+                               services=self.a_services,
                                extra=extra,
                                env={"POSTBOX_CONNECT_TIMEOUT_MS": "3000"}).__enter__()
         return self
@@ -160,6 +162,31 @@ class RemoteDeliveryTest(unittest.TestCase):
             p.a.cli("queue", "flush")
             wait_for("delivery at b.test", lambda: p.b.maildir_messages("bob@b.test"))
             wait_for("status=sent", lambda: "status=sent" in p.a.log_text())
+
+    def test_submitted_at_a_read_at_b(self):
+        """The mission's path: a client submits at a.test (587, STARTTLS,
+        AUTH, RFC 6409), a.test's queue finds b.test's MX and hands the
+        message over; it arrives at b.test with a.test's Received: field,
+        and a local Bcc copy is in alice's own Maildir."""
+        with Pair(a_services=["submission"]) as p:
+            p.a.start()
+            import smtplib
+            import ssl
+            ctx = ssl.create_default_context(cafile=pbtest.cert_files()[0])
+            ctx.check_hostname = False
+            with smtplib.SMTP("127.0.0.1", p.a.ports["submission"], timeout=30) as c:
+                c.starttls(context=ctx)
+                c.login("alice@a.test", pbtest.PASSWORD)
+                c.sendmail("alice@a.test", ["bob@b.test", "alice@a.test"],
+                           b"From: alice@a.test\r\nTo: bob@b.test\r\n"
+                           b"Subject: submitted\r\n\r\nhello b\r\n")
+            msgs = wait_for("delivery at b.test", lambda: p.b.maildir_messages("bob@b.test"))
+            raw = msgs[0][1]
+            self.assertIn(b"Subject: submitted\n", raw)
+            self.assertIn(b"hello b\n", raw)
+            self.assertIn(b"with ESMTPSA", raw)       # a.test's Received (RFC 3848)
+            self.assertIn(b"Message-ID: <", raw)      # added at submission (RFC 6409 8.3)
+            self.assertEqual(len(p.a.maildir_messages("alice@a.test")), 1)
 
     def test_route_overrides_mx(self):
         """[routes] sends a domain's mail to a fixed next hop, without MX

@@ -238,15 +238,21 @@ class TestSubmissionRules(SubmissionCase):
         self.assertEqual(r.code, 250, r.raw)
         self.assertIn(b"Return-Path: <sales@a.test>\n", self.delivered())
 
-    def test_remote_recipient_deferred(self):
-        """A recipient elsewhere is accepted for relaying by policy, but
-        with no outbound queue yet it is answered 451 4.3.0, so that the
-        client keeps the message (RFC 5321 4.2.1: 4yz, try again)."""
+    def test_remote_recipient_queued(self):
+        """RFC 6409 3.1: a recipient elsewhere is relayed for the logged-in
+        user: accepted, and after the final dot the message is in the
+        outbound queue (with a local recipient delivered at once)."""
         c = self.login()
         c.expect("MAIL FROM:<%s>" % ALICE, 250)
-        r = c.expect("RCPT TO:<carol@elsewhere.test>", 451, "4.3.0")
-        self.assertIn("remote delivery not available yet", r.text)
+        c.expect("RCPT TO:<carol@elsewhere.test>", 250)
         c.expect("RCPT TO:<%s>" % BOB, 250)
+        c.expect("DATA", 354)
+        c.send(b"From: alice@a.test\r\nSubject: relayed\r\n\r\nhi\r\n.\r\n")
+        self.assertEqual(c.reply().code, 250)
+        self.assertEqual(len(self.srv.maildir_messages(BOB)), 1)
+        listing = self.srv.cli("queue", "list").stdout.decode()
+        self.assertIn("carol@elsewhere.test", listing)
+        self.assertNotIn(BOB, listing)
 
     def test_thirty_pipelined_messages(self):
         """RFC 2920 3.1: 30 whole transactions sent in one go, every reply
