@@ -282,12 +282,11 @@ class AliasTest(CliTest):
         cause = self.fails("alias", "alias", "del", "postmaster@a.test")
         self.assertIn("no such alias", cause)
 
-    def test_remote_target_refused(self):
-        cause = self.fails("alias", "alias", "add", "fwd@a.test", "alice@a.test",
-                           "someone@elsewhere.test")
-        self.assertEqual(cause, "someone@elsewhere.test: remote alias targets need the "
-                                "delivery queue, which is not built yet")
-        self.assertEqual(self.aliases(), [])  # nothing half-added
+    def test_remote_target_accepted(self):
+        """Issue 8: a target elsewhere is forwarded by the queue."""
+        r = self.run_cli("alias", "add", "fwd@a.test", "someone@elsewhere.test")
+        self.assertEqual(r.code, 0, r.err)
+        self.assertIn("someone@elsewhere.test", "\n".join(map(str, self.aliases())))
 
     def test_alias_domain_must_be_local(self):
         cause = self.fails("alias", "alias", "add", "x@c.test", "alice@a.test")

@@ -169,12 +169,18 @@ class TestLocalRecipients(RcptCase):
         _, received, _ = split_trace(content)
         self.assertIn("for <w@a.test>", received)
 
-    def test_remote_alias_target_refused_by_cli(self):
-        """Issue 2: until the queue exists, an alias to a remote address
-        cannot be created."""
-        p = self.srv.cli("alias", "add", "fwd@a.test", "someone@c.test", check=False)
-        self.assertNotEqual(p.returncode, 0, "alias to a remote target was accepted")
-        self.assertEqual(self.rcpt("fwd@a.test").code, 550)
+    def test_remote_alias_target_is_queued(self):
+        """Issue 8: an alias to an address elsewhere takes the mail on port
+        25 (it is ours) and queues it for the remote target, beside the
+        local target's copy."""
+        self.srv.cli("alias", "add", "fwd@a.test", "someone@c.test", "w@a.test")
+        with self.srv.client() as c:
+            r = c.send_message("x@y.test", ["fwd@a.test"], b"Subject: fwd\r\n\r\nfwd\r\n")
+            self.assertEqual(r.code, 250)
+        self.assertTrue(any(b"Subject: fwd" in m for _, m in self.srv.maildir_messages("w@a.test")))
+        listing = self.srv.cli("queue", "list").stdout.decode()
+        self.assertIn("someone@c.test", listing)
+        self.assertIn("x@y.test", listing)
 
 
 class TestRelayDenied(RcptCase):
