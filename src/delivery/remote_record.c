@@ -107,8 +107,12 @@ static void record_run(struct worker_job *job)
 	}
 	struct queue_settle_io io = { .notify = notify_local, .relay = relay_of, .ctx = a };
 	if (queue_settle(&a->msg, a->policy, a->cfg->hostname, changed, nc, a->now, &io,
-			 &a->next_due, &error) < 0)
+			 &a->next_due, &error) < 0) {
+		/* What is not on disk is done again: in a minute, as for a
+		 * message locked by an admin, not at the next start. */
 		log_err("delivery %s: %s", a->id, error ? error : "?");
+		a->next_due = a->now + 60;
+	}
 	/* The index learns of one notification; a second in the same attempt
 	 * (a bounce and a delay warning together) waits for the next start. */
 	if (io.queued_count > 0)
