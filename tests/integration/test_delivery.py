@@ -11,7 +11,9 @@ queue API), as submission and sendmail will."""
 import email
 import email.policy
 import os
+import socket
 import subprocess
+import threading
 import time
 import unittest
 
@@ -200,6 +202,162 @@ class RemoteDeliveryTest(unittest.TestCase):
             p.a.start()
             wait_for("delivery through the route",
                      lambda: p.b.maildir_messages("carol@other.test"))
+
+
+class FarSide:
+    """A far side scripted with python's socket module on 127.0.0.4: for
+    each connection, script(n, conn) (n counts connections from 0) talks
+    SMTP by hand. Lines the client sent are in .seen (bytes)."""
+
+    def __init__(self, script):
+        self.script = script
+        self.seen = []
+        self.sock = socket.socket()
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind(("127.0.0.4", 0))
+        self.sock.listen(8)
+        self.port = self.sock.getsockname()[1]
+        self.n = 0
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self):
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            with conn:
+                conn.settimeout(20)
+                try:
+                    self.script(self.n, FarConn(conn, self.seen))
+                except OSError:
+                    pass
+            self.n += 1
+
+    def close(self):
+        self.sock.close()
+
+
+class FarConn:
+    def __init__(self, conn, seen):
+        self.conn = conn
+        self.seen = seen
+        self.buf = b""
+
+    def say(self, data):
+        self.conn.sendall(data)
+
+    def line(self):
+        while b"\n" not in self.buf:
+            d = self.conn.recv(65536)
+            if not d:
+                raise OSError("closed")
+            self.buf += d
+        line, self.buf = self.buf.split(b"\n", 1)
+        self.seen.append(line + b"\n")
+        return line
+
+    def until_dot(self):
+        while self.line() != b".\r":
+            pass
+
+    def dialog(self, rcpt_reply=b"250 2.1.5 ok", end_reply=b"250 2.0.0 taken"):
+        """A plain server up to the end of data; returns after its reply."""
+        self.say(b"220 far.test ESMTP\r\n")
+        self.line()
+        self.say(b"250-far.test\r\n250 8BITMIME\r\n")
+        self.line()                       # MAIL
+        self.say(b"250 2.1.0 ok\r\n")
+        self.line()                       # RCPT
+        self.say(rcpt_reply + b"\r\n")
+        if not rcpt_reply.startswith(b"2"):
+            self.line()                   # QUIT (or RSET)
+            return
+        self.line()                       # DATA
+        self.say(b"354 go\r\n")
+        self.until_dot()
+        self.say(end_reply + b"\r\n")
+        self.line()                       # QUIT
+        self.say(b"221 bye\r\n")
+
+
+def far_pair(far):
+    return Pair(a_extra="[routes]\nfar.test = 127.0.0.4:%d\n" % far.port)
+
+
+class FarSideTest(unittest.TestCase):
+    """RFC 5321 4.2.1 and 4.5.3.2 against a scripted far side: a 4xx is
+    retried, a connection lost in the middle of DATA is not taken for a
+    delivery, and a reply beyond every bound is a protocol error, not a
+    crash or a hang."""
+
+    def test_4xx_then_2xx(self):
+        def script(n, c):
+            c.dialog(rcpt_reply=b"451 4.7.1 greylisted, come back" if n == 0 else
+                     b"250 2.1.5 ok")
+        far = FarSide(script)
+        try:
+            with far_pair(far) as p:
+                qid = enqueue(p.a, "alice@a.test", ["x@far.test"])
+                p.a.start()
+                wait_for("the deferral", lambda: "status=deferred" in p.a.log_text())
+                self.assertIn("451 4.7.1 greylisted", p.a.log_text())
+                listing = p.a.cli("queue", "list").stdout.decode()
+                self.assertIn(qid, listing)
+                p.a.cli("queue", "flush")
+                wait_for("the delivery", lambda: "status=sent" in p.a.log_text())
+                self.assertIn(b"Subject: over the wire\r\n", b"".join(far.seen))
+        finally:
+            far.close()
+
+    def test_connection_dropped_mid_data_is_deferred(self):
+        def script(n, c):
+            c.say(b"220 far.test ESMTP\r\n")
+            c.line()
+            c.say(b"250 far.test\r\n")
+            c.line()
+            c.say(b"250 ok\r\n")
+            c.line()
+            c.say(b"250 ok\r\n")
+            c.line()
+            c.say(b"354 go\r\n")
+            c.line()                      # one line of content, then gone
+        far = FarSide(script)
+        try:
+            with far_pair(far) as p:
+                qid = enqueue(p.a, "alice@a.test", ["x@far.test"])
+                p.a.start()
+                wait_for("the deferral", lambda: "status=deferred" in p.a.log_text())
+                self.assertNotIn("status=sent", p.a.log_text())
+                self.assertIn(qid, p.a.cli("queue", "list").stdout.decode())
+        finally:
+            far.close()
+
+    def test_overlong_and_garbage_replies(self):
+        """RFC 5321 4.5.3.1.5 bounds a reply line at 512 octets; we take up to
+        2048 and call anything beyond (here 100 KB of one line, then a
+        garbage code) a protocol error: deferred, the daemon unharmed."""
+        def script(n, c):
+            if n == 0:
+                c.say(b"220-" + b"x" * 100000 + b"\r\n220 ok\r\n")
+            else:
+                c.say(b"22O not a code\r\n")
+            c.line()
+        far = FarSide(script)
+        try:
+            with far_pair(far) as p:
+                qid = enqueue(p.a, "alice@a.test", ["x@far.test"])
+                p.a.start()
+                wait_for("the deferral", lambda: "status=deferred" in p.a.log_text())
+                p.a.cli("queue", "flush")
+                wait_for("a second deferral",
+                         lambda: p.a.log_text().count("status=deferred") >= 2)
+                self.assertIn(qid, p.a.cli("queue", "list").stdout.decode())
+                with p.a.client() as c:     # still serving
+                    c.ehlo()
+        finally:
+            far.close()
 
 
 if __name__ == "__main__":
