@@ -74,11 +74,6 @@ int bounce_prepare(const char *data_dir, const char *hostname, const struct queu
 		   int msg_fd, enum bounce_kind kind, const size_t *rcpts, size_t n,
 		   int64_t now, int64_t retry_until, struct bounce_out *out,
 		   const char **error_r);
-/* bounce_prepare, then queue_commit_batch of the one notification, then
- * the spool name removed. 0 (queued, or 1: nothing to send), or -1. */
-int bounce_enqueue(const char *data_dir, const char *hostname, const struct queue_env *env,
-		   int msg_fd, enum bounce_kind kind, const size_t *rcpts, size_t n,
-		   int64_t now, int64_t retry_until, const char **error_r);
 /* Removes the spool file (when still there) and frees the envelope. */
 void bounce_out_clear(struct bounce_out *out);
 

@@ -127,24 +127,3 @@ void bounce_out_clear(struct bounce_out *out)
 	spool_remove(&out->spool);
 	queue_env_clear(&out->env);
 }
-
-int bounce_enqueue(const char *data_dir, const char *hostname, const struct queue_env *env,
-		   int msg_fd, enum bounce_kind kind, const size_t *rcpts, size_t n,
-		   int64_t now, int64_t retry_until, const char **error_r)
-{
-	struct bounce_out out;
-	int r = bounce_prepare(data_dir, hostname, env, msg_fd, kind, rcpts, n, now,
-			       retry_until, &out, error_r);
-	if (r != 0)
-		return r;
-	struct queue_commit c = { .env = &out.env, .spool_path = out.spool.path,
-				  .spool_fd = out.spool.fd };
-	struct queue_commit *cp = &c;
-	queue_commit_batch(data_dir, &cp, 1);
-	if (c.error != NULL) {
-		*error_r = c.error;
-		r = -1;
-	}
-	bounce_out_clear(&out);
-	return r;
-}
