@@ -238,6 +238,12 @@ class FarSide:
     def close(self):
         self.sock.close()
 
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
 
 class FarConn:
     def __init__(self, conn, seen):
@@ -292,47 +298,36 @@ class FarSideTest(unittest.TestCase):
     delivery, and a reply beyond every bound is a protocol error, not a
     crash or a hang."""
 
+    def deferred(self, p):
+        """Queues one message for far.test, starts a.test and waits for the
+        first attempt's deferral; returns the queue id."""
+        qid = enqueue(p.a, "alice@a.test", ["x@far.test"])
+        p.a.start()
+        wait_for("the deferral", lambda: "status=deferred" in p.a.log_text())
+        self.assertIn(qid, p.a.cli("queue", "list").stdout.decode())
+        return qid
+
     def test_4xx_then_2xx(self):
         def script(n, c):
             c.dialog(rcpt_reply=b"451 4.7.1 greylisted, come back" if n == 0 else
                      b"250 2.1.5 ok")
-        far = FarSide(script)
-        try:
-            with far_pair(far) as p:
-                qid = enqueue(p.a, "alice@a.test", ["x@far.test"])
-                p.a.start()
-                wait_for("the deferral", lambda: "status=deferred" in p.a.log_text())
-                self.assertIn("451 4.7.1 greylisted", p.a.log_text())
-                listing = p.a.cli("queue", "list").stdout.decode()
-                self.assertIn(qid, listing)
-                p.a.cli("queue", "flush")
-                wait_for("the delivery", lambda: "status=sent" in p.a.log_text())
-                self.assertIn(b"Subject: over the wire\r\n", b"".join(far.seen))
-        finally:
-            far.close()
+        with FarSide(script) as far, far_pair(far) as p:
+            self.deferred(p)
+            self.assertIn("451 4.7.1 greylisted", p.a.log_text())
+            p.a.cli("queue", "flush")
+            wait_for("the delivery", lambda: "status=sent" in p.a.log_text())
+            self.assertIn(b"Subject: over the wire\r\n", b"".join(far.seen))
 
     def test_connection_dropped_mid_data_is_deferred(self):
         def script(n, c):
             c.say(b"220 far.test ESMTP\r\n")
-            c.line()
-            c.say(b"250 far.test\r\n")
-            c.line()
-            c.say(b"250 ok\r\n")
-            c.line()
-            c.say(b"250 ok\r\n")
-            c.line()
-            c.say(b"354 go\r\n")
+            for reply in (b"250 far.test", b"250 ok", b"250 ok", b"354 go"):
+                c.line()
+                c.say(reply + b"\r\n")
             c.line()                      # one line of content, then gone
-        far = FarSide(script)
-        try:
-            with far_pair(far) as p:
-                qid = enqueue(p.a, "alice@a.test", ["x@far.test"])
-                p.a.start()
-                wait_for("the deferral", lambda: "status=deferred" in p.a.log_text())
-                self.assertNotIn("status=sent", p.a.log_text())
-                self.assertIn(qid, p.a.cli("queue", "list").stdout.decode())
-        finally:
-            far.close()
+        with FarSide(script) as far, far_pair(far) as p:
+            self.deferred(p)
+            self.assertNotIn("status=sent", p.a.log_text())
 
     def test_overlong_and_garbage_replies(self):
         """RFC 5321 4.5.3.1.5 bounds a reply line at 512 octets; we take up to
@@ -344,20 +339,14 @@ class FarSideTest(unittest.TestCase):
             else:
                 c.say(b"22O not a code\r\n")
             c.line()
-        far = FarSide(script)
-        try:
-            with far_pair(far) as p:
-                qid = enqueue(p.a, "alice@a.test", ["x@far.test"])
-                p.a.start()
-                wait_for("the deferral", lambda: "status=deferred" in p.a.log_text())
-                p.a.cli("queue", "flush")
-                wait_for("a second deferral",
-                         lambda: p.a.log_text().count("status=deferred") >= 2)
-                self.assertIn(qid, p.a.cli("queue", "list").stdout.decode())
-                with p.a.client() as c:     # still serving
-                    c.ehlo()
-        finally:
-            far.close()
+        with FarSide(script) as far, far_pair(far) as p:
+            qid = self.deferred(p)
+            p.a.cli("queue", "flush")
+            wait_for("a second deferral",
+                     lambda: p.a.log_text().count("status=deferred") >= 2)
+            self.assertIn(qid, p.a.cli("queue", "list").stdout.decode())
+            with p.a.client() as c:     # still serving
+                c.ehlo()
 
 
 if __name__ == "__main__":
