@@ -9,6 +9,8 @@ int cmd_init(int argc, char **argv);
 int cmd_check(int argc, char **argv);
 int cmd_user(int argc, char **argv);
 int cmd_alias(int argc, char **argv);
+/* Returns sysexits.h codes, as sendmail's callers expect. */
+int cmd_sendmail(int argc, char **argv);
 int cmd_queue(int argc, char **argv);
 
 /* Shared by the server-side commands: finds -c FILE / --config FILE in argv

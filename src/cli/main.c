@@ -1,5 +1,6 @@
 /* postbox: the one binary. Dispatches to a command group; when called as
  * "sendmail" it behaves as "postbox sendmail". */
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -19,7 +20,16 @@ static const struct command commands[] = {
 	{ "user", cmd_user, "add, delete, list users or change a password" },
 	{ "alias", cmd_alias, "add, delete or list aliases" },
 	{ "queue", cmd_queue, "list, show, flush, delete, hold or release queued mail" },
+	{ "sendmail", cmd_sendmail, "hand a message on stdin to the daemon, as sendmail(1)" },
 };
+
+/* Programs call /usr/sbin/sendmail and mailq: a link to postbox by those
+ * names is that command. */
+static bool called_as(const char *argv0, const char *name)
+{
+	const char *base = strrchr(argv0, '/');
+	return strcmp(base != NULL ? base + 1 : argv0, name) == 0;
+}
 
 static void usage(FILE *f)
 {
@@ -34,6 +44,8 @@ int main(int argc, char **argv)
 	 * whatever a library creates (SQLite's -wal and -shm) is 0600 / 0700;
 	 * what must be readable by others is given its mode explicitly. */
 	umask(077);
+	if (called_as(argv[0], "sendmail") || called_as(argv[0], "mailq"))
+		return cmd_sendmail(argc, argv);
 	if (argc < 2) {
 		usage(stderr);
 		return 1;

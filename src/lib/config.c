@@ -46,6 +46,16 @@ const char *config_service_name(enum listen_service s)
 	return (unsigned)s < LISTEN_SERVICE_COUNT ? service_names[s] : "?";
 }
 
+int config_local_socket(const struct config *cfg, char *out, size_t outlen)
+{
+	if (strcmp(cfg->listen_local, "off") == 0)
+		return -1;
+	int n = cfg->listen_local[0] != '\0' ?
+		snprintf(out, outlen, "%s", cfg->listen_local) :
+		snprintf(out, outlen, "%s/public/sendmail", cfg->data_dir);
+	return n > 0 && (size_t)n < outlen ? 0 : -1;
+}
+
 const char *config_default_path(void)
 {
 	const char *env = getenv("POSTBOX_CONF");
@@ -461,6 +471,7 @@ static const struct key_def keys[KEY_COUNT] = {
 	[KEY_MIN_DATA_RATE] = { "limits", "min_data_rate", parse_count,
 				F(min_data_rate), 0, false },
 	[KEY_IMAP_SLICE] = { "limits", "imap_slice", parse_count, F(imap_slice), 0, false },
+	[KEY_LISTEN_LOCAL] = { "listen", "local", parse_string, F(listen_local), 0, false },
 };
 
 static const char *key_name(const struct key_def *k)

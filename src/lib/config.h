@@ -55,6 +55,9 @@ struct config {
 	/* [listen] */
 	struct listen_addr listen[LISTEN_SERVICE_COUNT][CONFIG_MAX_LISTEN];
 	size_t listen_count[LISTEN_SERVICE_COUNT];
+	/* The local injection socket of postbox sendmail (a path); "" = the
+	 * default DATA/public/sendmail, "off" = none (config_local_socket). */
+	char listen_local[512];
 
 	/* [tls] */
 	char tls_cert[512];
@@ -124,6 +127,9 @@ int config_check(const char *path);
 int config_parse(const char *path, struct config *cfg, config_report_fn *report, void *ctx);
 /* True when domain (any case) is one of [server] domains. */
 bool config_is_local_domain(const struct config *cfg, const char *domain, size_t len);
+/* The path of the local injection socket into out (outlen octets): 0, or
+ * -1 when it is off or does not fit. */
+int config_local_socket(const struct config *cfg, char *out, size_t outlen);
 const char *config_service_name(enum listen_service s);
 /* The default config path: $POSTBOX_CONF, else /etc/postbox/postbox.conf. */
 const char *config_default_path(void);
