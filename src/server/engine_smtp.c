@@ -5,10 +5,12 @@
  * and delivery/local for the commit. The service's role
  * (serve_services.c) is the session's. */
 #include <errno.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "auth/userdb.h"
 #include "server/serve.h"
@@ -405,6 +407,21 @@ static const struct smtp_server_hooks hooks = {
 	.commit = commit,
 	.auth_check = auth_check,
 };
+/* The local socket's peer: its login name (local_r, "" when the uid has
+ * none) and whether it stands for the system. The server's own user is
+ * ours after the privilege drop (or the one we run as). getpwuid_r reads
+ * the password database once per connection, as postdrop does. */
+static bool local_peer(const struct conn *c, char *login_r, size_t len)
+{
+	uid_t uid = (uid_t)conn_peer_uid(c);
+	struct passwd pw, *found = NULL;
+	char pwbuf[4096];
+	login_r[0] = '\0';
+	if (getpwuid_r(uid, &pw, pwbuf, sizeof pwbuf, &found) == 0 && found != NULL)
+		snprintf(login_r, len, "%s", pw.pw_name);
+	return uid == 0 || uid == getuid();
+}
+
 static int smtp_start(struct serve_conn *sc)
 {
 	struct smtp_conn *g = (struct smtp_conn *)sc;
@@ -423,6 +440,12 @@ static int smtp_start(struct serve_conn *sc)
 		.plaintext_auth = cfg->plaintext_auth_loopback && conn_peer_is_loopback(c),
 		.cfg = cfg,
 	};
+	char login[64];
+	if (set.role == SMTP_ROLE_LOCAL) {
+		set.local_any_sender = local_peer(c, login, sizeof login);
+		set.local_uid = (unsigned long)conn_peer_uid(c);
+		set.local_user = login;
+	}
 	serve_auth_init(&g->check, sc, "submission", check_answer);
 	g->session = smtp_server_new(&set, &hooks, g, conn_id(c), conn_peer(c), conn_is_tls(c),
 				     conn_tls_info(c));

@@ -48,6 +48,11 @@ struct config_ref *config_ref_new(void);
 struct config_ref *config_ref_hold(struct config_ref *r);
 void config_ref_release(struct config_ref **r);
 
+/* The local injection socket ([listen] local, a path): a service after
+ * the [listen] host:port ones, in the same arrays. */
+#define SERVE_SERVICE_LOCAL LISTEN_SERVICE_COUNT
+#define SERVE_SERVICE_COUNT (LISTEN_SERVICE_COUNT + 1)
+
 /* One [listen] service: the table's entry (serve_services.c). */
 struct serve_service {
 	enum listen_service id;
@@ -78,8 +83,8 @@ struct server {
 	SSL_CTX *tls_ctx;             /* NULL: no TLS configured */
 	bool stopping;
 	/* One per [listen] service; proto NULL: not available in this build. */
-	struct conn_service services[LISTEN_SERVICE_COUNT];
-	struct serve_binding bindings[LISTEN_SERVICE_COUNT];
+	struct conn_service services[SERVE_SERVICE_COUNT];
+	struct serve_binding bindings[SERVE_SERVICE_COUNT];
 };
 
 /* For worker threads: the calling thread's own user directory handle

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/stat.h>
 #include <event2/event.h>
 #include <event2/thread.h>
 
@@ -23,7 +24,7 @@
 #include "net/watch.h"
 #include "store/store.h"
 
-#define MAX_LISTENERS (LISTEN_SERVICE_COUNT * CONFIG_MAX_LISTEN)
+#define MAX_LISTENERS (LISTEN_SERVICE_COUNT * CONFIG_MAX_LISTEN + 1)
 #define STOP_GRACE_SECONDS 30
 #define ACCESS_THREADS 4        /* store and password work of POP3/IMAP sessions */
 #define STOP_SESSIONS_TICKS 30   /* 3 s at 100 ms */
@@ -34,7 +35,7 @@ struct serve_state {
 	struct conn_limits *limits;    /* all services together */
 	/* Each service's own caps, by its plain service (IMAPS counts as
 	 * IMAP, POP3S as POP3, SUBMISSIONS as SUBMISSION). */
-	struct conn_limits *service_limits[LISTEN_SERVICE_COUNT];
+	struct conn_limits *service_limits[SERVE_SERVICE_COUNT];
 	struct listener *listeners[MAX_LISTENERS];
 	size_t listener_count;
 	struct event *sig_term, *sig_int, *sig_hup, *stop_timer;
@@ -63,6 +64,36 @@ static int load_tls(struct server *srv, const struct config *cfg,
 	return 0;
 }
 
+/* The local injection socket (docs/sendmail.md): anyone may connect
+ * (0666) and the kernel names them; DATA and DATA/public are 0711 so that
+ * other users can reach it without listing or reading anything. */
+static int open_local(struct serve_state *st, const char **error_r)
+{
+	static char err[1200];
+	const struct config *cfg = st->srv.cfg;
+	char path[1024], pub[1024];
+	if (config_local_socket(cfg, path, sizeof path) < 0)
+		return 0;   /* "off" */
+	snprintf(pub, sizeof pub, "%s/public", cfg->data_dir);
+	if (strncmp(path, pub, strlen(pub)) == 0 && path[strlen(pub)] == '/') {
+		if (fs_mkdir_p(pub, 0711, error_r) < 0)
+			return -1;
+		if (chmod(cfg->data_dir, 0711) < 0 || chmod(pub, 0711) < 0) {
+			snprintf(err, sizeof err, "chmod %s: %s", pub, strerror(errno));
+			*error_r = err;
+			return -1;
+		}
+	}
+	struct listener *l = listener_open_unix(st->srv.base, path, 0666,
+						&st->srv.services[SERVE_SERVICE_LOCAL],
+						st->limits, error_r);
+	if (l == NULL)
+		return -1;
+	st->listeners[st->listener_count++] = l;
+	log_info("local: listening on %s", path);
+	return 0;
+}
+
 static int open_listeners(struct serve_state *st, const char **error_r)
 {
 	const struct config *cfg = st->srv.cfg;
@@ -85,7 +116,7 @@ static int open_listeners(struct serve_state *st, const char **error_r)
 				 v6 ? "]" : "", a->port);
 		}
 	}
-	return 0;
+	return open_local(st, error_r);
 }
 
 /* The plain service whose caps a service shares. */
@@ -104,7 +135,7 @@ static int make_limits(struct serve_state *st, const struct config *cfg)
 	st->limits = conn_limits_new(cfg->connections, cfg->connections);
 	if (st->limits == NULL)
 		return -1;
-	for (int i = 0; i < LISTEN_SERVICE_COUNT; i++) {
+	for (int i = 0; i < SERVE_SERVICE_COUNT; i++) {
 		enum listen_service g = limits_group((enum listen_service)i);
 		if (st->service_limits[g] == NULL)
 			st->service_limits[g] = conn_limits_new(cfg->connections_per_service,
@@ -120,7 +151,7 @@ static int make_limits(struct serve_state *st, const struct config *cfg)
 static void set_limits(struct serve_state *st, const struct config *cfg)
 {
 	conn_limits_set(st->limits, cfg->connections, cfg->connections);
-	for (int i = 0; i < LISTEN_SERVICE_COUNT; i++) {
+	for (int i = 0; i < SERVE_SERVICE_COUNT; i++) {
 		if (st->service_limits[i] != NULL)
 			conn_limits_set(st->service_limits[i], cfg->connections_per_service,
 					cfg->connections_per_ip);
@@ -319,7 +350,7 @@ static void teardown(struct serve_state *st)
 		event_free(st->sig_hup);
 	}
 	conn_limits_free(&st->limits);
-	for (int i = 0; i < LISTEN_SERVICE_COUNT; i++)
+	for (int i = 0; i < SERVE_SERVICE_COUNT; i++)
 		conn_limits_free(&st->service_limits[i]);
 	if (st->srv.tls_ctx)
 		SSL_CTX_free(st->srv.tls_ctx);

@@ -71,9 +71,9 @@ int serve_priv_drop(const struct config *cfg, const char **error_r)
 		return -1;
 	}
 	char path[1024];
-	const char *names[3 + USERDB_FILE_COUNT] = { "", "mail", "queue" };
+	const char *names[4 + USERDB_FILE_COUNT] = { "", "mail", "queue", "public" };
 	for (size_t i = 0; i < USERDB_FILE_COUNT; i++)
-		names[3 + i] = userdb_files[i];
+		names[4 + i] = userdb_files[i];
 	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
 		snprintf(path, sizeof path, "%s%s%s", cfg->data_dir, i ? "/" : "", names[i]);
 		/* DATA may be a link (the administrator's); below it, a link

@@ -2,8 +2,8 @@
  * it and in which role. A service that an engine already speaks is one
  * more row: submission (587) and submissions (465) are the SMTP engine
  * in its submission role (AUTH before MAIL), the second with implicit
- * TLS; a local injection socket would be the SMTP engine in a role of
- * its own. The driver does not change for them: an engine reads its role
+ * TLS; the local injection socket is the SMTP engine in a role of
+ * its own (SERVE_SERVICE_LOCAL). The driver does not change for them: an engine reads its role
  * from sc->service and its peer from sc->conn (conn_peer, conn_is_tls;
  * on a local socket the caller's Unix user, conn_peer_uid). */
 #include <stddef.h>
@@ -15,6 +15,7 @@ static const struct serve_service table[] = {
 	{ LISTEN_SMTP, &serve_smtp_engine, SMTP_ROLE_MX, false },
 	{ LISTEN_SUBMISSION, &serve_smtp_engine, SMTP_ROLE_SUBMISSION, false },
 	{ LISTEN_SUBMISSIONS, &serve_smtp_engine, SMTP_ROLE_SUBMISSION, true },
+	{ SERVE_SERVICE_LOCAL, &serve_smtp_engine, SMTP_ROLE_LOCAL, false },
 	{ LISTEN_IMAP, &serve_imap_engine, 0, false },
 	{ LISTEN_IMAPS, &serve_imap_engine, 0, true },
 	{ LISTEN_POP3, &serve_pop3_engine, 0, false },

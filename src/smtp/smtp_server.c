@@ -102,6 +102,14 @@ struct smtp_server *smtp_server_new(const struct smtp_server_settings *set,
 	s->hook_ctx = hook_ctx;
 	snprintf(s->id, sizeof s->id, "%s", session_id);
 	snprintf(s->peer, sizeof s->peer, "%s", peer_ip);
+	if (s->set.role == SMTP_ROLE_LOCAL) {
+		/* A unix socket: nothing to encrypt, the kernel names the user. */
+		s->set.tls_available = false;
+		s->set.plaintext_auth = false;
+		snprintf(s->local_user, sizeof s->local_user, "%s",
+			 set->local_user != NULL ? set->local_user : "");
+	}
+	s->set.local_user = NULL;
 	s->tls = tls_active;
 	snprintf(s->tls_info, sizeof s->tls_info, "%s", tls_info ? tls_info : "");
 	/* Command lines are held to their own limits (smtp_server_command);

@@ -16,6 +16,10 @@
 enum smtp_role {
 	SMTP_ROLE_MX,          /* port 25: local domains only, no AUTH */
 	SMTP_ROLE_SUBMISSION,  /* 587/465: AUTH required before MAIL */
+	/* The local socket (postbox sendmail): the kernel names the peer's
+	 * Unix user, which decides the senders allowed (local_*); no TLS, no
+	 * AUTH; any recipient; content completed as in submission. */
+	SMTP_ROLE_LOCAL,
 };
 
 enum smtp_state {
@@ -115,6 +119,12 @@ struct smtp_server_settings {
 	bool plaintext_auth;         /* submission: AUTH without TLS too (a
 				      * loopback peer, which nobody can sniff) */
 	const struct config *cfg;    /* local domains */
+	/* SMTP_ROLE_LOCAL: the peer's uid, its login name ("" when it has
+	 * none) and whether it may use any sender (root, the server's own
+	 * user); else only login[+detail]@ one of the domains or hostname. */
+	unsigned long local_uid;
+	const char *local_user;      /* copied by smtp_server_new */
+	bool local_any_sender;
 };
 
 /* How many addresses a user may send as (their own and their aliases'),

@@ -225,6 +225,8 @@ static void cmd_mail(struct smtp_server *s, struct smtp_cmd *cmd)
 	smtp_tx_reset(s);
 	if (s->set.role == SMTP_ROLE_SUBMISSION && !smtp_auth_mail_allowed(s, cmd))
 		return;
+	if (s->set.role == SMTP_ROLE_LOCAL && !smtp_local_mail_allowed(s, cmd))
+		return;
 	if (!mail_params(s, cmd)) {
 		smtp_tx_reset(s);
 		return;

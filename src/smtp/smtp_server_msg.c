@@ -40,7 +40,12 @@ int smtp_build_received(struct smtp_server *s)
 	msg_date_format(time(NULL), date, sizeof date);
 	struct buf *b = &s->tx.received;
 	buf_reset(b);
-	int r = buf_printf(b, "Received: from %s ([%s])\n", helo, s->peer);
+	/* Local: the kernel's uid, not a name the client chose, as Postfix's
+	 * pickup writes "(Postfix, from userid 1000)". */
+	int r = s->set.role == SMTP_ROLE_LOCAL ?
+		buf_printf(b, "Received: from localhost (uid %lu%s%s)\n", s->set.local_uid,
+			   s->local_user[0] ? " " : "", s->local_user) :
+		buf_printf(b, "Received: from %s ([%s])\n", helo, s->peer);
 	/* Who submitted it, as Postfix's smtpd_sasl_authenticated_header
 	 * writes it: abuse reports can then name the account. */
 	if (r == 0 && s->auth_user[0] != '\0')
@@ -69,7 +74,7 @@ const char *smtp_content_start(struct smtp_server *s, bool dot_mode)
 	smtp_data_init(&s->reader, &s->tx.data, s->set.message_size, s->set.max_header,
 		       dot_mode);
 	smtp_data_set_sink(&s->reader, s->hooks->spool_write, s->hook_ctx);
-	if (s->set.role == SMTP_ROLE_SUBMISSION)
+	if (smtp_role_completes(s))
 		smtp_submit_start(s);
 	/* No spool (a full disk): the content is still read to its end, so
 	 * the client hears why at the end, as when a later write fails. */
@@ -100,7 +105,7 @@ void smtp_server_message_complete(struct smtp_server *s)
 		tx_failed(s, "554 5.4.6 Error: too many hops, routing loop (RFC 5321 6.3)");
 		return;
 	}
-	if (s->set.role == SMTP_ROLE_SUBMISSION) {
+	if (smtp_role_completes(s)) {
 		const char *refused = smtp_submit_finish(s);
 		if (refused != NULL) {
 			tx_failed(s, refused);

@@ -45,6 +45,7 @@ struct smtp_server {
 	struct smtp_mailbox rcpt_mb;  /* the recipient being looked up */
 
 	unsigned errors;
+	char local_user[64];      /* SMTP_ROLE_LOCAL: the peer's login name */
 
 	/* AUTH (submission, smtp_server_auth.c) */
 	struct sasl_server sasl;
@@ -91,6 +92,12 @@ bool smtp_auth_mail_allowed(struct smtp_server *s, const struct smtp_cmd *cmd);
 /* Whether the authenticated user owns local@domain (case aside; a
  * "+detail" of an owned address is owned). */
 bool smtp_auth_owns(const struct smtp_server *s, const char *local, const char *domain);
+
+/* The local role (smtp_server_local.c): MAIL's sender must be the Unix
+ * user's own, unless it may use any. false after replying. */
+bool smtp_local_mail_allowed(struct smtp_server *s, const struct smtp_cmd *cmd);
+/* Whether the role completes content (Date:, Message-ID:) as submission. */
+bool smtp_role_completes(const struct smtp_server *s);
 
 /* Submission content (smtp_server_submit.c). The sink content streams
  * into: it holds the header section, then passes all on to the spool. */

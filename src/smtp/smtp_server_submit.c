@@ -74,7 +74,8 @@ static int release(struct smtp_server *s)
 			has_date = true;
 		else if (str_case_eq_cstr(f.name, "Message-ID"))
 			has_id = true;
-		else if (str_case_eq_cstr(f.name, "From") && s->header_reject[0] == '\0')
+		else if (str_case_eq_cstr(f.name, "From") && s->header_reject[0] == '\0' &&
+			 s->set.role == SMTP_ROLE_SUBMISSION)
 			check_from(s, f.value);
 	}
 	char add[MSG_DATE_MAX + sizeof s->tx.id + SMTP_DOMAIN_MAX + 32], date[MSG_DATE_MAX];
