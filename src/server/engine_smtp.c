@@ -140,7 +140,7 @@ static void rcpt_check(void *ctx, const struct smtp_mailbox *mb)
 	struct smtp_conn *g = ctx;
 	const struct config *cfg = &g->base.cfg->cfg;
 	if (mb->literal || !config_is_local_domain(cfg, mb->domain, strlen(mb->domain))) {
-		/* Submission only (the MX role refuses these itself): what
+		/* Submission and local (the MX role refuses these itself): what
 		 * is not ours goes to the outbound queue. */
 		struct rcpt_targets *rt = calloc(1, sizeof *rt);
 		if (rt != NULL)

@@ -147,6 +147,16 @@ class SendmailDeliveryTest(unittest.TestCase):
             self.assertTrue(header(m, "Received")[0].startswith(
                 b"from localhost (uid %d nobody)" % uid), m)
 
+    def test_remote_recipient_is_queued(self):
+        """Recipients in other domains take submission's path: the
+        outbound queue (the test's DNS is dead, so it stays there)."""
+        with pbtest.Server() as s:
+            p = sendmail(s, ["-f", "v@a.test", "far@remote.example"])
+            self.assertEqual(p.returncode, 0, p.stderr)
+            q = sendmail(s, ["-bp"])
+            self.assertEqual(q.returncode, 0, q.stderr)
+            self.assertIn(b"far@remote.example", q.stdout)
+
     def test_socket_and_directory_permissions(self):
         """Anyone may connect; nobody may list or read DATA or public/."""
         with pbtest.Server() as s:

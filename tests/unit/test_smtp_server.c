@@ -110,6 +110,7 @@ static enum smtp_role role = SMTP_ROLE_MX;
 static bool tls_on;
 static size_t max_header = 2000;
 static bool plaintext;
+static bool local_any;     /* SMTP_ROLE_LOCAL: the peer may use any sender */
 
 static void start(struct fixture *f)
 {
@@ -121,6 +122,7 @@ static void start(struct fixture *f)
 		.role = role, .hostname = "mx.a.test", .message_size = 1 << 19,
 		.max_recipients = 3, .max_header = max_header, .max_hops = 50, .max_errors = 20,
 		.tls_available = true, .plaintext_auth = plaintext, .cfg = &f->cfg,
+		.local_uid = 1000, .local_user = "alice", .local_any_sender = local_any,
 	};
 	f->s = smtp_server_new(&set, &hooks, f, "test01", "127.0.0.9", tls_on,
 			       tls_on ? "TLSv1.3 with cipher X" : NULL);
@@ -383,6 +385,14 @@ static int mx(void **st)
 	tls_on = false;
 	max_header = 2000;
 	plaintext = false;
+	local_any = false;
+	return 0;
+}
+
+static int local_role(void **st)
+{
+	(void)st;
+	role = SMTP_ROLE_LOCAL;
 	return 0;
 }
 
@@ -642,6 +652,63 @@ static void test_submission_from_rules(void **st)
 	stop(&f);
 }
 
+/* The local socket (docs/sendmail.md): no STARTTLS, no AUTH, recipients
+ * anywhere reach the hook; uid 1000 "alice" may send as alice[+detail]@
+ * a local domain or the hostname only, as postdrop leaves it to the Unix
+ * user. */
+static void test_local_sender_rules(void **st)
+{
+	(void)st;
+	transcript("EHLO localhost\r\nAUTH PLAIN\r\nSTARTTLS\r\nMAIL FROM:<bob@a.test>\r\n"
+		   "MAIL FROM:<>\r\nMAIL FROM:<alice@elsewhere.test>\r\n"
+		   "MAIL FROM:<alice@[127.0.0.1]>\r\nMAIL FROM:<alicex@a.test>\r\n"
+		   "MAIL FROM:<Alice+cron@MX.A.TEST>\r\nRCPT TO:<x@b.test>\r\n",
+		   GREET "250-mx.a.test\r\n250-PIPELINING\r\n250-SIZE 524288\r\n"
+		   "250-ENHANCEDSTATUSCODES\r\n250-8BITMIME\r\n250-SMTPUTF8\r\n250 CHUNKING\r\n"
+		   "503 5.5.1 Error: authentication not enabled\r\n"
+		   "454 4.7.0 TLS not available\r\n"
+		   "553 5.7.1 <bob@a.test>: Sender address rejected: not owned by uid 1000 alice\r\n"
+		   "553 5.7.1 <>: Sender address rejected: not allowed for uid 1000\r\n"
+		   "553 5.7.1 <alice@elsewhere.test>: Sender address rejected: not owned by uid"
+		   " 1000 alice\r\n"
+		   "553 5.7.1 <alice@[127.0.0.1]>: Sender address rejected: not owned by uid"
+		   " 1000 alice\r\n"
+		   "553 5.7.1 <alicex@a.test>: Sender address rejected: not owned by uid"
+		   " 1000 alice\r\n"
+		   "250 2.1.0 Ok\r\n"
+		   "451 4.3.0 <x@b.test>: remote delivery not available yet\r\n");
+}
+
+/* root and the server's user: any sender, <> too. */
+static void test_local_any_sender(void **st)
+{
+	(void)st;
+	local_any = true;
+	transcript("HELO localhost\r\nMAIL FROM:<>\r\nRSET\r\n"
+		   "MAIL FROM:<bob@elsewhere.test>\r\n",
+		   GREET "250 mx.a.test\r\n250 2.1.0 Ok\r\n250 2.0.0 Ok\r\n250 2.1.0 Ok\r\n");
+}
+
+/* Date: and Message-ID: as in submission (RFC 6409 8.2, 8.3); From: is
+ * not checked; Received: names the uid. */
+static void test_local_completes_message(void **st)
+{
+	(void)st;
+	struct fixture f;
+	start(&f);
+	const char *in = "EHLO localhost\r\nMAIL FROM:<alice@a.test>\r\nRCPT TO:<user@a.test>\r\n"
+			 "DATA\r\nFrom: bob@a.test\r\n\r\nbody\r\n.\r\n";
+	feed(&f, in, strlen(in), 3);
+	assert_int_equal(f.commits, 1);
+	const char *m = f.committed[0];
+	assert_true(strncmp(m, "Received: from localhost (uid 1000 alice)\n\tby mx.a.test (postbox)"
+			    " with ESMTP id ", 72) == 0);
+	assert_non_null(strstr(m, "\nDate: "));
+	assert_non_null(strstr(m, "\nMessage-ID: <"));
+	assert_non_null(strstr(m, "\nFrom: bob@a.test\n\nbody\n"));
+	stop(&f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -667,6 +734,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_submission_adds_fields, submission, mx),
 		cmocka_unit_test_setup_teardown(test_submission_big_header, submission, mx),
 		cmocka_unit_test_setup_teardown(test_submission_from_rules, submission, mx),
+		cmocka_unit_test_setup_teardown(test_local_sender_rules, local_role, mx),
+		cmocka_unit_test_setup_teardown(test_local_any_sender, local_role, mx),
+		cmocka_unit_test_setup_teardown(test_local_completes_message, local_role, mx),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
