@@ -268,7 +268,11 @@ static int send_message(const struct sendmail_opts *o, const struct config *cfg)
 		ret = fail(SENDMAIL_EX_USAGE, "more than 1000 recipients%s%s", "", "");
 		goto out;
 	}
-	if (qualify(o->sender != NULL ? o->sender : login_name(), domain, e.sender) < 0) {
+	/* -f '<>' or -f '': the null sender (RFC 5321 4.5.5), as sendmail. */
+	bool null_sender = o->sender != NULL && (o->sender[0] == '\0' ||
+						 strcmp(o->sender, "<>") == 0);
+	if (!null_sender &&
+	    qualify(o->sender != NULL ? o->sender : login_name(), domain, e.sender) < 0) {
 		ret = fail(SENDMAIL_EX_USAGE, "bad sender address: %.200s%s",
 			   o->sender ? o->sender : login_name(), "");
 		goto out;
@@ -339,7 +343,7 @@ int cmd_sendmail(int argc, char **argv)
 		o.mode = SENDMAIL_MODE_QUEUE;
 	struct config *cfg = malloc(sizeof *cfg);
 	const char *path = o.config != NULL ? o.config : config_default_path();
-	if (cfg == NULL || config_load(path, cfg, &error) < 0) {
+	if (cfg == NULL || config_load_quiet(path, cfg, &error) < 0) {
 		ret = fail(SENDMAIL_EX_CONFIG, "%s%s", cfg ? error : "out of memory", "");
 		free(cfg);
 		goto out;

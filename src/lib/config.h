@@ -118,6 +118,9 @@ void config_defaults(struct config *cfg);
  * holds one line (in a thread-local buffer) naming FILE:LINE and the key;
  * warnings (e.g. STARTTLS off for lack of a certificate) go to log_warn. */
 int config_load(const char *path, struct config *cfg, const char **error_r);
+/* The same without the warnings: for commands whose callers read their
+ * stderr (postbox sendmail), where a server's warning is noise. */
+int config_load_quiet(const char *path, struct config *cfg, const char **error_r);
 /* Validates a file, printing every problem as FILE:LINE: ... to stderr, the
  * warnings too; returns the number of errors found (0 = valid). */
 int config_check(const char *path);

@@ -205,11 +205,14 @@ struct first_error {
 	char *buf;
 	size_t size;
 	bool have;
+	bool quiet;       /* warnings are not the caller's business */
 };
 
 static void keep_first(void *ctx, enum config_severity sev, const char *msg)
 {
 	struct first_error *fe = ctx;
+	if (sev == CONFIG_WARNING && fe->quiet)
+		return;
 	if (sev == CONFIG_WARNING) {
 		/* log_warn says "warning" itself */
 		const char *w = strstr(msg, "warning: ");
@@ -221,14 +224,24 @@ static void keep_first(void *ctx, enum config_severity sev, const char *msg)
 	}
 }
 
-int config_load(const char *path, struct config *cfg, const char **error_r)
+static int load(const char *path, struct config *cfg, bool quiet, const char **error_r)
 {
 	static _Thread_local char error[1024];
-	struct first_error fe = { error, sizeof error, false };
+	struct first_error fe = { error, sizeof error, false, quiet };
 	if (config_parse(path, cfg, keep_first, &fe) == 0)
 		return 0;
 	*error_r = error;
 	return -1;
+}
+
+int config_load(const char *path, struct config *cfg, const char **error_r)
+{
+	return load(path, cfg, false, error_r);
+}
+
+int config_load_quiet(const char *path, struct config *cfg, const char **error_r)
+{
+	return load(path, cfg, true, error_r);
 }
 
 static void print_problem(void *ctx, enum config_severity sev, const char *msg)

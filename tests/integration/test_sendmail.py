@@ -122,6 +122,11 @@ class SendmailDeliveryTest(unittest.TestCase):
             self.assertEqual(p.returncode, 0, p.stderr)
             paths = [header(m, "Return-Path")[0] for _, m in s.maildir_messages("v@a.test")]
             self.assertEqual(paths, [b"<someone@elsewhere.example>"])
+            # The null sender, as sendmail -f '<>' (bounces, vacation replies).
+            p = sendmail(s, ["-f", "<>", "v@a.test"])
+            self.assertEqual(p.returncode, 0, p.stderr)
+            paths = [header(m, "Return-Path")[0] for _, m in s.maildir_messages("v@a.test")]
+            self.assertEqual(paths[-1], b"<>")
 
     def test_other_users_send_as_themselves_only(self):
         """As Postfix's postdrop: the calling Unix user decides; nobody
@@ -133,9 +138,9 @@ class SendmailDeliveryTest(unittest.TestCase):
             os.chmod(s.conf, 0o644)
             p = sendmail(s, ["-f", "v@a.test", "v@a.test"], preexec_fn=as_nobody)
             self.assertEqual(p.returncode, EX_NOPERM, p.stderr)
-            # One line of ours (the configuration's warning about the
-            # missing [tls] aside).
-            lines = [l for l in p.stderr.splitlines() if b" postbox warning: " not in l]
+            # One line, ours: the server's configuration warnings (no
+            # [tls] here) are not the caller's business.
+            lines = p.stderr.splitlines()
             self.assertEqual(len(lines), 1, p.stderr)
             self.assertTrue(lines[0].startswith(b"postbox sendmail: <v@a.test>: 553 5.7.1 "),
                             p.stderr)
